@@ -1,0 +1,107 @@
+"""Checkpoints: weights, model config, training config, history and metrics in one file.
+
+Written atomically (a temporary file in the same folder, then ``os.replace``),
+so a checkpoint is whole or absent, never half written. Everything stored is
+plain data and tensors, so it loads with ``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .registry import config_from_dict, config_to_dict
+from .training import TrainConfig
+
+FORMAT = "vaebook-checkpoint"
+VERSION = 1
+STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that is missing, corrupt, or does not match its model."""
+
+
+@dataclass
+class Checkpoint:
+    model: torch.nn.Module
+    model_config: object
+    train_config: TrainConfig | None
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, train_config: TrainConfig | None = None,
+                    history: list[dict] | None = None, metrics: dict | None = None,
+                    dtype: str = "float32") -> Path:
+    """Write ``model`` (with its ``config``), training config, history and metrics to ``path``.
+
+    ``dtype="float16"`` halves the file (the shipped models use it; weights are
+    cast back to float32 on load).
+    """
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, got {dtype!r}")
+    if not hasattr(model, "config") or not hasattr(type(model.config), "registry_name"):
+        raise TypeError(f"{type(model).__name__} has no registered .config; it cannot be rebuilt from a checkpoint")
+    state = {k: (v.to(STORAGE_DTYPES[dtype]) if v.is_floating_point() else v).cpu()
+             for k, v in model.state_dict().items()}
+    payload = {
+        "format": FORMAT, "version": VERSION, "dtype": dtype,
+        "model_config": config_to_dict(model.config),
+        "train_config": asdict(train_config) if train_config is not None else None,
+        "state_dict": state, "history": history or [], "metrics": metrics or {},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The raw payload, checked for format; raises :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # zip, unpickling and EOF errors all mean the same here
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (corrupt or truncated: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); retrain it or restore the file") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a torch file but not a vaebook checkpoint (no format={FORMAT!r})")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}; this vaebook reads {VERSION}")
+    return payload
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model from its saved config and load its weights (float32, eval mode)."""
+    payload = read_checkpoint(path)
+    try:
+        model_config = config_from_dict(payload["model_config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its model config cannot be rebuilt: {err}") from err
+    model = model_config.build()
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: the weights do not match the saved config {model_config}: "
+                              f"{str(err).splitlines()[0]}") from err
+    train = payload.get("train_config")
+    return Checkpoint(model.to(device).eval(), model_config,
+                      TrainConfig(**train) if train is not None else None,
+                      payload.get("history", []), payload.get("metrics", {}))

@@ -1,0 +1,38 @@
+"""Command line: print the test -ELBO and importance-weighted NLL of a checkpoint.
+
+    python -m vaebook.evaluate checkpoints/vae.pt --iw-samples 5000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .checkpoints import CheckpointError, load_checkpoint
+from .data import BinarizedMNIST
+from .evaluation import evaluate
+from .training import resolve_device
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vaebook.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--iw-samples", type=int, default=5000, help="importance samples S (default 5000)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    parser.add_argument("--device", default="auto")
+    options = parser.parse_args(argv)
+    try:
+        device = resolve_device(options.device)
+        ckpt = load_checkpoint(options.checkpoint, device)
+    except (CheckpointError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    binarization = ckpt.train_config.binarization if ckpt.train_config else "dynamic"
+    seed = ckpt.train_config.seed if ckpt.train_config else 0
+    test = BinarizedMNIST.load("test", binarization, seed, device, options.limit)
+    print(json.dumps(evaluate(ckpt.model, test, iw_samples=options.iw_samples), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
