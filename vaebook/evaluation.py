@@ -37,3 +37,13 @@ def evaluate(model, data: BinarizedMNIST, iw_samples: int = 5000, batch_size: in
         "iw_nll": nll.mean().item(), "iw_nll_se": (nll.std() / n**0.5).item(),
         "iw_samples": iw_samples, "num_images": n, "data": data.describe(fixed=True),
     }
+
+
+@torch.no_grad()
+def active_units(model, x: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+    """Burda et al. (2016): unit k is active if A_k = Cov_x(E_q[z_k|x]) > ``threshold``.
+
+    Returns the count and the (K,) activities.
+    """
+    activity = model.encode(x).mean.var(0)
+    return int((activity > threshold).sum()), activity

@@ -1,0 +1,76 @@
+"""Checkpoints: round trip, weights_only loading, atomic writes, clear errors."""
+import pytest
+import torch
+
+from vaebook.checkpoints import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from vaebook.models import VAEConfig
+from vaebook.training import TrainConfig
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return VAEConfig(hidden=(32, 16), latent_dim=3).build()
+
+
+def test_round_trip_keeps_weights_configs_history_and_metrics(tmp_path, model):
+    history = [{"epoch": 1, "test_neg_elbo": 123.4, "test_kl_per_dim": [0.1, 0.2, 0.3]}]
+    path = save_checkpoint(tmp_path / "m.pt", model, TrainConfig(epochs=3, beta=0.5), history, {"test": {"iw_nll": 90.0}})
+    raw = torch.load(path, weights_only=True)  # plain data and tensors only
+    assert raw["format"] == "vaebook-checkpoint"
+    ckpt = load_checkpoint(path)
+    assert ckpt.model_config == model.config and ckpt.train_config == TrainConfig(epochs=3, beta=0.5)
+    assert ckpt.history == history and ckpt.metrics == {"test": {"iw_nll": 90.0}}
+    for (name, a), (_, b) in zip(model.state_dict().items(), ckpt.model.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert not ckpt.model.training
+
+
+def test_float16_storage_is_close_and_loads_as_float32(tmp_path, model):
+    path = save_checkpoint(tmp_path / "h.pt", model, dtype="float16")
+    loaded = load_checkpoint(path).model
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        assert b.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    x = torch.bernoulli(torch.full((4, 784), 0.2))
+    torch.testing.assert_close(model.decode(model.encode(x).mean).base_dist.logits,
+                               loaded.decode(loaded.encode(x).mean).base_dist.logits, rtol=0, atol=2e-2)
+
+
+def test_corrupt_truncated_and_foreign_files_give_clear_errors(tmp_path, model):
+    path = save_checkpoint(tmp_path / "m.pt", model)
+    data = path.read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    for name in ("trunc.pt", "junk.pt"):
+        with pytest.raises(CheckpointError, match="corrupt or truncated"):
+            load_checkpoint(tmp_path / name)
+    with pytest.raises(CheckpointError, match="not a vaebook checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_weights_that_do_not_match_the_config_are_refused(tmp_path, model):
+    path = save_checkpoint(tmp_path / "m.pt", model)
+    payload = read_checkpoint(path)
+    payload["model_config"]["fields"]["latent_dim"] = 7
+    torch.save(payload, tmp_path / "mismatch.pt")
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_checkpoint(tmp_path / "mismatch.pt")
+    payload["model_config"]["name"] = "no-such-model"
+    torch.save(payload, tmp_path / "unknown.pt")
+    with pytest.raises(CheckpointError, match="unknown model"):
+        load_checkpoint(tmp_path / "unknown.pt")
+
+
+def test_a_failed_write_leaves_the_old_checkpoint_whole(tmp_path, model):
+    path = save_checkpoint(tmp_path / "m.pt", model, metrics={"version": "old"})
+    before = path.read_bytes()
+    with pytest.raises(Exception):
+        save_checkpoint(path, model, metrics={"unpicklable": lambda: None})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], "no temporary file is left behind"
+    with pytest.raises(ValueError, match="dtype"):
+        save_checkpoint(path, model, dtype="int8")

@@ -1,0 +1,35 @@
+"""Every figure helper draws from a real (small) model; misuse is refused."""
+import matplotlib
+
+matplotlib.use("agg")
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from vaebook import plots  # noqa: E402
+from vaebook.models import VAEConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    return VAEConfig(hidden=(16,), latent_dim=5).build(), VAEConfig(hidden=(16,), latent_dim=2).build()
+
+
+def test_figures(models):
+    vae, vae2d = models
+    x = torch.bernoulli(torch.full((12, 784), 0.2))
+    labels = torch.arange(12) % 10
+    history = [{"epoch": e, **{f"{s}_{k}": 100.0 / e for s in ("train", "test") for k in ("neg_elbo", "kl")},
+                "train_log_px_given_z": -90.0, "test_log_px_given_z": -91.0} for e in (1, 2)]
+    figures = [plots.reconstructions(vae, x[:5]), plots.prior_samples(vae, 20), plots.latent_scatter(vae, x, labels),
+               plots.latent_scatter(vae2d, x, labels), plots.manifold(vae2d, steps=5),
+               plots.interpolation(vae, x[0], x[1], steps=4), plots.learning_curves(history),
+               plots.kl_per_dimension([0.001, 2.0, 0.5, 0.0, 3.0]),
+               plots.beta_panel([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], 1.0, vae, x[:3])]
+    for fig in figures:
+        assert fig.axes, fig
+    mosaic = figures[4].axes[0].images[0].get_array()
+    assert mosaic.shape == (5 * 28, 5 * 28)
+    assert "3 of 5 above" in figures[7].axes[0].get_title()
+    with pytest.raises(ValueError, match="2-D latent"):
+        plots.manifold(vae)
