@@ -19,9 +19,23 @@ if not os.environ.get("VAEBOOK_DATA") and (SHARED_DATA / "MNIST" / "raw").is_dir
     os.environ["VAEBOOK_DATA"] = str(SHARED_DATA.resolve())
 os.environ["VAEBOOK_STATIC"] = "1"
 os.environ.setdefault("TQDM_DISABLE", "1")
-os.environ.setdefault("MPLBACKEND", "agg")
+# MPLBACKEND stays unset: the kernels nbval starts inherit this environment, and
+# ipykernel only selects the inline backend (figures as outputs) when it is unset.
 
 _failed_notebooks: set[str] = set()
+
+
+def _execute_with_history(self, cell_input, allow_stdin=None):
+    """nbval 0.11 executes cells with ``store_history=False``, which breaks IPython's
+    trailing-``;`` output suppression (it reads the cell from the history) and the
+    execution counts; run cells as Jupyter and the book build do."""
+    return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+
+
+def pytest_configure(config):
+    from nbval.kernel import RunningKernel
+
+    RunningKernel.execute_cell_input = _execute_with_history
 
 
 def pytest_runtest_logreport(report):

@@ -8,6 +8,9 @@ import torch  # noqa: E402
 from vaebook import plots  # noqa: E402
 from vaebook.models import VAEConfig  # noqa: E402
 
+# tensors handed to matplotlib as arrays: no NumPy deprecation noise in the chapters' output
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+
 
 @pytest.fixture(scope="module")
 def models():

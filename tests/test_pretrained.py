@@ -30,3 +30,9 @@ def test_main_vae_meets_its_nll_target():
 def test_unknown_name_lists_what_is_shipped():
     with pytest.raises(FileNotFoundError, match="mnist_vae"):
         pretrained.load("no_such_model")
+
+
+def test_the_chapters_models_are_shipped():
+    wanted = {"mnist_vae", "mnist_vae_2d"} | {f"mnist_vae_beta_{b}" for b in (0.1, 0.3, 1, 3, 10)}
+    missing = wanted - set(pretrained.available())
+    assert not missing, f"not shipped: {sorted(missing)}; scripts/train_pretrained.sh trains them"

@@ -158,7 +158,8 @@ class LinearGaussian(nn.Module):
 
     def prior(self) -> D.MultivariateNormal:
         k = self.latent_dim
-        return D.MultivariateNormal(torch.zeros(k), scale_tril=torch.eye(k))
+        w = self.weight
+        return D.MultivariateNormal(w.new_zeros(k), scale_tril=torch.eye(k, dtype=w.dtype, device=w.device))
 
     def decode(self, z: torch.Tensor) -> D.Independent:
         return D.Independent(D.Normal(z @ self.weight.T + self.bias, self.sigma), 1)

@@ -27,7 +27,7 @@ def show_images(images: torch.Tensor, ncol: int = 10, title: str = "", ax=None, 
     mosaic = _tile(images, ncol)
     if ax is None:
         _, ax = plt.subplots(figsize=(scale * ncol, scale * mosaic.shape[0] / 28))
-    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(mosaic.detach().cpu().numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
@@ -64,7 +64,7 @@ def latent_scatter(model, x: torch.Tensor, labels: torch.Tensor, title: str = ""
         loc = centred @ v[:2].T
         axis_names = ("first principal axis of E[z|x]", "second principal axis")
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    points = ax.scatter(loc[:, 0].cpu(), loc[:, 1].cpu(), c=labels.cpu(), cmap="tab10", s=3, alpha=0.7)
+    points = ax.scatter(loc[:, 0].detach().cpu().numpy(), loc[:, 1].detach().cpu().numpy(), c=labels.cpu().numpy(), cmap="tab10", s=3, alpha=0.7)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
@@ -120,7 +120,7 @@ def kl_per_dimension(kl: list[float] | torch.Tensor, threshold: float = 0.01, ti
     """Bars of KL(q(z_k|x) || p(z_k)) averaged over the test set, sorted, with the active-unit cut."""
     kl = torch.as_tensor(kl).sort(descending=True).values
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    ax.bar(range(len(kl)), kl, color=["C0" if v > threshold else "C7" for v in kl])
+    ax.bar(range(len(kl)), kl.tolist(), color=["C0" if v > threshold else "C7" for v in kl])
     ax.axhline(threshold, color="C3", lw=1, ls="--", label=f"{threshold} nats")
     ax.set_yscale("log")
     ax.set_xlabel("latent dimension (sorted)")
