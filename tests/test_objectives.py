@@ -77,3 +77,34 @@ def test_iw_bound_is_differentiable_and_rejects_bad_sample_counts(model, x):
         iw_bound(model, x, 0)
     with pytest.raises(ValueError, match="at least 1"):
         elbo(model, x, 0)
+
+
+def test_ppca_fit_and_the_beta_optimal_posterior():
+    from vaebook.models import LinearGaussian
+
+    torch.manual_seed(0)
+    truth = LinearGaussian(torch.randn(6, 2), torch.randn(6), sigma=0.5)
+    data = truth.marginal().sample((20000,))
+    fitted = LinearGaussian.fit(data, 2)
+    assert abs(fitted.sigma.item() - 0.5) < 0.02  # the ML noise level recovers the truth
+    assert torch.allclose(fitted.weight @ fitted.weight.T, truth.weight @ truth.weight.T, atol=0.1)
+    x = data[:3]
+    exact = fitted.posterior(x)
+    q1 = fitted.beta_posterior(x, 1.0)
+    assert torch.allclose(q1.mean, exact.mean, atol=1e-4)
+    assert torch.allclose(q1.covariance_matrix, exact.covariance_matrix, atol=1e-5)
+
+    def objective(q, beta):
+        return fitted.expected_log_likelihood(x, q) - beta * torch.distributions.kl_divergence(q, fitted.prior())
+
+    for beta in (0.3, 3.0):  # any other Gaussian does worse on the beta-weighted objective
+        best = fitted.beta_posterior(x, beta)
+        for shift, stretch in ((0.05, 1.0), (0.0, 1.2), (0.0, 0.8)):
+            other = torch.distributions.MultivariateNormal(best.mean + shift, best.covariance_matrix * stretch)
+            assert (objective(other, beta) < objective(best, beta)).all()
+    torch.manual_seed(1)
+    z = q1.sample((200000,))
+    mc = fitted.decode(z).log_prob(x).mean(0)
+    assert torch.allclose(fitted.expected_log_likelihood(x, q1), mc, atol=0.02)
+    with pytest.raises(ValueError, match="beta"):
+        fitted.beta_posterior(x, 0.0)

@@ -83,3 +83,22 @@ def test_device_choice():
     assert resolve_device("cpu") == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
     assert resolve_device().type == expected
+
+
+def test_a_models_own_objective_is_used(data):
+    """A model with an ``objective(x, state)`` method trains on it (here: the ELBO plus a logged term)."""
+    from vaebook.models import GaussianVAE
+
+    class Logged(GaussianVAE):
+        calls = 0
+
+        def objective(self, x, state):
+            Logged.calls += 1
+            out = elbo_objective(self, x, state)
+            return {**out, "mean_pixel": x.mean(-1)}
+
+    torch.manual_seed(0)
+    model = Logged(VAEConfig(hidden=(32,), latent_dim=3))
+    history = fit(model, TrainConfig(epochs=1, batch_size=500, device="cpu"), *data)
+    assert Logged.calls == 4 + 1  # 2000/500 training batches, then one test batch
+    assert abs(history[0]["test_mean_pixel"] - data[1].fixed().mean().item()) < 1e-5

@@ -1,4 +1,4 @@
 """vaebook: the package behind the book "Variational autoencoders, from the ELBO to VQ-VAE"."""
-from . import models  # noqa: F401  (registers the model configs used by checkpoints)
+from . import models, regularizers  # noqa: F401  (register the model configs checkpoints name)
 
 __version__ = "0.1.0"

@@ -185,6 +185,45 @@ class LinearGaussian(nn.Module):
         a, c, cov = self.posterior_parameters()
         return D.MultivariateNormal(x @ a.T + c, covariance_matrix=cov)
 
+    @classmethod
+    @torch.no_grad()
+    def fit(cls, x: torch.Tensor, latent_dim: int) -> "LinearGaussian":
+        """Maximum-likelihood probabilistic PCA of data x (N, D) (Tipping & Bishop 1999).
+
+        With the eigenvalues l_1 >= ... >= l_D of the data covariance and their
+        eigenvectors U: sigma^2 = mean(l_{K+1..D}), W = U_K (L_K - sigma^2 I)^(1/2), b = mean.
+        """
+        if not 1 <= latent_dim < x.shape[1]:
+            raise ValueError(f"latent_dim must be in [1, {x.shape[1] - 1}], got {latent_dim}")
+        x = x.double()
+        mean = x.mean(0)
+        evals, evecs = torch.linalg.eigh(torch.cov((x - mean).T))  # ascending
+        evals, evecs = evals.flip(0).clamp(min=0), evecs.flip(1)
+        sigma2 = evals[latent_dim:].mean()
+        weight = evecs[:, :latent_dim] * (evals[:latent_dim] - sigma2).clamp(min=0).sqrt()
+        return cls(weight.float(), mean.float(), sigma2.sqrt().item())
+
+    def beta_posterior(self, x: torch.Tensor, beta: float) -> D.MultivariateNormal:
+        """The q maximizing E_q[log p(x|z)] - beta KL(q || p(z)): q ∝ p(z) p(x|z)^(1/beta).
+
+        Gaussian with precision I + W^T W / (beta sigma^2); beta = 1 gives p(z|x).
+        """
+        if beta <= 0:
+            raise ValueError(f"beta (the KL weight) must be positive, got {beta}")
+        k = self.latent_dim
+        precision = torch.eye(k) + self.weight.T @ self.weight / (beta * self.sigma**2)
+        cov = torch.linalg.inv(precision)
+        loc = (x - self.bias) @ self.weight @ cov.T / (beta * self.sigma**2)
+        return D.MultivariateNormal(loc, covariance_matrix=cov)
+
+    def expected_log_likelihood(self, x: torch.Tensor, qz: D.MultivariateNormal) -> torch.Tensor:
+        """E_q[log p(x|z)] in closed form for a Gaussian q: (B,).
+
+        = log N(x; W m + b, sigma^2 I) - tr(W S W^T) / (2 sigma^2) for q = N(m, S).
+        """
+        trace = (self.weight @ qz.covariance_matrix @ self.weight.T).diagonal(dim1=-2, dim2=-1).sum(-1)
+        return self.decode(qz.mean).log_prob(x) - trace / (2 * self.sigma**2)
+
     @torch.no_grad()
     def use_exact_posterior(self) -> None:
         a, c, cov = self.posterior_parameters()

@@ -157,3 +157,101 @@ def beta_panel(points: list[tuple[float, float, float]], beta: float, model, x: 
     show_images(model.sample(2 * len(x)), len(x), "samples from p(z)", fig.add_subplot(grid[1, 1]))
     torch.random.set_rng_state(generator_state)
     return fig
+
+
+def _ellipse(ax, loc, cov, color, label=None, num_std: float = 2.0):
+    """The num_std-standard-deviation contour of N(loc, cov) in 2-D."""
+    evals, evecs = torch.linalg.eigh(torch.as_tensor(cov, dtype=torch.float64))
+    t = torch.linspace(0, 2 * math.pi, 100, dtype=torch.float64)
+    circle = torch.stack([t.cos(), t.sin()])  # (2, 100)
+    path = evecs @ (num_std * evals.clamp(min=0).sqrt()[:, None] * circle) + torch.as_tensor(loc).double()[:, None]
+    ax.plot(path[0].numpy(), path[1].numpy(), color=color, lw=1.5, label=label)
+
+
+@torch.no_grad()
+def true_posterior(model, x: torch.Tensor, limit: float = 4.0, steps: int = 161, title: str = "") -> plt.Figure:
+    """A 2-D latent model's true posterior p(z|x) on a grid, with q(z|x)'s 2-sigma ellipse and the image."""
+    from .marginal import posterior_on_grid
+
+    probs, grid = posterior_on_grid(model, x[None], limit, steps)
+    density = probs[0].reshape(steps, steps).cpu()
+    qz = model.encode(x[None])
+    fig, (ax_img, ax) = plt.subplots(1, 2, figsize=(6.4, 3.0), gridspec_kw={"width_ratios": [1, 2.2]})
+    show_images(x[None], 1, "x", ax_img)
+    axis = grid.axis.cpu().numpy()
+    ax.contourf(axis, axis, density.numpy(), levels=12, cmap="Blues")
+    _ellipse(ax, qz.mean[0].cpu(), torch.diag(qz.variance[0].cpu()), "C3", "q(z|x), 2 std")
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title or "p(z|x) on a grid (blue) and the encoder's q(z|x)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def bound_convergence(sample_sizes: list[int], estimates: dict[str, list[float]], exact: float | None = None,
+                      title: str = "") -> plt.Figure:
+    """Estimates of log p(x) against the number of samples (log axis), with the exact value as a line."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for name, values in estimates.items():
+        ax.plot(sample_sizes, values, "o-", label=name)
+    if exact is not None:
+        ax.axhline(exact, color="k", ls="--", lw=1, label=f"exact (grid): {exact:.2f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of samples S")
+    ax.set_ylabel("nats per image")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def monte_carlo_convergence(sample_sizes: list[int], means: list[float], errors: list[float], exact: float,
+                            title: str = "") -> plt.Figure:
+    """A Monte Carlo estimate with a 2-standard-error band against its closed form."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    means_t, errors_t = torch.tensor(means), torch.tensor(errors)
+    ax.fill_between(sample_sizes, (means_t - 2 * errors_t).numpy(), (means_t + 2 * errors_t).numpy(),
+                    alpha=0.3, label="estimate +- 2 standard errors")
+    ax.plot(sample_sizes, means, "o-", label="Monte Carlo estimate")
+    ax.axhline(exact, color="k", ls="--", lw=1, label=f"closed form: {exact:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of samples")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def beta_posteriors(model, x: torch.Tensor, beta: float, curve: list[tuple[float, float, float]]) -> plt.Figure:
+    """Linear-Gaussian model: the beta-optimal q(z|x) of a few images beside p(z), and rate-distortion.
+
+    ``curve`` holds (beta, rate, distortion) for a range of betas; ``beta`` is marked.
+    """
+    fig, (ax, ax_rd) = plt.subplots(1, 2, figsize=(9, 3.6))
+    _ellipse(ax, torch.zeros(2), torch.eye(2), "k", "p(z), 2 std")
+    qz = model.beta_posterior(x, beta)
+    for n in range(len(x)):
+        _ellipse(ax, qz.mean[n], qz.covariance_matrix[n], f"C{n}", f"q(z|x_{n + 1})")
+        ax.plot(*qz.mean[n].tolist(), "o", color=f"C{n}", ms=3)
+    ax.set_xlim(-4, 4)
+    ax.set_ylim(-4, 4)
+    ax.set_aspect("equal")
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(f"beta = {beta:g}: the q that maximizes E[log p(x|z)] - beta KL", fontsize=9)
+    betas, rates, distortions = zip(*curve)
+    ax_rd.plot(rates, distortions, "-", color="C7")
+    rate, distortion = next((r, d) for b, r, d in curve if b == beta)
+    ax_rd.plot([rate], [distortion], "o", color="C3", ms=9)
+    ax_rd.set_xlabel("rate: KL(q(z|x) || p(z)), nats")
+    ax_rd.set_ylabel("distortion: -E[log p(x|z)], nats")
+    ax_rd.set_title(f"rate {rate:.2f}, distortion {distortion:.2f} (mean over the test images)", fontsize=9)
+    ax_rd.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -83,3 +83,10 @@ def test_scrubbers_change_the_figure_when_moved(browser, site, page_path):
         if i == 0:
             scrubber.screenshot(path=str(SHOTS / f"{Path(page_path).name}-scrubber.png"))
     page.context.close()
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_pages_stay_light(built_book, page_path):
+    """Scrubber frames are embedded in the page: keep each page to a few MB."""
+    size = (built_book / f"{page_path}.html").stat().st_size
+    assert size < 5 * 1024 * 1024, f"{page_path}.html is {size / 2**20:.1f} MB"
