@@ -93,11 +93,16 @@ x = grey_test[:5]
 """),
     md(r"""
 Give it a deliberately imperfect encoder: the exact posterior mean but a *diagonal* covariance (a
-mean-field guess). Then the three terms of $(*)$ are computed independently: the ELBO by Monte Carlo
+mean-field guess). The maximum-likelihood $W$ has orthogonal columns, which makes the true posterior
+covariance diagonal too; rotating the latent space, $W \to W R$ with $R$ orthogonal, leaves
+$p_\theta(x)$ unchanged and makes the posterior correlated, so the guess is wrong. Then the three terms of $(*)$ are computed independently: the ELBO by Monte Carlo
 with 2,000 samples of $z$, the KL between two Gaussians in closed form, $\log p_\theta(x)$ from the
 exact marginal.
 """),
     code("""
+with torch.no_grad():
+    rotation, _ = torch.linalg.qr(torch.randn(16, 16, generator=torch.Generator().manual_seed(0)))
+    ppca.weight.copy_(ppca.weight @ rotation)  # same p(x), correlated posterior
 ppca.use_exact_posterior()
 with torch.no_grad():
     exact_cov = ppca.posterior_parameters()[2]  # (K, K), the same for every x
