@@ -29,6 +29,13 @@ def test_figures(models):
                plots.interpolation(vae, x[0], x[1], steps=4), plots.learning_curves(history),
                plots.kl_per_dimension([0.001, 2.0, 0.5, 0.0, 3.0]),
                plots.beta_panel([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], 1.0, vae, x[:3])]
+    from vaebook.models import LinearGaussian
+
+    ppca = LinearGaussian(torch.randn(784, 2), torch.zeros(784), 0.5)
+    figures += [plots.true_posterior(vae2d, x[0], steps=21),
+                plots.bound_convergence([1, 10], {"a": [-3.0, -2.0]}, exact=-1.0),
+                plots.monte_carlo_convergence([10, 100], [1.0, 1.1], [0.2, 0.05], 1.05),
+                plots.beta_posteriors(ppca, x[:2], 1.0, [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)])]
     for fig in figures:
         assert fig.axes, fig
     mosaic = figures[4].axes[0].images[0].get_array()

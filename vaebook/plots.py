@@ -169,17 +169,27 @@ def _ellipse(ax, loc, cov, color, label=None, num_std: float = 2.0):
 
 
 @torch.no_grad()
-def true_posterior(model, x: torch.Tensor, limit: float = 4.0, steps: int = 161, title: str = "") -> plt.Figure:
-    """A 2-D latent model's true posterior p(z|x) on a grid, with q(z|x)'s 2-sigma ellipse and the image."""
-    from .marginal import posterior_on_grid
+def true_posterior(model, x: torch.Tensor, steps: int = 121, title: str = "") -> plt.Figure:
+    """A 2-D latent model's true posterior p(z|x), with q(z|x)'s 2-sigma ellipse and the image.
 
-    probs, grid = posterior_on_grid(model, x[None], limit, steps)
-    density = probs[0].reshape(steps, steps).cpu()
+    The posterior is located on a coarse grid over [-4, 4]^2, then drawn on a fine
+    grid around it (its mean +- 4 standard deviations, or q's if q is wider).
+    """
+    from .marginal import log_likelihood_matrix, posterior_on_grid
+
+    probs, grid = posterior_on_grid(model, x[None], limit=4.0, steps=201)
+    mean = probs[0] @ grid.points  # (2,)
+    std = (probs[0] @ (grid.points - mean) ** 2).sqrt()
     qz = model.encode(x[None])
+    half = max(4 * torch.maximum(std, qz.stddev[0]).max().item(), 0.1)
+    axis1, axis2 = mean[0] + torch.linspace(-half, half, steps), mean[1] + torch.linspace(-half, half, steps)
+    z1, z2 = torch.meshgrid(axis1, axis2, indexing="xy")
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], -1).to(x.device)
+    log_joint = log_likelihood_matrix(model.decode(z), x[None])[0] + model.prior().log_prob(z)
+    density = torch.softmax(log_joint, 0).reshape(steps, steps).cpu()
     fig, (ax_img, ax) = plt.subplots(1, 2, figsize=(6.4, 3.0), gridspec_kw={"width_ratios": [1, 2.2]})
     show_images(x[None], 1, "x", ax_img)
-    axis = grid.axis.cpu().numpy()
-    ax.contourf(axis, axis, density.numpy(), levels=12, cmap="Blues")
+    ax.contourf(axis1.numpy(), axis2.numpy(), density.numpy(), levels=12, cmap="Blues")
     _ellipse(ax, qz.mean[0].cpu(), torch.diag(qz.variance[0].cpu()), "C3", "q(z|x), 2 std")
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
