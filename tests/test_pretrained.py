@@ -8,7 +8,7 @@ MB = 1024 * 1024
 
 def test_shipped_weights_are_small():
     total = sum(pretrained.path(n).stat().st_size for n in pretrained.available())
-    assert total < 12 * MB, f"{total / MB:.1f} MB of shipped weights"
+    assert total < 16 * MB, f"{total / MB:.1f} MB of shipped weights"
 
 
 @pytest.mark.parametrize("name", pretrained.available())

@@ -1,0 +1,237 @@
+"""Gradients of an expectation, grad_theta E_{q_theta}[f(z)] (notes 1.5 and 1.6).
+
+Shapes: R repeats, S samples, B batch, K latent dimensions.
+
+- Score function / REINFORCE / log-derivative trick (Williams 1992):
+  grad E_q[f] = E_q[f(z) grad log q(z)], z ~ q. Only ``log_prob`` is
+  differentiated; f can be a black box. Subtracting a baseline b that does
+  not depend on z keeps it unbiased, because E_q[grad log q] = 0:
+  grad E_q[f] = E_q[(f(z) - b) grad log q(z)]. The leave-one-out baseline
+  b_s = mean of the other S - 1 values of f (Kool et al. 2019, "Buy 4
+  REINFORCE samples, get a baseline for free") is independent of z_s.
+- Pathwise / reparameterization (Kingma & Welling 2014): z = g(theta, eps),
+  eps ~ p(eps) without parameters, so grad E_q[f] = E_eps[grad_theta f(g(theta, eps))].
+  Needs ``rsample`` and a differentiable f.
+
+Every estimator here has one call shape,
+``(make, params, f, num_samples, estimator, baseline)``: ``make(**params)``
+builds q from a dict of parameter tensors, ``f`` maps samples to values of
+shape ``q.batch_shape``. :func:`per_sample_gradients` returns the S terms
+whose mean is the estimate, :func:`estimate_gradient` their mean and
+:func:`gradient_variance` the variance of the S-sample estimate over repeats.
+
+:class:`ScoreFunctionVAE` is a Gaussian VAE whose encoder learns from the
+score function (with the leave-one-out baseline) instead of the pathwise gradient.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+from typing import Callable
+
+import torch
+from torch import distributions as D
+
+from .models import GaussianVAE, VAEConfig
+from .registry import register
+
+ESTIMATORS = ("pathwise", "score")
+BASELINES = ("none", "leave-one-out")
+
+
+def leave_one_out_baseline(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """b_s = mean of the other S - 1 values along ``dim``: independent of sample s, so unbiased."""
+    s = values.shape[dim]
+    if s < 2:
+        raise ValueError(f"a leave-one-out baseline needs at least 2 samples, got {s}")
+    return (values.sum(dim, keepdim=True) - values) / (s - 1)
+
+
+def _check(params: dict, num_samples: int, estimator: str, baseline) -> None:
+    if not params:
+        raise ValueError("params must name at least one parameter tensor, e.g. {'loc': ..., 'scale': ...}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    if estimator == "pathwise" and baseline is not None:
+        raise ValueError("a baseline is a control variate for the score function; the pathwise estimator takes none")
+    if baseline is not None and baseline != "leave-one-out" and not isinstance(baseline, Real):
+        raise ValueError(f"baseline must be None, a number or 'leave-one-out', got {baseline!r}")
+    if baseline == "leave-one-out" and num_samples < 2:
+        raise ValueError("the leave-one-out baseline needs num_samples >= 2")
+
+
+def _gradients(make: Callable, params: dict, f: Callable, sample_shape: tuple[int, ...],
+               estimator: str, baseline) -> dict[str, torch.Tensor]:
+    """Per-sample gradient terms, each (*sample_shape, *param.shape).
+
+    Every sample gets its own copy of the parameters, so one backward pass of
+    the summed surrogate yields all per-sample gradients at once.
+    """
+    copies = {k: torch.as_tensor(v).detach().expand(*sample_shape, *torch.as_tensor(v).shape)
+              .clone().requires_grad_(True) for k, v in params.items()}
+    q = make(**copies)
+    if estimator == "pathwise":
+        if not q.has_rsample:
+            raise ValueError(f"{type(q).__name__} has no pathwise sampler (rsample); use estimator='score'")
+        z = q.rsample()
+        surrogate = f(z)
+    else:
+        z = q.sample()
+        fz = f(z).detach()
+        if baseline == "leave-one-out":
+            fz = fz - leave_one_out_baseline(fz, dim=len(sample_shape) - 1)
+        elif baseline is not None:
+            fz = fz - float(baseline)
+        surrogate = fz * q.log_prob(z)  # d/dtheta gives (f - b) grad log q
+    if surrogate.shape != q.batch_shape:
+        raise ValueError(f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per sample), "
+                         f"got {tuple(surrogate.shape)}")
+    grads = torch.autograd.grad(surrogate.sum(), list(copies.values()), allow_unused=True)
+    return {k: torch.zeros_like(c) if g is None else g for (k, c), g in zip(copies.items(), grads)}
+
+
+def per_sample_gradients(make: Callable, params: dict, f: Callable, num_samples: int,
+                         estimator: str = "pathwise", baseline: str | float | None = None
+                         ) -> dict[str, torch.Tensor]:
+    """The S per-sample terms of an estimate of grad E_{q}[f(z)]: {name: (S, *param.shape)}.
+
+    ``estimator``: ``"pathwise"`` (grad f(g(theta, eps))) or ``"score"``
+    ((f(z) - b) grad log q(z)). ``baseline`` (score only): None, a number, or
+    ``"leave-one-out"`` (then the terms are not independent of each other).
+    """
+    _check(params, num_samples, estimator, baseline)
+    return _gradients(make, params, f, (num_samples,), estimator, baseline)
+
+
+def estimate_gradient(make: Callable, params: dict, f: Callable, num_samples: int,
+                      estimator: str = "pathwise", baseline: str | float | None = None
+                      ) -> dict[str, torch.Tensor]:
+    """The S-sample Monte Carlo estimate of grad E_{q}[f(z)]: {name: param.shape}."""
+    grads = per_sample_gradients(make, params, f, num_samples, estimator, baseline)
+    return {k: g.mean(0) for k, g in grads.items()}
+
+
+def gradient_variance(make: Callable, params: dict, f: Callable, num_samples: int,
+                      estimator: str = "pathwise", baseline: str | float | None = None,
+                      repeats: int = 200) -> dict[str, torch.Tensor]:
+    """Variance of the S-sample estimate over ``repeats`` independent draws: {name: param.shape}.
+
+    Measured directly (all R x S samples in one pass), so it is right also for
+    the leave-one-out baseline, whose S terms are correlated.
+    """
+    _check(params, num_samples, estimator, baseline)
+    if repeats < 2:
+        raise ValueError(f"a variance needs at least 2 repeats, got {repeats}")
+    grads = _gradients(make, params, f, (repeats, num_samples), estimator, baseline)
+    return {k: g.mean(1).var(0) for k, g in grads.items()}
+
+
+# --- a VAE whose encoder learns from the score function ----------------------------------------
+
+@register("score-function-vae")
+@dataclass
+class ScoreFunctionVAEConfig(VAEConfig):
+    """A Gaussian VAE (same networks as ``gaussian-vae``) whose encoder is trained with REINFORCE.
+
+    ``baseline``: ``"leave-one-out"`` (needs ``TrainConfig.num_samples >= 2``) or ``"none"``.
+    """
+
+    baseline: str = "leave-one-out"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+
+    def build(self) -> "ScoreFunctionVAE":
+        return ScoreFunctionVAE(self)
+
+
+class ScoreFunctionVAE(GaussianVAE):
+    """Same model as :class:`GaussianVAE`; only the encoder's gradient estimator differs.
+
+    With S = ``TrainConfig.num_samples`` draws z_s ~ q(z|x) that carry no path
+    to phi, the surrogate loss is
+
+        -( mean_s [log p(x|z_s) + (r_s - b_s) log q(z_s|x)] - beta KL(q(z|x) || p(z)) ),
+
+    r_s = log p(x|z_s) held constant: its gradient is the pathwise-free
+    decoder gradient, the score-function estimate of the reconstruction
+    term's gradient in phi, and the exact gradient of the closed-form KL.
+    """
+
+    def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
+        num_samples = state.config.num_samples
+        if self.config.baseline == "leave-one-out" and num_samples < 2:
+            raise ValueError("the leave-one-out baseline needs TrainConfig.num_samples >= 2 (--num-samples 4)")
+        qz = self.encode(x)
+        z = qz.sample((num_samples,))  # (S, B, K), no gradient path to the encoder
+        log_px_given_z = self.decode(z).log_prob(x)  # (S, B); gradient to the decoder only
+        reward = log_px_given_z.detach()
+        advantage = reward - leave_one_out_baseline(reward) if self.config.baseline == "leave-one-out" else reward
+        kl = D.kl_divergence(qz, self.prior())  # (B,), closed form: differentiable in phi
+        surrogate = (log_px_given_z + advantage * qz.log_prob(z)).mean(0) - state.beta * kl
+        reconstruction, kl = reward.mean(0), kl.detach()
+        return {"loss": -surrogate.mean(), "neg_elbo": kl - reconstruction,
+                "log_px_given_z": reconstruction, "kl": kl}
+
+
+# --- figures for the chapter --------------------------------------------------------------------
+
+def plot_variance(num_samples: list[int], variances: dict[str, list[float]], title: str = ""):
+    """Variance of each S-sample estimator against S (log-log), with a 1/S guide through the first line."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for i, (label, values) in enumerate(variances.items()):
+        ax.loglog(num_samples[-len(values):], values, "o-", color=f"C{i}", label=label, ms=4)
+    first = next(iter(variances.values()))
+    s0 = num_samples[-len(first)]
+    ax.loglog(num_samples, [first[0] * s0 / s for s in num_samples], ":", color="C7", label="slope 1/S")
+    ax.set_xlabel("samples S per estimate")
+    ax.set_ylabel("variance of the estimate")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "variance of S-sample gradient estimates", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_terms(terms: dict[str, torch.Tensor], exact: float, title: str = "", bins: int = 60,
+                        limits: tuple[float, float] | None = None):
+    """Histograms of per-sample gradient terms, one row per estimator, with the exact gradient marked."""
+    import matplotlib.pyplot as plt
+
+    values = {k: v.detach().double().cpu().reshape(-1) for k, v in terms.items()}
+    if limits is None:
+        pooled = torch.cat(list(values.values()))
+        limits = (pooled.quantile(0.01).item(), pooled.quantile(0.99).item())
+    fig, axes = plt.subplots(len(values), 1, figsize=(5.2, 0.8 + 0.9 * len(values)), sharex=True, squeeze=False)
+    for i, (ax, (label, v)) in enumerate(zip(axes[:, 0], values.items())):
+        ax.hist(v.clamp(*limits).numpy(), bins=bins, range=limits, color=f"C{i}", alpha=0.8)
+        ax.axvline(exact, color="k", lw=1)
+        ax.set_yticks([])
+        ax.set_title(label, fontsize=8, loc="left")
+        ax.text(0.99, 0.75, f"mean {v.mean():.2f}, std {v.std():.2f}", transform=ax.transAxes, ha="right", fontsize=8)
+    axes[-1, 0].set_xlabel("single-sample gradient estimate (black line: the exact gradient)", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def compare_histories(histories: dict[str, list[dict]], key: str = "test_neg_elbo", title: str = ""):
+    """One metric per epoch for several trained models (e.g. the test -ELBO)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for label, history in histories.items():
+        ax.plot([row["epoch"] for row in history], [row[key] for row in history], "o-", ms=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " ") + " (nats)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or key, fontsize=10)
+    fig.tight_layout()
+    return fig
