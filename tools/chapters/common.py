@@ -13,6 +13,13 @@ import sys
 if "google.colab" in sys.modules:
     %pip install -q "git+https://github.com/vaebook/vaebook"'''
 
+METADATA = {
+    "accelerator": "GPU",  # Colab opens the chapter on a GPU runtime
+    "colab": {"provenance": []},
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"},
+}
+
 
 def md(text: str):
     return nbformat.v4.new_markdown_cell(text.strip("\n"))
@@ -25,8 +32,7 @@ def code(text: str):
 def write(name: str, cells: list) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata.update(METADATA)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{name}-{i}"
     path = ROOT / "book" / f"{name}.ipynb"

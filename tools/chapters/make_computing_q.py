@@ -3,25 +3,9 @@
 The chapter is committed without outputs; edit this script and rerun it rather
 than editing the notebook by hand.
 """
-from pathlib import Path
+from common import INSTALL, code, md, write
 
-import nbformat
-
-ROOT = Path(__file__).parents[2]
 NAME = "computing_q"
-INSTALL = '''# In Colab: install the book's package (Jupyter readers have it already).
-import sys
-if "google.colab" in sys.modules:
-    %pip install -q "git+https://github.com/vaebook/vaebook"'''
-
-
-def md(text: str):
-    return nbformat.v4.new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str):
-    return nbformat.v4.new_code_cell(text.strip("\n"))
-
 
 cells = [
     md(r"""
@@ -353,17 +337,5 @@ for label, ckpt in ckpts.items():
 ]
 
 
-def write() -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{NAME}-{i}"
-    path = ROOT / "book" / f"{NAME}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
 if __name__ == "__main__":
-    print(write())
+    print(write(NAME, cells))

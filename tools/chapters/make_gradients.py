@@ -6,40 +6,7 @@ The notebooks are written without outputs (the book executes them); edit this fi
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = Path(__file__).resolve().parents[2]
-
-COLAB = '''# In Colab: install the book's package (Jupyter readers have it already).
-import sys
-if "google.colab" in sys.modules:
-    %pip install -q "git+https://github.com/vaebook/vaebook"'''
-
-METADATA = {
-    "accelerator": "GPU",
-    "colab": {"provenance": []},
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
-
-
-def notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
-    nb = new_notebook(metadata=METADATA)
-    for kind, source in cells:
-        source = source.strip("\n")
-        nb.cells.append(new_markdown_cell(source) if kind == "md" else new_code_cell(source))
-    return nb
-
-
-def md(text: str) -> tuple[str, str]:
-    return "md", text
-
-
-def code(text: str) -> tuple[str, str]:
-    return "code", text
+from common import INSTALL, code, md, write
 
 
 # --- Gradient estimation -------------------------------------------------------------------------
@@ -70,7 +37,7 @@ $$
 This chapter writes the two classical answers as functions of the package, checks that both are
 unbiased, and measures what really separates them: their **variance**.
 """),
-    code(COLAB),
+    code(INSTALL),
     code("""
 import torch
 from torch import distributions as D
@@ -357,7 +324,7 @@ with $z = g(\phi, x, \epsilon)$. In `torch.distributions` the function $g$ is a 
 `vaebook.reparam`, checks its samples against its density and its pathwise gradient against the
 score function, and trains a VAE whose posterior is not Gaussian.
 """),
-    code(COLAB),
+    code(INSTALL),
     code("""
 import torch
 from torch import distributions as D
@@ -643,9 +610,7 @@ for label, c in vaes.items():
 
 def main() -> None:
     for name, cells in (("gradient_estimation", GRADIENTS), ("reparameterization", REPARAM)):
-        path = ROOT / "book" / f"{name}.ipynb"
-        nbformat.write(notebook(cells), path)
-        print("wrote", path.relative_to(ROOT))
+        print("wrote", write(name, cells))
 
 
 if __name__ == "__main__":
