@@ -40,11 +40,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import distributions as D
-from torch import nn
 from torch.distributions import constraints
 
-from .distributions import bernoulli_pixels, diagonal_gaussian, standard_normal
-from .models import MIN_SCALE, VAEConfig, conv_decoder, conv_encoder, mlp
+from .distributions import diagonal_gaussian
+from .models import MIN_SCALE, BernoulliVAE, VAEConfig
 from .objectives import ELBOTerms
 from .registry import register
 
@@ -351,7 +350,7 @@ class PosteriorVAEConfig(VAEConfig):
         return PosteriorVAE(self)
 
 
-class PosteriorVAE(nn.Module):
+class PosteriorVAE(BernoulliVAE):
     """p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits(z))), q(z|x) of the configured family.
 
     The ELBO uses the closed-form KL where torch has one (diagonal, full
@@ -359,20 +358,7 @@ class PosteriorVAE(nn.Module):
     """
 
     def __init__(self, config: PosteriorVAEConfig):
-        super().__init__()
-        self.config = config
-        k = config.latent_dim
-        out = 2 * k + config.extra_outputs
-        if config.architecture == "mlp":
-            self.encoder = mlp([config.data_dim, *config.hidden, out], config.activation)
-            self.decoder = mlp([k, *reversed(config.hidden), config.data_dim], config.activation)
-        else:
-            self.encoder = conv_encoder(config.hidden, out, config.activation)
-            self.decoder = conv_decoder(config.hidden, k, config.activation)
-
-    @property
-    def latent_dim(self) -> int:
-        return self.config.latent_dim
+        super().__init__(config, 2 * config.latent_dim + config.extra_outputs)
 
     def encode(self, x: torch.Tensor) -> D.Distribution:
         """x (B, D) -> q(z|x) with batch_shape (B,), event_shape (K,)."""
@@ -386,15 +372,6 @@ class PosteriorVAE(nn.Module):
         flow = rest.reshape(*rest.shape[:-1], self.config.num_flows, 2 * k + 1)  # (B, F, 2K + 1)
         return PlanarFlowPosterior(loc, F.softplus(raw_scale) + MIN_SCALE,
                                    flow[..., :k], flow[..., k:2 * k], flow[..., 2 * k])
-
-    def decode(self, z: torch.Tensor) -> D.Independent:
-        """z (..., K) -> p(x|z) with batch_shape (...,), event_shape (D,)."""
-        lead = z.shape[:-1]
-        logits = self.decoder(z.reshape(-1, z.shape[-1]))
-        return bernoulli_pixels(logits.reshape(*lead, -1))
-
-    def prior(self) -> D.Independent:
-        return standard_normal(self.latent_dim, device=next(self.parameters()).device)
 
     def closed_form_kl(self, qz: D.Distribution) -> torch.Tensor | None:
         """KL(q(z|x) || N(0, I)) (B,) where torch has a closed form, else None."""
@@ -432,11 +409,6 @@ class PosteriorVAE(nn.Module):
         """
         z, log_q = rsample_and_log_prob(self.encode(x), (num_samples,))
         return self.decode(z).log_prob(x) + self.prior().log_prob(z) - log_q
-
-    @torch.no_grad()
-    def sample(self, num_samples: int) -> torch.Tensor:
-        """Pixel probabilities of decoded prior samples: (num_samples, D)."""
-        return self.decode(self.prior().sample((num_samples,))).mean
 
 
 # --------------------------------------------------------------------------- figures for the chapter

@@ -91,28 +91,27 @@ class VAEConfig:
         return GaussianVAE(self)
 
 
-class GaussianVAE(nn.Module):
-    """q(z|x) = N(loc(x), diag(scale(x)^2)), p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits(z)))."""
+class BernoulliVAE(nn.Module):
+    """What every VAE on binarized MNIST here shares: the networks, p(z) = N(0, I) and the
+    Bernoulli decoder p(x|z) = Bernoulli(sigmoid(logits(z))). Subclasses define ``encode``.
 
-    def __init__(self, config: VAEConfig):
+    ``encoder_outputs`` is the width of the encoder's last layer (2K for a diagonal Gaussian).
+    """
+
+    def __init__(self, config: VAEConfig, encoder_outputs: int):
         super().__init__()
         self.config = config
         k = config.latent_dim
         if config.architecture == "mlp":
-            self.encoder = mlp([config.data_dim, *config.hidden, 2 * k], config.activation)
+            self.encoder = mlp([config.data_dim, *config.hidden, encoder_outputs], config.activation)
             self.decoder = mlp([k, *reversed(config.hidden), config.data_dim], config.activation)
         else:
-            self.encoder = conv_encoder(config.hidden, 2 * k, config.activation)
+            self.encoder = conv_encoder(config.hidden, encoder_outputs, config.activation)
             self.decoder = conv_decoder(config.hidden, k, config.activation)
 
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
-
-    def encode(self, x: torch.Tensor) -> D.Independent:
-        """x (B, D) -> q(z|x) with batch_shape (B,), event_shape (K,)."""
-        loc, raw_scale = self.encoder(x).chunk(2, dim=-1)
-        return diagonal_gaussian(loc, F.softplus(raw_scale) + MIN_SCALE)
 
     def decode(self, z: torch.Tensor) -> D.Independent:
         """z (..., K) -> p(x|z) with batch_shape (...,), event_shape (D,)."""
@@ -123,15 +122,27 @@ class GaussianVAE(nn.Module):
     def prior(self) -> D.Independent:
         return standard_normal(self.latent_dim, device=next(self.parameters()).device)
 
-    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
-        """KL(q(z_k|x) || p(z_k)) for each latent dimension: (B, K)."""
-        return kl_per_dimension(self.encode(x), self.prior())
-
     @torch.no_grad()
     def sample(self, num_samples: int) -> torch.Tensor:
         """Pixel probabilities of decoded prior samples: (num_samples, D)."""
         z = self.prior().sample((num_samples,))
         return self.decode(z).mean
+
+
+class GaussianVAE(BernoulliVAE):
+    """q(z|x) = N(loc(x), diag(scale(x)^2)), p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits(z)))."""
+
+    def __init__(self, config: VAEConfig):
+        super().__init__(config, 2 * config.latent_dim)
+
+    def encode(self, x: torch.Tensor) -> D.Independent:
+        """x (B, D) -> q(z|x) with batch_shape (B,), event_shape (K,)."""
+        loc, raw_scale = self.encoder(x).chunk(2, dim=-1)
+        return diagonal_gaussian(loc, F.softplus(raw_scale) + MIN_SCALE)
+
+    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
+        """KL(q(z_k|x) || p(z_k)) for each latent dimension: (B, K)."""
+        return kl_per_dimension(self.encode(x), self.prior())
 
 
 class LinearGaussian(nn.Module):

@@ -47,7 +47,13 @@ def elbo(model, x: torch.Tensor, num_samples: int = 1) -> ELBOTerms:
 
 
 def log_importance_weights(model, x: torch.Tensor, num_samples: int) -> torch.Tensor:
-    """log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x), z_s ~ q(z|x): (S, B)."""
+    """log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x), z_s ~ q(z|x): (S, B).
+
+    A model whose q has no cheap ``log_prob`` of its own samples (a planar flow
+    has no analytic inverse) supplies its own ``log_importance_weights``.
+    """
+    if hasattr(model, "log_importance_weights"):
+        return model.log_importance_weights(x, num_samples)
     qz = model.encode(x)
     z = qz.rsample((num_samples,))  # (S, B, K)
     return model.decode(z).log_prob(x) + model.prior().log_prob(z) - qz.log_prob(z)
