@@ -37,6 +37,22 @@ def test_float16_storage_is_close_and_loads_as_float32(tmp_path, model):
                                loaded.decode(loaded.encode(x).mean).base_dist.logits, rtol=0, atol=2e-2)
 
 
+def test_int8_storage_rounds_each_row_to_half_its_scale(tmp_path, model):
+    path = save_checkpoint(tmp_path / "q.pt", model, dtype="int8")
+    raw = torch.load(path, weights_only=True)["state_dict"]
+    assert raw["encoder.0.weight"].dtype == torch.int8 and raw["encoder.0.bias"].dtype == torch.float16
+    loaded = load_checkpoint(path).model
+    for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
+        assert b.dtype == torch.float32
+        if a.dim() >= 2:  # |w - w_hat| <= scale / 2 per row, scale = max|w_row| / 127 (plus fp16 rounding of it)
+            bound = a.abs().amax(1, keepdim=True) / 254 * 1.002 + 1e-7
+            assert torch.all((a - b).abs() <= bound), name
+        else:
+            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    smaller = save_checkpoint(tmp_path / "h.pt", model, dtype="float16").stat().st_size
+    assert path.stat().st_size < 0.75 * smaller
+
+
 def test_corrupt_truncated_and_foreign_files_give_clear_errors(tmp_path, model):
     path = save_checkpoint(tmp_path / "m.pt", model)
     data = path.read_bytes()
@@ -73,4 +89,4 @@ def test_a_failed_write_leaves_the_old_checkpoint_whole(tmp_path, model):
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], "no temporary file is left behind"
     with pytest.raises(ValueError, match="dtype"):
-        save_checkpoint(path, model, dtype="int8")
+        save_checkpoint(path, model, dtype="int4")

@@ -43,3 +43,32 @@ def test_figures(models):
     assert "3 of 5 above" in figures[7].axes[0].get_title()
     with pytest.raises(ValueError, match="2-D latent"):
         plots.manifold(vae)
+
+
+def test_concept_figures():
+    """The estimator, reparameterization and flow figures, from the package and from their submodules."""
+    import matplotlib.pyplot
+    from torch import distributions as D
+
+    from vaebook import flows, reparam
+    from vaebook.plots import estimators
+
+    torch.manual_seed(0)
+    assert plots.plot_variance is estimators.plot_variance
+    terms = {"pathwise": torch.randn(200), "score": 3 * torch.randn(200)}
+    history = [{"epoch": e, "test_neg_elbo": 100.0 / e} for e in (1, 2)]
+    q2d = flows.planar_flow_posterior(torch.zeros(2), torch.ones(2), torch.ones(1, 2), torch.ones(1, 2),
+                                      torch.zeros(1))
+    figures = [plots.plot_variance([1, 10, 100], {"a": [1.0, 0.1, 0.01], "b": [0.5, 0.05]}),
+               plots.plot_gradient_terms(terms, 0.0, "terms"),
+               plots.compare_histories({"a": history, "b": history}),
+               plots.plot_samples_vs_density(D.Normal(0.0, 1.0), 500),
+               plots.plot_inverse_cdf(reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), num_samples=500),
+               plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
+               plots.planar_step_figure(-2.0, steps=61)]
+    for fig in figures:
+        assert fig.axes, fig
+    assert "integral of q on the grid" in figures[5].axes[0].get_title()
+    assert len(figures[1].axes) == 2 and len(figures[4].axes) == 2
+    for fig in figures:
+        matplotlib.pyplot.close(fig)

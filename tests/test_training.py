@@ -69,10 +69,19 @@ def test_cosine_schedule_reaches_zero_and_warmup_changes_beta(data):
     assert history[0]["beta"] == pytest.approx(0.5) and history[-1]["beta"] == pytest.approx(1.0)
 
 
+def test_time_limit_stops_training_and_runs_the_schedules_to_their_end(data):
+    """A tiny budget ends training after the first epoch, with the cosine rate at 0 and the warm-up done."""
+    _, history = small_fit(data, epochs=50, lr_schedule="cosine", beta_warmup=0.5, time_limit=1e-3)
+    assert len(history) == 1
+    assert history[0]["lr"] == pytest.approx(0, abs=1e-12) and history[0]["beta"] == pytest.approx(1.0)
+    state = TrainState(TrainConfig(time_limit=10.0), total_steps=100, started=None)
+    assert state.progress == 0.0  # not started: by steps only
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("epochs", 0, "epochs"), ("lr", -1.0, "lr"), ("beta", -0.1, "KL weight"),
     ("binarization", "otsu", "binarization"), ("lr_schedule", "step", "lr_schedule"),
-    ("device", "tpu", "device"), ("beta_warmup", 2.0, "fraction"),
+    ("device", "tpu", "device"), ("beta_warmup", 2.0, "fraction"), ("time_limit", 0.0, "time_limit"),
 ])
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):

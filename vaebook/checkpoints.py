@@ -18,7 +18,8 @@ from .training import TrainConfig
 
 FORMAT = "vaebook-checkpoint"
 VERSION = 1
-STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+STORAGE_DTYPES = ("float32", "float16", "int8")
+SCALE_SUFFIX = ".int8_scale"  # int8 storage: each weight matrix keeps one float16 scale per output row
 
 
 class CheckpointError(RuntimeError):
@@ -39,15 +40,15 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, train_config: Trai
                     dtype: str = "float32") -> Path:
     """Write ``model`` (with its ``config``), training config, history and metrics to ``path``.
 
-    ``dtype="float16"`` halves the file (the shipped models use it; weights are
-    cast back to float32 on load).
+    ``dtype="float16"`` halves the file; ``"int8"`` quarters it (weight matrices
+    as int8 with one scale per output row, everything else float16). Weights are
+    cast back to float32 on load.
     """
     if dtype not in STORAGE_DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, got {dtype!r}")
+        raise ValueError(f"dtype must be one of {STORAGE_DTYPES}, got {dtype!r}")
     if not hasattr(model, "config") or not hasattr(type(model.config), "registry_name"):
         raise TypeError(f"{type(model).__name__} has no registered .config; it cannot be rebuilt from a checkpoint")
-    state = {k: (v.to(STORAGE_DTYPES[dtype]) if v.is_floating_point() else v).cpu()
-             for k, v in model.state_dict().items()}
+    state = encode_state(model.state_dict(), dtype)
     payload = {
         "format": FORMAT, "version": VERSION, "dtype": dtype,
         "model_config": config_to_dict(model.config),
@@ -68,6 +69,48 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, train_config: Trai
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 quantization, one scale per output row (dim 0): w ~ q * scale.
+
+    The rounding error of each entry is at most half its row's scale, max|w_row| / 254.
+    """
+    rows = weight.detach().float().reshape(len(weight), -1)
+    scale = (rows.abs().amax(1) / 127).clamp_min(1e-12).half().float()  # (rows,), exactly representable in fp16
+    q = torch.round(rows / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return q.reshape(weight.shape), scale.half()
+
+
+def dequantize_rows(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return (q.float().reshape(len(q), -1) * scale.float()[:, None]).reshape(q.shape)
+
+
+def encode_state(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:
+    """The state dict as stored: floating tensors in ``dtype`` (int8 for matrices and kernels only)."""
+    out = {}
+    for key, value in state.items():
+        value = value.detach().cpu()
+        if not value.is_floating_point() or dtype == "float32":
+            out[key] = value
+        elif dtype == "int8" and value.dim() >= 2:
+            out[key], out[key + SCALE_SUFFIX] = quantize_rows(value)
+        else:
+            out[key] = value.half()
+    return out
+
+
+def decode_state(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Inverse of :func:`encode_state`: float32 tensors (int8 matrices dequantized)."""
+    out = {}
+    for key, value in stored.items():
+        if key.endswith(SCALE_SUFFIX):
+            continue
+        if key + SCALE_SUFFIX in stored:
+            out[key] = dequantize_rows(value, stored[key + SCALE_SUFFIX])
+        else:
+            out[key] = value.float() if value.is_floating_point() else value
+    return out
 
 
 def _umask() -> int:
@@ -102,7 +145,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: its model config cannot be rebuilt: {err}") from err
     model = model_config.build()
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    state = decode_state(payload["state_dict"])
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

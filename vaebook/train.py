@@ -5,7 +5,8 @@
 
 Every field of the model's config and of :class:`vaebook.training.TrainConfig`
 is an option (``--help`` lists them). After training, the checkpoint records
-the test -ELBO and the importance-weighted NLL with ``--iw-samples`` samples.
+the test -ELBO and the importance-weighted NLL with ``--iw-samples`` samples, of
+the weights as stored (``--dtype float16`` or ``int8`` round them first).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 
 from . import registry
-from .checkpoints import save_checkpoint
+from .checkpoints import STORAGE_DTYPES, decode_state, encode_state, save_checkpoint
 from .data import BinarizedMNIST
 from .evaluation import evaluate
 from .training import TrainConfig, fit, resolve_device
@@ -56,7 +57,7 @@ def parser_for(model_name: str) -> argparse.ArgumentParser:
     parser.add_argument("--check-limit", type=int, default=1000,
                         help="also record the NLL on the first N test images (what a chapter recomputes)")
     parser.add_argument("--check-iw-samples", type=int, default=1000, help="importance samples for that check")
-    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="weight storage")
+    parser.add_argument("--dtype", choices=list(STORAGE_DTYPES), default="float32", help="weight storage")
     add_dataclass_options(parser, registry.CONFIGS[model_name])
     add_dataclass_options(parser, TrainConfig)
     return parser
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(train_config.seed)
     model = model_config.build()
     history = fit(model, train_config)
+    if options.dtype != "float32":  # evaluate the weights as they are stored, rounded to float16 / int8
+        model.load_state_dict(decode_state(encode_state(model.state_dict(), options.dtype)))
     device = resolve_device(train_config.device)
     test = BinarizedMNIST.load("test", train_config.binarization, train_config.seed, device, options.eval_limit)
     metrics = evaluate(model, test, iw_samples=options.iw_samples)

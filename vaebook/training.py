@@ -33,6 +33,11 @@ class TrainConfig:
 
     ``beta`` is the KL weight per example (never scaled by the dataset size);
     ``beta_warmup`` ramps it linearly from 0 over that fraction of the steps.
+    ``time_limit`` (seconds) ends training after the first epoch that reaches it;
+    the schedules (learning rate, KL warm-up, annealed hyperparameters) then follow
+    the larger of the step fraction and the elapsed fraction of that time, so a
+    budget on an unknown device still runs every schedule to its end (at the cost
+    of bit-for-bit reproducibility; ``epochs`` is then an upper bound).
     """
 
     epochs: int = 10
@@ -47,6 +52,7 @@ class TrainConfig:
     device: str = "auto"
     train_limit: int | None = None
     test_limit: int | None = None
+    time_limit: float | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -57,6 +63,7 @@ class TrainConfig:
             (self.beta >= 0, f"beta (the KL weight) must be >= 0, got {self.beta}"),
             (0 <= self.beta_warmup <= 1, f"beta_warmup is a fraction of training in [0, 1], got {self.beta_warmup}"),
             (self.num_samples >= 1, f"num_samples must be at least 1, got {self.num_samples}"),
+            (self.time_limit is None or self.time_limit > 0, f"time_limit must be positive seconds, got {self.time_limit}"),
             (self.binarization in BINARIZATIONS, f"binarization must be one of {BINARIZATIONS}, got {self.binarization!r}"),
         ]
         for ok, message in checks:
@@ -73,10 +80,19 @@ class TrainState:
     epoch: int = 0
     step: int = 0
     total_steps: int = 1
+    started: float | None = None  # time.perf_counter() when training began (for time_limit)
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.perf_counter() - self.started
 
     @property
     def progress(self) -> float:
-        return self.step / max(self.total_steps, 1)
+        """Fraction of training done, in [0, 1]: by steps, or by time under a time_limit."""
+        done = self.step / max(self.total_steps, 1)
+        if self.config.time_limit is not None:
+            done = max(done, self.elapsed / self.config.time_limit)
+        return min(1.0, done)
 
     @property
     def beta(self) -> float:
@@ -174,7 +190,7 @@ def fit(model: torch.nn.Module, config: TrainConfig, train: BinarizedMNIST | Non
     test = test.to(device) if test is not False else None
     optimizer = optimizer or make_optimizer(model, config.lr)
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
-    state = TrainState(config, total_steps=config.epochs * batches_per_epoch)
+    state = TrainState(config, total_steps=config.epochs * batches_per_epoch, started=time.perf_counter())
     from tqdm.auto import tqdm  # imported late: tqdm.auto inspects the frontend
     bar = tqdm(total=state.total_steps, desc=f"training {type(model).__name__}", unit="batch",
                disable=progress_disabled())
@@ -202,6 +218,8 @@ def fit(model: torch.nn.Module, config: TrainConfig, train: BinarizedMNIST | Non
             row.update({f"test_{k}": v for k, v in evaluate_objective(model, test, objective, state).items()})
         history.append(row)
         bar.set_postfix({k: f"{row[k]:.2f}" for k in ("train_neg_elbo", "test_neg_elbo") if k in row})
+        if config.time_limit is not None and state.elapsed >= config.time_limit:
+            break  # the time budget is spent (the schedules have reached their ends)
     bar.close()
     model.eval()
     return history

@@ -182,7 +182,7 @@ posteriors = {
         torch.zeros(2), torch.tensor([0.8, 0.8]), u=torch.tensor([[1.2, 0.6], [-0.5, 1.5]]),
         w=torch.tensor([[2.0, 1.0], [0.0, 2.0]]), b=torch.tensor([0.0, 0.5])),
 }
-flows.plot_densities(posteriors);
+plots.plot_densities(posteriors);
 """),
     md(r"""
 The numerical check: a Riemann sum of each density over $[-8, 8]^2$ on a grid of step 0.05 (the planar
@@ -216,7 +216,7 @@ into a ridge. Note that raw $u = 0$ is not the identity: $m(0) = -1 + \log 2 \ap
 """),
     code("""
 U_SCALES = [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
-explore(lambda u_scale: flows.planar_step_figure(u_scale), u_scale=U_SCALES, initial={"u_scale": 1.0},
+explore(lambda u_scale: plots.planar_step_figure(u_scale), u_scale=U_SCALES, initial={"u_scale": 1.0},
         title="one planar step: scale of the raw u")
 """),
     md(r"""

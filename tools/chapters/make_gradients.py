@@ -42,7 +42,7 @@ unbiased, and measures what really separates them: their **variance**.
 import torch
 from torch import distributions as D
 
-from vaebook import gradients, pretrained
+from vaebook import plots, pretrained
 from vaebook.data import BinarizedMNIST
 from vaebook.evaluation import evaluate
 from vaebook.gradients import gradient_variance, per_sample_gradients
@@ -136,7 +136,7 @@ SAMPLES = [2, 4, 8, 16, 32, 64, 128, 256]
 torch.manual_seed(1)
 variances = {label: [gradient_variance(D.Normal, params, square, s, est, base, repeats=400)["loc"].item()
                      for s in SAMPLES] for label, (est, base) in ESTIMATORS.items()}
-gradients.plot_variance(SAMPLES, variances, "variance of d/dmu E[z^2], q = N(1, 1), 400 repeats per S");
+plots.plot_variance(SAMPLES, variances, "variance of d/dmu E[z^2], q = N(1, 1), 400 repeats per S");
 """),
     code("""
 for label, v in variances.items():
@@ -169,7 +169,7 @@ def draw_offset(offset):
     f = lambda z: z**2 + offset  # the same gradient for every offset
     t = {label: per_sample_gradients(D.Normal, params, f, 20_000, est, base)["loc"]
          for label, (est, base) in ESTIMATORS.items()}
-    return gradients.plot_gradient_terms(t, exact["loc"], f"f(z) = z^2 + {offset}, q = N(1, 1)", limits=(-40, 44))
+    return plots.plot_gradient_terms(t, exact["loc"], f"f(z) = z^2 + {offset}, q = N(1, 1)", limits=(-40, 44))
 
 explore(draw_offset, offset=OFFSETS, initial={"offset": 10}, dpi=60,
         title="single-sample estimates of d/dmu E[z^2 + offset]")
@@ -249,8 +249,8 @@ MLP, 10 epochs, Adam $10^{-3}$ with cosine decay, batch 100, $S = 4$ samples of 
 dynamic binarization. Only the encoder's gradient estimator differs.
 """),
     code("""
-gradients.compare_histories({label: c.history for label, c in ckpt.items()}, "test_neg_elbo",
-                            "test -ELBO per epoch: same model, two gradient estimators");
+plots.compare_histories({label: c.history for label, c in ckpt.items()}, "test_neg_elbo",
+                        "test -ELBO per epoch: same model, two gradient estimators");
 """),
     code("""
 torch.manual_seed(0)
@@ -329,7 +329,7 @@ score function, and trains a VAE whose posterior is not Gaussian.
 import torch
 from torch import distributions as D
 
-from vaebook import gradients, plots, pretrained, reparam
+from vaebook import plots, pretrained, reparam
 from vaebook.data import BinarizedMNIST
 from vaebook.evaluation import evaluate
 from vaebook.gradients import per_sample_gradients
@@ -356,7 +356,7 @@ LOCATION_SCALE = [n for n, f in reparam.FAMILIES.items() if f.kind == "location-
 def draw_location_scale(family, scale):
     torch.manual_seed(0)
     q = reparam.FAMILIES[family].make(torch.tensor(0.0), torch.tensor(scale))
-    fig = reparam.plot_samples_vs_density(q, title=f"{family}: z = {scale:g} * eps")
+    fig = plots.plot_samples_vs_density(q, title=f"{family}: z = {scale:g} * eps")
     fig.axes[0].set_xlim(-7, 7)
     return fig
 
@@ -416,7 +416,7 @@ here as $G_1/(G_1+G_2)$, `reparam.Beta`):
 def draw_gamma(concentration, rate):
     torch.manual_seed(0)
     q = D.Gamma(torch.tensor(concentration), torch.tensor(rate))
-    fig = reparam.plot_samples_vs_density(q, title=f"Gamma({concentration:g}, rate {rate:g}), mean {concentration / rate:.2f}")
+    fig = plots.plot_samples_vs_density(q, title=f"Gamma({concentration:g}, rate {rate:g}), mean {concentration / rate:.2f}")
     fig.axes[0].set_ylim(0, 1.5)
     return fig
 
@@ -426,8 +426,8 @@ explore(draw_gamma, concentration=[0.5, 1.0, 2.5, 8.0], rate=[0.5, 1.0, 2.0],
     code("""
 def draw_beta(a, b):
     torch.manual_seed(0)
-    fig = reparam.plot_samples_vs_density(reparam.Beta(torch.tensor(a), torch.tensor(b)),
-                                          title=f"Beta({a:g}, {b:g}) = G1 / (G1 + G2)")
+    fig = plots.plot_samples_vs_density(reparam.Beta(torch.tensor(a), torch.tensor(b)),
+                                        title=f"Beta({a:g}, {b:g}) = G1 / (G1 + G2)")
     fig.axes[0].set_ylim(0, 4)
     return fig
 
@@ -448,8 +448,8 @@ would need implicit gradients.
     code("""
 def draw_kumaraswamy(a, b):
     torch.manual_seed(0)
-    return reparam.plot_inverse_cdf(reparam.Kumaraswamy(torch.tensor(a), torch.tensor(b)),
-                                    f"Kumaraswamy(a={a:g}, b={b:g}): z = (1 - (1 - u)^(1/b))^(1/a)")
+    return plots.plot_inverse_cdf(reparam.Kumaraswamy(torch.tensor(a), torch.tensor(b)),
+                                  f"Kumaraswamy(a={a:g}, b={b:g}): z = (1 - (1 - u)^(1/b))^(1/a)")
 
 explore(draw_kumaraswamy, a=[0.5, 2.0, 5.0], b=[0.5, 2.0, 5.0], initial={"a": 2.0, "b": 2.0}, dpi=60,
         title="Kumaraswamy by its inverse CDF")
@@ -468,7 +468,7 @@ fig, axes = plt.subplots(3, 5, figsize=(11, 5.4))
 torch.manual_seed(0)
 for ax, (name, family) in zip(axes.flat, reparam.FAMILIES.items()):
     q = family.make(**{k: torch.tensor(v) for k, v in family.params.items()})
-    reparam.plot_samples_vs_density(q, ax=ax, title=f"{name} ({family.kind})", clip=0.03 if name == "Cauchy" else 0.005)
+    plots.plot_samples_vs_density(q, ax=ax, title=f"{name} ({family.kind})", clip=0.03 if name == "Cauchy" else 0.005)
 axes.flat[-1].set_axis_off()
 fig.tight_layout()
 """),
@@ -557,8 +557,8 @@ for label, c in vaes.items():
           f"-ELBO recomputed now {now:6.2f}")
     assert m["iw_nll"] < m["neg_elbo"]
     assert abs(now - m["neg_elbo"]) < 4 * (2 * m["neg_elbo_se"] ** 2) ** 0.5, "the shipped weights reproduce"
-gradients.compare_histories({label: c.history for label, c in vaes.items()}, "test_neg_elbo",
-                            "test -ELBO per epoch: three posterior families");
+plots.compare_histories({label: c.history for label, c in vaes.items()}, "test_neg_elbo",
+                        "test -ELBO per epoch: three posterior families");
 """),
     md(r"""
 The closed-form Laplace KL that torch found can be checked against its Monte Carlo estimate on test

@@ -1,6 +1,7 @@
-"""Figures for the chapters: each function returns a matplotlib Figure.
+"""Figures shared by the chapters: images, latent spaces, training histories and bounds.
 
-Images are (N, 784) tensors of pixel probabilities or binary pixels.
+Each function returns a matplotlib Figure. Images are (N, 784) tensors of pixel
+probabilities or binary pixels.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import distributions as D
 
-from .training import column
+from ..training import column
 
 
 def _tile(images: torch.Tensor, ncol: int) -> torch.Tensor:
@@ -116,6 +117,20 @@ def learning_curves(history: list[dict], title: str = "") -> plt.Figure:
     return fig
 
 
+def compare_histories(histories: dict[str, list[dict]], key: str = "test_neg_elbo", title: str = "") -> plt.Figure:
+    """One metric per epoch for several trained models (e.g. the test -ELBO)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for label, history in histories.items():
+        ax.plot([row["epoch"] for row in history], [row[key] for row in history], "o-", ms=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " ") + " (nats)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or key, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def kl_per_dimension(kl: list[float] | torch.Tensor, threshold: float = 0.01, title: str = "") -> plt.Figure:
     """Bars of KL(q(z_k|x) || p(z_k)) averaged over the test set, sorted, with the active-unit cut."""
     kl = torch.as_tensor(kl).sort(descending=True).values
@@ -175,7 +190,7 @@ def true_posterior(model, x: torch.Tensor, steps: int = 121, title: str = "") ->
     The posterior is located on a coarse grid over [-4, 4]^2, then drawn on a fine
     grid around it (its mean +- 4 standard deviations, or q's if q is wider).
     """
-    from .marginal import log_likelihood_matrix, posterior_on_grid
+    from ..marginal import log_likelihood_matrix, posterior_on_grid
 
     probs, grid = posterior_on_grid(model, x[None], limit=4.0, steps=201)
     mean = probs[0] @ grid.points  # (2,)

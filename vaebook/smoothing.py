@@ -1,0 +1,136 @@
+"""Smoothing transformations for binary latents (notes 2.3; DVAE, DVAE++, DVAE#).
+
+Shapes: any; ``p`` = q(z=1|x) and ``u`` ~ U(0, 1) broadcast together.
+
+Instead of the step z = 1[u >= 1 - p], a binary latent is replaced by a continuous
+zeta = f(beta, p, u) in [0, 1] that is increasing in u with f(0) = 0 and f(1) = 1,
+tends to the step as beta grows, and is differentiable in p, so the pathwise
+gradient flows through p.
+
+The notes' formulas are garbled by OCR; ``f1``, ``f2`` and ``f3`` are the
+reconstructions of ``DESIGN.md`` section 5 (f1 is exactly DVAE's spike-and-exponential
+inverse CDF for a = e; f2 and f3 are candidates consistent with the notes' text):
+
+- f1(beta, p, u) = 0 on [0, 1-p], (1/beta) log_a(((u-1+p)/p)(a^beta - 1) + 1) on [1-p, 1];
+- f2(beta, p, u) = 0 on [0, 1-p], 1 - ((1-u)/p)^beta on [1-p, 1];
+- f3(beta, p, u) = (1-p)(u/(1-p))^beta on [0, 1-p], 1 - p((1-u)/p)^beta on (1-p, 1].
+
+Published smoothers (inverse CDFs of mixtures r(zeta) = (1-q) r(zeta|0) + q r(zeta|1)):
+
+- DVAE (Rolfe 2017) spike-and-exponential: r(.|0) = delta_0, r(zeta|1) = beta e^(beta zeta)/(e^beta - 1);
+- DVAE++ (Vahdat et al. 2018) overlapping exponentials:
+  r(zeta|0) = beta e^(-beta zeta)/(1 - e^(-beta)), r(zeta|1) = r(1 - zeta|0);
+- DVAE# (Vahdat et al. 2018) power function: r(zeta|0) = lambda zeta^(lambda-1), lambda = 1/beta,
+  r(zeta|1) = r(1 - zeta|0); the inverse CDF is found by bisection and differentiated implicitly,
+  dzeta/dq = (R(zeta|0) - R(zeta|1)) / (q r(zeta|1) + (1-q) r(zeta|0)).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+EPS = 1e-6  # keeps p away from 0 and 1 where the formulas divide by p or 1 - p
+# Ratios are clamped to [0, 1.001]: at most 1 in the branch that torch.where selects (1 + rounding at the
+# join u = 1 - p, where a clamp at exactly 1 would zero the gradient), and bounded in the other branch,
+# whose gradient where() multiplies by 0 (an inf there would make 0 * inf = nan).
+RATIO_MAX = 1.001
+
+
+def _clip(p: torch.Tensor) -> torch.Tensor:
+    return p.clamp(EPS, 1 - EPS)
+
+
+def f1(beta: float, p: torch.Tensor, u: torch.Tensor, base: float = math.e) -> torch.Tensor:
+    """Spike-and-exponential with base ``base`` (the notes' a): 0 on [0, 1-p], then a logarithmic rise.
+
+    f1 = log_a(t (a^beta - 1) + 1) / beta with t = (u - 1 + p) / p. For a steep rise
+    (beta ln a > 30) it is evaluated as 1 + ln(t + (1 - t) a^-beta) / (beta ln a), which
+    does not overflow.
+    """
+    p = _clip(p)
+    t = ((u - 1 + p) / p).clamp(0.0, 1.0)  # 0 on the spike, in [0, 1] on [1-p, 1]
+    rate = beta * math.log(base)  # log_a(y) / beta = ln(y) / (beta ln a)
+    if rate <= 30:
+        return torch.log1p(t * math.expm1(rate)) / rate
+    inside = (t + (1 - t) * math.exp(-rate)).clamp_min(torch.finfo(t.dtype).tiny)
+    return torch.where(t > 0, 1 + torch.log(inside) / rate, torch.zeros_like(t))
+
+
+def f2(beta: float, p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The power-type cousin: 0, then 1 - ((1-u)/p)^beta on [1-p, 1]."""
+    p = _clip(p)
+    ratio = ((1 - u) / p).clamp(0.0, RATIO_MAX)
+    return torch.where(u >= 1 - p, 1 - ratio.pow(beta), torch.zeros_like(ratio))
+
+
+def f3(beta: float, p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The symmetric choice: power functions meeting at (1-p, 1-p) with slope beta on both sides."""
+    p = _clip(p)
+    lower = (1 - p) * (u / (1 - p)).clamp(0.0, RATIO_MAX).pow(beta)
+    upper = 1 - p * ((1 - u) / p).clamp(0.0, RATIO_MAX).pow(beta)
+    return torch.where(u <= 1 - p, lower, upper)
+
+
+def step(p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The hard sample z = 1[u >= 1 - p], the limit of every smoother as beta grows."""
+    return (u >= 1 - p).to(u.dtype)
+
+
+def spike_exp(beta: float, p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """DVAE's spike-and-exponential inverse CDF (= f1 with a = e)."""
+    return f1(beta, p, u, base=math.e)
+
+
+def overlapping_exp(beta: float, p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """DVAE++'s mixture of two overlapping exponentials, inverted in closed form.
+
+    With t = e^(-beta zeta) and b = e^(-beta), F(zeta) = u is the quadratic
+    (1-q) t^2 - c t - q b = 0, c = (1-q) - q b - u (1-b); t is its positive root.
+    """
+    q = _clip(p)
+    b = math.exp(-beta)
+    c = (1 - q) - q * b - u * (1 - b)
+    disc = torch.sqrt(c * c + 4 * (1 - q) * q * b)
+    # the positive root, written to avoid cancellation for either sign of c
+    t = torch.where(c >= 0, (c + disc) / (2 * (1 - q)), 2 * q * b / (disc - c))
+    return (-torch.log(t) / beta).clamp(0.0, 1.0)
+
+
+def power_mixture_cdf(zeta: torch.Tensor, q: torch.Tensor, lam: float) -> torch.Tensor:
+    """F(zeta) = (1-q) zeta^lam + q (1 - (1-zeta)^lam): DVAE#'s mixture CDF."""
+    return (1 - q) * zeta.pow(lam) + q * (1 - (1 - zeta).pow(lam))
+
+
+def power_function(beta: float, p: torch.Tensor, u: torch.Tensor, iterations: int = 40) -> torch.Tensor:
+    """DVAE#'s power-function mixture (lambda = 1/beta): bisection, implicit gradient in p."""
+    q = _clip(p)
+    lam = 1.0 / beta
+    with torch.no_grad():
+        lo, hi = torch.zeros_like(u + q), torch.ones_like(u + q)
+        for _ in range(iterations):
+            mid = (lo + hi) / 2
+            below = power_mixture_cdf(mid, q, lam) < u
+            lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+        zeta = ((lo + hi) / 2).clamp(1e-12, 1 - 1e-12)
+        r0, r1 = lam * zeta.pow(lam - 1), lam * (1 - zeta).pow(lam - 1)
+        big_r0, big_r1 = zeta.pow(lam), 1 - (1 - zeta).pow(lam)
+        dzeta_dq = (big_r0 - big_r1) / (q * r1 + (1 - q) * r0)
+    return zeta + dzeta_dq * (q - q.detach())  # value zeta, gradient dzeta/dq
+
+
+SMOOTHERS: dict[str, Callable] = {"smoothing-f1": f1, "smoothing-f2": f2, "smoothing-f3": f3,
+                                   "dvae-spike-exp": spike_exp, "dvaepp-overlapping-exp": overlapping_exp,
+                                   "dvae-sharp-power": power_function}
+
+
+def smooth(name: str, logits: torch.Tensor, beta: float, **options) -> torch.Tensor:
+    """zeta = f(beta, sigmoid(logits), u) with fresh u ~ U(0, 1): a differentiable stand-in for
+    z ~ Bernoulli(sigmoid(logits)), same shape as ``logits``. ``options``: e.g. ``base`` of f1."""
+    if name not in SMOOTHERS:
+        raise KeyError(f"unknown smoother {name!r}; known: {sorted(SMOOTHERS)}")
+    if beta <= 0:
+        raise ValueError(f"smoothing beta must be positive, got {beta}")
+    u = torch.rand_like(logits).clamp(EPS, 1 - EPS)  # u = 0 would give 0 * inf in the power smoothers' gradients
+    return SMOOTHERS[name](beta, torch.sigmoid(logits), u, **options)
