@@ -134,3 +134,30 @@ def smooth(name: str, logits: torch.Tensor, beta: float, **options) -> torch.Ten
         raise ValueError(f"smoothing beta must be positive, got {beta}")
     u = torch.rand_like(logits).clamp(EPS, 1 - EPS)  # u = 0 would give 0 * inf in the power smoothers' gradients
     return SMOOTHERS[name](beta, torch.sigmoid(logits), u, **options)
+
+
+def expected_value(name: str, beta: float, p: torch.Tensor, base: float = math.e) -> torch.Tensor:
+    """E[zeta] over u ~ U(0, 1) for the smoother ``name`` (a key of SMOOTHERS), in closed form.
+
+    The hard sample has E[z] = p; the gap E[zeta] - p is the relaxation's bias of the mean,
+    and vanishes as beta grows for every smoother here. With t = (u - 1 + p) / p ~ U(0, 1) on the
+    part u > 1 - p (probability p):
+
+    - f1 (rate = beta ln a; DVAE's spike-and-exponential for a = e): p (1 / (1 - e^-rate) - 1 / rate);
+    - f2: p beta / (beta + 1);
+    - f3: (1-p)^2 / (beta + 1) + p - p^2 / (beta + 1) = p + (1 - 2p) / (beta + 1);
+    - DVAE++ overlapping exponentials: q + (1 - 2q) m0 with m0 = 1/beta - 1/(e^beta - 1), the mean of r(.|0);
+    - DVAE# power function: q + (1 - 2q) / (beta + 1) (the mean of r(.|0) is lambda / (lambda + 1)).
+    """
+    p = _clip(torch.as_tensor(p))
+    if name not in SMOOTHERS:
+        raise KeyError(f"unknown smoother {name!r}; known: {sorted(SMOOTHERS)}")
+    if name in ("smoothing-f1", "dvae-spike-exp"):
+        rate = beta * math.log(base if name == "smoothing-f1" else math.e)
+        return p * (1 / -math.expm1(-rate) - 1 / rate)
+    if name == "smoothing-f2":
+        return p * beta / (beta + 1)
+    if name in ("smoothing-f3", "dvae-sharp-power"):
+        return p + (1 - 2 * p) / (beta + 1)
+    m0 = 1 / beta - 1 / math.expm1(beta)  # dvaepp-overlapping-exp
+    return p + (1 - 2 * p) * m0
