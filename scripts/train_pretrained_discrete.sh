@@ -7,6 +7,7 @@
 #   TIME_LIMIT=S    train each model for S seconds instead; the schedules follow the elapsed time
 #                   (how the shipped ones were trained, all at once on one GPU: see each checkpoint's
 #                   metrics["test"]["command"] and its history)
+# bin_f2_anneal_long is bin_f2_anneal trained for 250 epochs (no time limit) on 2 CPU cores, about an hour.
 # The binary VAEs are the same 784-512-256-200 MLP (Jang et al.'s architecture) with 200 Bernoulli
 # latents and a factorial Bernoulli(1/2) prior, differing only in the estimator; the categorical VAE has
 # 20 latents of 10 classes. All: Adam 1e-3 with a cosine schedule, batch 100, dynamic binarization,
@@ -42,6 +43,8 @@ for name in $names; do
     bin_f1|bin_f2|bin_f3)  ARGS="$BIN --estimator smoothing-${name#bin_} --smoothing-beta 5" ;;
     bin_f1_anneal|bin_f2_anneal|bin_f3_anneal)
       f=${name#bin_}; ARGS="$BIN --estimator smoothing-${f%_anneal} $ANNEAL" ;;
+    bin_f2_anneal_long)    # the same as bin_f2_anneal, 250 epochs
+      ARGS="$(echo $BIN | sed "s/--epochs [0-9]*/--epochs ${EPOCHS:-250}/") --estimator smoothing-f2 $ANNEAL" ;;
     vq_ema)                ARGS="$VQ" ;;   # the paper's settings: beta 0.25, EMA gamma 0.99, no extra tricks
     vq_ema_restart)        ARGS="$VQ --data-init --restart-below 1" ;;
     vq_codebook_loss)      ARGS="$VQ --no-ema" ;;
