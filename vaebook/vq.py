@@ -285,15 +285,21 @@ class VQVAE(nn.Module):
     def sample(self, num_samples: int, logits: torch.Tensor | None = None) -> torch.Tensor:
         """Pixel probabilities decoded from code grids drawn from the uniform prior, or from a
         per-position categorical with ``logits`` (L, K): (num_samples, 784)."""
-        pz = self.prior() if logits is None else D.Independent(D.Categorical(logits=logits), 1)
+        pz = self.prior() if logits is None else per_position_prior(logits)
         return self.decode(pz.sample((num_samples,))).mean
+
+
+@torch.no_grad()
+def encode_codes(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The nearest-code grids of all of ``x``, batch by batch: (N, L) integers in [0, K)."""
+    model.eval()
+    return torch.cat([model.codes(b) for b in x.split(batch_size)])
 
 
 @torch.no_grad()
 def codebook_stats(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
     """Usage, perplexity and unused codes over all of ``x`` (one count over the whole set)."""
-    model.eval()
-    counts = sum(code_counts(model.codes(b), model.config.codebook_size) for b in x.split(batch_size))
+    counts = code_counts(encode_codes(model, x, batch_size), model.config.codebook_size)
     return {"usage": usage(counts).item(), "perplexity": perplexity(counts).item(),
             "unused_codes": int((counts == 0).sum()), "codebook_size": model.config.codebook_size,
             "counts": counts}
@@ -303,11 +309,13 @@ def codebook_stats(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> dic
 def fit_code_prior(model: VQVAE, x: torch.Tensor, batch_size: int = 1000, pseudocount: float = 1.0) -> torch.Tensor:
     """A learned prior over codes: one categorical per grid position, fitted by counting
     (maximum likelihood with ``pseudocount`` added): log-probabilities (L, K)."""
-    model.eval()
-    k = model.config.codebook_size
-    counts = torch.full((model.num_positions, k), pseudocount)
-    for b in x.split(batch_size):
-        counts += F.one_hot(model.codes(b), k).sum(0).float()
+    return code_prior_from_codes(encode_codes(model, x, batch_size), model.config.codebook_size, pseudocount)
+
+
+def code_prior_from_codes(codes: torch.Tensor, codebook_size: int, pseudocount: float = 1.0) -> torch.Tensor:
+    """The per-position categorical of :func:`fit_code_prior` from code grids already encoded,
+    ``codes`` (N, L): log-probabilities (L, K)."""
+    counts = F.one_hot(codes, codebook_size).sum(0).float() + pseudocount
     return torch.log(counts / counts.sum(1, keepdim=True))
 
 
@@ -326,13 +334,6 @@ class _one_cpu_thread:
 
     def __exit__(self, *exc) -> None:
         torch.set_num_threads(self.before)
-
-
-@torch.no_grad()
-def encode_codes(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """The nearest-code grids of all of ``x``, batch by batch: (N, L) integers in [0, K)."""
-    model.eval()
-    return torch.cat([model.codes(b) for b in x.split(batch_size)])
 
 
 def per_position_prior(log_probs: torch.Tensor) -> D.Independent:

@@ -398,7 +398,7 @@ terrible generative model. This is why van den Oord et al. fit an **autoregressi
 over the codes after training the VQ-VAE, and sample from it instead. Two learned priors, cheap enough for
 a CPU, both fitted to the codes of 10,000 training images:
 
-* **per position** (`vq.fit_code_prior`): each position has its own categorical distribution over the codes,
+* **per position** (`vq.fit_code_prior`, or `vq.code_prior_from_codes` for codes already encoded): each position has its own categorical distribution over the codes,
   fitted by counting (one pseudocount added), positions independent;
 * **autoregressive** (`vq.AutoregressiveCodePrior`): $p(z) = \prod_{l} p(z_l \mid z_{<l})$ in raster order,
   each conditional given by a tiny causal convolutional network (2 layers of width 32 and kernel 8, so each
@@ -412,7 +412,7 @@ $L \log K$ only for the uniform prior.
     code("""
 train_x = BinarizedMNIST.load("train", "dynamic", seed=0, limit=10_000).fixed()
 train_codes = vq.encode_codes(model, train_x)  # (10000, 49)
-per_position = vq.fit_code_prior(model, train_x)  # (L, K) log-probabilities, fitted by counting
+per_position = vq.code_prior_from_codes(train_codes, K)  # (L, K) log-probabilities, fitted by counting
 counts = torch.nn.functional.one_hot(train_codes, K).sum(0) + 1.0
 assert torch.allclose(per_position, torch.log(counts / counts.sum(1, keepdim=True)))
 start = time.perf_counter()
