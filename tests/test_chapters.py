@@ -1,7 +1,9 @@
-"""Static checks of the chapters: committed without outputs, Colab cells agree with _config.yml."""
+"""Static checks of the chapters: committed without outputs, Colab cells agree with _config.yml,
+and each notebook agrees with its MyST Markdown twin in chapters/ (the jupytext pairing)."""
 import json
 from pathlib import Path
 
+import jupytext
 import pytest
 import yaml
 
@@ -9,6 +11,8 @@ ROOT = Path(__file__).parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+TWINS = sorted((ROOT / "chapters").glob("*.md"))
+SYNC = ".venv/bin/jupytext --sync book/{}.ipynb"
 
 
 def toc_files():
@@ -45,3 +49,33 @@ def test_chapter_is_stripped_and_installs_from_the_configured_repository(path):
     assert f'%pip install -q "git+{CONFIG["repository"]["url"]}"' in first
     sources = "".join("".join(c["source"]) for c in code)
     assert "assert " in sources, "every chapter checks its math with asserts"
+
+
+def test_every_text_twin_has_its_notebook():
+    assert TWINS, "no chapters/*.md found"
+    for md in TWINS:
+        assert (ROOT / "book" / f"{md.stem}.ipynb").exists(), (
+            f"chapters/{md.name} has no notebook: run {SYNC.format(md.stem)}")
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_notebook_and_text_twin_agree(path):
+    """An edit made on one side only (in Jupyter, or in the .md) fails here until synced."""
+    twin = ROOT / "chapters" / f"{path.stem}.md"
+    fix = f"run `{SYNC.format(path.stem)}` (it copies the newer side onto the older)"
+    assert twin.exists(), f"book/{path.name} has no text twin chapters/{twin.name}: {fix}"
+    nb, md = jupytext.read(path), jupytext.read(twin)
+    a, b = _cells(nb), _cells(md)
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert x == y, (f"book/{path.name} and chapters/{twin.name} differ at cell {i} "
+                        f"({x[1][:60]!r} vs {y[1][:60]!r}): {fix}")
+    assert len(a) == len(b), (f"book/{path.name} has {len(a)} cells, chapters/{twin.name} "
+                              f"{len(b)}: {fix}")
+    for key in ("accelerator", "colab", "kernelspec"):
+        assert md.metadata.get(key) == nb.metadata.get(key), (
+            f"notebook metadata {key!r} differs between the twins: {fix}")
+    assert nb.metadata.get("accelerator") == "GPU", "Colab opens every chapter on a GPU runtime"
