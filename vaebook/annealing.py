@@ -20,6 +20,21 @@ from dataclasses import dataclass
 SMOOTHING_ANNEALS = ("none", "linear", "geometric")
 
 
+def positive_finite(name: str, value) -> float:
+    """``value`` as a float if it is a finite number > 0, else a ValueError naming ``name``.
+
+    Temperatures and smoothing betas: nan would make every sample nan, inf a
+    uniform (temperature) or a step (beta) without saying so, 0 a division by zero.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class ExponentialDecay:
     """tau(step) = max(minimum, start * exp(-rate * N * floor(step / N))), N = ``every``.
@@ -33,9 +48,9 @@ class ExponentialDecay:
     every: int = 500
 
     def __post_init__(self) -> None:
-        if self.start <= 0 or self.minimum <= 0:
-            raise ValueError(f"temperatures must be positive, got start={self.start}, minimum={self.minimum}")
-        if self.rate < 0 or self.every < 1:
+        positive_finite("temperature (start)", self.start)
+        positive_finite("temperature minimum", self.minimum)
+        if not (math.isfinite(self.rate) and self.rate >= 0) or self.every < 1:
             raise ValueError(f"rate must be >= 0 and every >= 1 step, got rate={self.rate}, every={self.every}")
         if self.rate > 0 and self.minimum >= self.start:
             raise ValueError(
@@ -75,6 +90,9 @@ class SmoothingSchedule:
     def __post_init__(self) -> None:
         if self.how not in SMOOTHING_ANNEALS:
             raise ValueError(f"smoothing anneal must be one of {SMOOTHING_ANNEALS}, got {self.how!r}")
+        positive_finite("smoothing beta (end)", self.end)
+        if self.start is not None:
+            positive_finite("smoothing beta start", self.start)
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction is a part of training in (0, 1], got {self.fraction}")
         if self.how != "none":

@@ -2,6 +2,15 @@
 
 Shapes: S samples, B batch, D = 784 pixels, K latent variables, C classes.
 
+Every estimator is a distribution object in the style of ``torch.distributions``
+(``rsample`` for the differentiable stand-in, ``sample`` for an exact discrete sample,
+``log_prob`` where a density exists, argument checks): torch's own
+``RelaxedBernoulli`` and ``RelaxedOneHotCategorical`` for the Gumbel-softmax, and
+:class:`StraightThrough`, :class:`StepSample`, :class:`ScoreFunctionSample`,
+:class:`StraightThroughGumbel` and :class:`Smoothed` where vaebook writes its own.
+``get_estimator(name).distribution(logits, params)`` builds one; calling the
+estimator, ``estimator(logits, params)``, is its ``rsample()``.
+
 Estimators are registered by name. A **Bernoulli estimator** maps
 ``(logits (..., K), params) -> z (..., K)``, a differentiable stand-in for
 z ~ Bernoulli(sigmoid(logits)); a **categorical estimator** maps
@@ -28,42 +37,66 @@ what it needs.
   ``dvae-spike-exp``, ``dvaepp-overlapping-exp``, ``dvae-sharp-power`` (notes 2.3;
   :mod:`vaebook.smoothing`): zeta = f(beta, p, u), continuous in [0, 1].
 
+Enumeration, per-sample gradients and their bias and variance (what the chapters
+measure) live in :mod:`vaebook.experiments.enumeration`.
+
 Estimators flagged ``relaxed = True`` (Gumbel-softmax, smoothers) return values
 strictly inside [0, 1]; the others return exact discrete samples in the forward pass.
 """
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import distributions as D
-from torch import nn
+from torch.distributions import constraints
 
 from . import smoothing
+from .annealing import positive_finite
 
-ESTIMATORS: dict[str, Callable] = {}  # Bernoulli estimators: logits (..., K) -> z (..., K)
-CATEGORICAL_ESTIMATORS: dict[str, Callable] = {}  # logits (..., K, C) -> z (..., K, C)
+ESTIMATORS: dict[str, "Estimator"] = {}  # Bernoulli: logits (..., K) -> z (..., K)
+CATEGORICAL_ESTIMATORS: dict[str, "Estimator"] = {}  # logits (..., K, C) -> z (..., K, C)
+
+
+class Estimator:
+    """A named gradient estimator: ``distribution(logits, params)`` builds its distribution,
+    and calling it, ``estimator(logits, params) -> z``, draws the differentiable z
+    (``rsample``; a plain ``sample`` for the score function, whose gradient is a surrogate)."""
+
+    def __init__(self, name: str, make: Callable, categorical: bool, relaxed: bool,
+                 score_function: bool):
+        self.estimator_name, self.make, self.categorical = name, make, categorical
+        self.relaxed, self.score_function = relaxed, score_function
+        self.__doc__ = make.__doc__
+
+    def distribution(self, logits: torch.Tensor, params: dict) -> D.Distribution:
+        return self.make(logits, params)
+
+    def __call__(self, logits: torch.Tensor, params: dict) -> torch.Tensor:
+        q = self.make(logits, params)
+        return q.rsample() if q.has_rsample else q.sample()
+
+    def __repr__(self) -> str:
+        kind = "categorical" if self.categorical else "Bernoulli"
+        return f"<{kind} estimator {self.estimator_name!r}>"
 
 
 def register_estimator(name: str, categorical: bool = False, relaxed: bool = False,
                        score_function: bool = False):
-    """Decorator: add a Bernoulli (default) or categorical estimator under ``name``."""
+    """Decorator: register ``make(logits, params) -> distribution`` as an estimator."""
     table = CATEGORICAL_ESTIMATORS if categorical else ESTIMATORS
 
-    def add(fn: Callable) -> Callable:
+    def add(make: Callable) -> Estimator:
         if name in table:
             raise ValueError(f"an estimator is already registered as {name!r}")
-        table[name] = fn
-        fn.estimator_name, fn.relaxed, fn.score_function = name, relaxed, score_function
-        return fn
+        table[name] = Estimator(name, make, categorical, relaxed, score_function)
+        return table[name]
     return add
 
 
-def get_estimator(name: str, categorical: bool = False) -> Callable:
+def get_estimator(name: str, categorical: bool = False) -> Estimator:
     table = CATEGORICAL_ESTIMATORS if categorical else ESTIMATORS
     if name not in table:
         kind = "categorical" if categorical else "Bernoulli"
@@ -98,60 +131,216 @@ def one_hot_argmax(y: torch.Tensor) -> torch.Tensor:
     return F.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype)
 
 
+def step(t: torch.Tensor) -> torch.Tensor:
+    """The unit step 1[t >= 0] written as (1 + sign t) / 2 (1/2 at t = 0, a null event), so
+    autograd sees it: its derivative is 0 wherever it exists, which is the notes' point."""
+    return (1 + torch.sign(t)) / 2
+
+
 def _temperature(params: dict) -> float:
-    tau = params.get("temperature")
-    if tau is None or tau <= 0:
-        raise ValueError(f"the Gumbel-softmax needs a positive params['temperature'], got {tau!r}")
-    return tau
+    return positive_finite("the Gumbel-softmax temperature params['temperature']",
+                           params.get("temperature"))
+
+
+# --- the estimators' distributions -----------------------------------------------------------
+
+class _DiscreteSampler(D.Distribution):
+    """q(z) = Bernoulli(sigmoid(logits)) (batch = logits.shape) or one-hot
+    Categorical(softmax(logits)) (batch = logits.shape[:-1], event (C,)), sampled
+    exactly by ``sample``; subclasses define how ``rsample`` passes gradients.
+    ``log_prob`` is that of the discrete q (the forward values are exact samples)."""
+
+    arg_constraints = {"logits": constraints.real}
+    has_rsample = True
+
+    def __init__(self, logits: torch.Tensor, categorical: bool = False, validate_args=None):
+        self.logits, self.categorical = logits, categorical
+        self.exact = (D.OneHotCategorical if categorical else D.Bernoulli)(
+            logits=logits, validate_args=validate_args)
+        batch = logits.shape[:-1] if categorical else logits.shape
+        event = logits.shape[-1:] if categorical else torch.Size()
+        super().__init__(batch, event, validate_args=validate_args)
+
+    @property
+    def support(self):
+        return self.exact.support
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return torch.softmax(self.logits, -1) if self.categorical else torch.sigmoid(self.logits)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.probs
+
+    def _logits(self, sample_shape) -> torch.Tensor:
+        return self.logits.expand(*sample_shape, *self.logits.shape)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        return self.exact.sample(sample_shape)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        return self.exact.log_prob(value)
+
+
+class StepSample(_DiscreteSampler):
+    """The naive sampler of the notes: z = 1[u >= 1 - p] (categorical: inverse CDF).
+    Exact samples whose derivative in the logits is 0 almost everywhere."""
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        logits = self._logits(sample_shape)
+        if not self.categorical:
+            return step(_uniform(logits.shape, logits) - (1 - torch.sigmoid(logits)))
+        # z_j = step(u - P_{j-1}) - step(u - P_j) with the CDF P_1 .. P_C
+        cdf = torch.softmax(logits, -1).cumsum(-1)
+        cdf = torch.cat([torch.zeros_like(cdf[..., :1]), cdf[..., :-1],
+                         torch.full_like(cdf[..., :1], 2.0)], -1)
+        above = step(_uniform(logits.shape[:-1] + (1,), logits) - cdf)  # 1 .. 1, 0 .. 0
+        return above[..., :-1] - above[..., 1:]
+
+
+class StraightThrough(_DiscreteSampler):
+    """Bengio et al. (2013): forward an exact sample, backward dz/dp = identity."""
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        p = torch.softmax(self._logits(sample_shape), -1) if self.categorical \
+            else torch.sigmoid(self._logits(sample_shape))
+        return straight_through_value(self.sample(sample_shape).to(p.dtype), p)
+
+
+class ScoreFunctionSample(_DiscreteSampler):
+    """REINFORCE (Williams 1992): exact samples with no pathwise gradient (``has_rsample``
+    False); the gradient comes from the surrogate of
+    :func:`vaebook.gradients.score_function_surrogate`, built from ``log_prob``."""
+
+    has_rsample = False
+
+
+class StraightThroughGumbel(_DiscreteSampler):
+    """Forward the arg max of the Gumbel-perturbed logits (an exact sample of q),
+    backward the Gumbel-softmax (binary concrete) gradient at ``temperature``."""
+
+    def __init__(self, logits: torch.Tensor, temperature: float, categorical: bool = False,
+                 validate_args=None):
+        self.temperature = positive_finite("temperature", temperature)
+        super().__init__(logits, categorical, validate_args)
+
+    def relaxed(self) -> D.Distribution:
+        return relaxed_distribution(self.logits, self.temperature, self.categorical)
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        y = self.relaxed().rsample(sample_shape)
+        hard = one_hot_argmax(y) if self.categorical else (y > 0.5).to(y.dtype)
+        return straight_through_value(hard, y)
+
+
+def relaxed_distribution(logits: torch.Tensor, temperature: float,
+                         categorical: bool = False) -> D.Distribution:
+    """torch's Gumbel-softmax (Jang et al. 2016; Maddison et al. 2017):
+    ``RelaxedOneHotCategorical`` over the last axis, or ``RelaxedBernoulli`` (the
+    binary concrete), at a finite ``temperature`` > 0. It has ``rsample`` and ``log_prob``."""
+    tau = torch.tensor(positive_finite("temperature", temperature), dtype=logits.dtype,
+                       device=logits.device)
+    if categorical:
+        return D.RelaxedOneHotCategorical(tau, logits=logits)
+    return D.RelaxedBernoulli(tau, logits=logits)
+
+
+class Smoothed(D.Distribution):
+    """zeta = f(beta, sigmoid(logits), u), u ~ U(0, 1): a smoothing transformation of
+    :mod:`vaebook.smoothing` (notes 2.3; DVAE, DVAE++, DVAE#) as a distribution on [0, 1].
+
+    ``rsample`` is differentiable in the logits; ``sample`` is the same without a
+    gradient; ``log_prob`` exists for the mixtures with a density on (0, 1)
+    (DVAE++'s overlapping exponentials, DVAE#'s power functions); f1 and the
+    spike-and-exponential put an atom at 0, f2 and f3 have no closed density here.
+    """
+
+    arg_constraints = {"logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, name: str, logits: torch.Tensor, beta: float, base: float = math.e,
+                 validate_args=None):
+        if name not in smoothing.SMOOTHERS:
+            raise KeyError(f"unknown smoother {name!r}; known: {sorted(smoothing.SMOOTHERS)}")
+        self.name, self.logits = name, logits
+        self.beta = positive_finite("smoothing beta", beta)
+        self.base = positive_finite("smoothing base", base)
+        if name == "smoothing-f1" and self.base == 1:
+            raise ValueError("the f1 smoother's base must be a number > 0 other than 1")
+        super().__init__(logits.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return smoothing.expected_value(self.name, self.beta, torch.sigmoid(self.logits),
+                                        self.base)
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        logits = self.logits.expand(*sample_shape, *self.logits.shape)
+        extra = {"base": self.base} if self.name == "smoothing-f1" else {}
+        return smoothing.smooth(self.name, logits, self.beta, **extra)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        with torch.no_grad():
+            return self.rsample(sample_shape)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        q = torch.sigmoid(self.logits)
+        beta = self.beta
+        if self.name == "dvaepp-overlapping-exp":
+            # r(zeta|0) = beta e^(-beta zeta) / (1 - e^-beta), r(zeta|1) = r(1 - zeta|0)
+            log_norm = math.log(beta) - math.log(-math.expm1(-beta))
+            r0, r1 = log_norm - beta * value, log_norm - beta * (1 - value)
+        elif self.name == "dvae-sharp-power":
+            lam = 1.0 / beta  # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
+            r0 = math.log(lam) + (lam - 1) * torch.log(value)
+            r1 = math.log(lam) + (lam - 1) * torch.log1p(-value)
+        else:
+            raise NotImplementedError(
+                f"{self.name} has no density on (0, 1) here (f1 and the spike-and-exponential "
+                "put an atom at 0; f2 and f3 are defined by their inverse CDF only)")
+        return torch.logaddexp(torch.log1p(-q) + r0, torch.log(q) + r1)
 
 
 # --- Bernoulli estimators: logits (..., K) -> z (..., K) ------------------------------------
 
-def step(t: torch.Tensor) -> torch.Tensor:
-    """The unit step 1[t >= 0] written as (1 + sign t) / 2 (1/2 at t = 0, a null event), so autograd
-    sees it: its derivative is 0 wherever it exists, which is what the notes' argument is about."""
-    return (1 + torch.sign(t)) / 2
-
-
 @register_estimator("naive")
-def naive_bernoulli(logits: torch.Tensor, params: dict) -> torch.Tensor:
-    """z = 1[u >= 1 - p], u ~ U(0, 1) (notes 2): exact samples, dz/dlogits = 0 almost everywhere."""
-    u = _uniform(logits.shape, logits)
-    return step(u - (1 - torch.sigmoid(logits)))
+def naive_bernoulli(logits: torch.Tensor, params: dict) -> StepSample:
+    """z = 1[u >= 1 - p], u ~ U(0, 1) (notes 2): exact samples, dz/dlogits = 0 a.e."""
+    return StepSample(logits)
 
 
 @register_estimator("straight-through")
-def straight_through_bernoulli(logits: torch.Tensor, params: dict) -> torch.Tensor:
+def straight_through_bernoulli(logits: torch.Tensor, params: dict) -> StraightThrough:
     """Forward z ~ Bernoulli(p), backward dz/dp = 1 (so dz/dlogits = p(1 - p))."""
-    p = torch.sigmoid(logits)
-    return straight_through_value(torch.bernoulli(p.detach()), p)
+    return StraightThrough(logits)
 
 
 @register_estimator("gumbel-softmax", relaxed=True)
-def binary_concrete(logits: torch.Tensor, params: dict) -> torch.Tensor:
-    """The binary concrete relaxation sigmoid((logits + logistic noise) / tau), in (0, 1)."""
-    return torch.sigmoid((logits + logistic_noise(logits)) / _temperature(params))
+def binary_concrete(logits: torch.Tensor, params: dict) -> D.RelaxedBernoulli:
+    """The binary concrete sigmoid((logits + logistic noise) / tau), in (0, 1)."""
+    return relaxed_distribution(logits, _temperature(params))
 
 
 @register_estimator("straight-through-gumbel")
-def straight_through_binary_concrete(logits: torch.Tensor, params: dict) -> torch.Tensor:
+def straight_through_binary_concrete(logits: torch.Tensor,
+                                     params: dict) -> StraightThroughGumbel:
     """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete gradient."""
-    y = binary_concrete(logits, params)
-    return straight_through_value((y > 0.5).to(y.dtype), y)
+    return StraightThroughGumbel(logits, _temperature(params))
 
 
 @register_estimator("score-function", score_function=True)
-def score_function_bernoulli(logits: torch.Tensor, params: dict) -> torch.Tensor:
+def score_function_bernoulli(logits: torch.Tensor, params: dict) -> ScoreFunctionSample:
     """A discrete sample with no pathwise gradient; the model adds the REINFORCE surrogate."""
-    return torch.bernoulli(torch.sigmoid(logits).detach())
+    return ScoreFunctionSample(logits.detach())
 
 
 def _smoothing_estimator(name: str) -> Callable:
-    def estimator(logits: torch.Tensor, params: dict) -> torch.Tensor:
-        extra = {"base": params["base"]} if name == "smoothing-f1" and "base" in params else {}
-        return smoothing.smooth(name, logits, float(params["smoothing_beta"]), **extra)
-    estimator.__doc__ = f"zeta = {name}(beta, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
-    return estimator
+    def make(logits: torch.Tensor, params: dict) -> Smoothed:
+        return Smoothed(name, logits, params.get("smoothing_beta"), params.get("base", math.e))
+    make.__doc__ = f"zeta = {name}(beta, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
+    return make
 
 
 for _name in smoothing.SMOOTHERS:
@@ -161,41 +350,35 @@ for _name in smoothing.SMOOTHERS:
 # --- categorical estimators: logits (..., K, C) -> z (..., K, C) ---------------------------
 
 @register_estimator("naive", categorical=True)
-def naive_categorical(logits: torch.Tensor, params: dict) -> torch.Tensor:
-    """Inverse-CDF sampling z = e_j for u in [p_1 + ... + p_{j-1}, p_1 + ... + p_j) (notes 2):
-    z_j = step(u - P_{j-1}) - step(u - P_j), exact one-hot samples with zero gradient a.e."""
-    cdf = torch.softmax(logits, -1).cumsum(-1)  # P_1 .. P_C (P_C = 1 up to rounding)
-    cdf = torch.cat([torch.zeros_like(cdf[..., :1]), cdf[..., :-1], torch.full_like(cdf[..., :1], 2.0)], -1)
-    u = _uniform(logits.shape[:-1] + (1,), logits)
-    above = step(u - cdf)  # (..., C + 1): 1, ..., 1, 0, ..., 0
-    return above[..., :-1] - above[..., 1:]
+def naive_categorical(logits: torch.Tensor, params: dict) -> StepSample:
+    """Inverse-CDF sampling z = e_j for u in [P_{j-1}, P_j) (notes 2):
+    exact one-hot samples with zero gradient a.e."""
+    return StepSample(logits, categorical=True)
 
 
 @register_estimator("straight-through", categorical=True)
-def straight_through_categorical(logits: torch.Tensor, params: dict) -> torch.Tensor:
+def straight_through_categorical(logits: torch.Tensor, params: dict) -> StraightThrough:
     """Forward a one-hot sample from softmax(logits), backward dz/dp = identity."""
-    p = torch.softmax(logits, -1)
-    hard = F.one_hot(torch.multinomial(p.detach().reshape(-1, p.shape[-1]), 1).squeeze(-1), p.shape[-1])
-    return straight_through_value(hard.reshape(p.shape).to(p.dtype), p)
+    return StraightThrough(logits, categorical=True)
 
 
 @register_estimator("gumbel-softmax", categorical=True, relaxed=True)
-def gumbel_softmax(logits: torch.Tensor, params: dict) -> torch.Tensor:
+def gumbel_softmax(logits: torch.Tensor, params: dict) -> D.RelaxedOneHotCategorical:
     """y = softmax((logits + g) / tau), g ~ Gumbel(0, 1): a point inside the simplex."""
-    return torch.softmax((logits + gumbel_noise(logits)) / _temperature(params), -1)
+    return relaxed_distribution(logits, _temperature(params), categorical=True)
 
 
 @register_estimator("straight-through-gumbel", categorical=True)
-def straight_through_gumbel(logits: torch.Tensor, params: dict) -> torch.Tensor:
-    """Forward one_hot(argmax(logits + g)) (an exact sample), backward the Gumbel-softmax gradient."""
-    y = gumbel_softmax(logits, params)
-    return straight_through_value(one_hot_argmax(y), y)
+def straight_through_gumbel(logits: torch.Tensor, params: dict) -> StraightThroughGumbel:
+    """Forward one_hot(argmax(logits + g)) (an exact sample), backward the Gumbel-softmax
+    gradient."""
+    return StraightThroughGumbel(logits, _temperature(params), categorical=True)
 
 
 @register_estimator("score-function", categorical=True, score_function=True)
-def score_function_categorical(logits: torch.Tensor, params: dict) -> torch.Tensor:
+def score_function_categorical(logits: torch.Tensor, params: dict) -> ScoreFunctionSample:
     """A one-hot sample with no pathwise gradient; the model adds the REINFORCE surrogate."""
-    return D.OneHotCategorical(logits=logits.detach()).sample()
+    return ScoreFunctionSample(logits.detach(), categorical=True)
 
 
 # --- the distributions of discrete latents ---------------------------------------------------
@@ -244,60 +427,23 @@ def log_prob_of(logits: torch.Tensor, z: torch.Tensor, categorical: bool) -> tor
     return -F.binary_cross_entropy_with_logits(logits.expand_as(z), z, reduction="none").sum(-1)
 
 
-# --- exact gradients on small models and per-sample estimates ------------------------------
-
-def enumerate_states(num_latents: int, num_classes: int | None = None, dtype: torch.dtype = torch.float32,
-                     device: torch.device | str = "cpu") -> torch.Tensor:
-    """Every z: (2^K, K) binary vectors, or (C^K, K, C) one-hot tuples when ``num_classes`` is given."""
-    if num_classes is None:
-        states = torch.tensor(list(itertools.product([0.0, 1.0], repeat=num_latents)))
-    else:
-        idx = torch.tensor(list(itertools.product(range(num_classes), repeat=num_latents)))
-        states = F.one_hot(idx, num_classes)
-    return states.to(dtype=dtype, device=device)
+# Names that moved to vaebook.experiments (the book's analyses): still found here, with
+# a DeprecationWarning that says where they live now.
+_MOVED = {
+    "enumerate_states": "enumeration",
+    "exact_expectation": "enumeration",
+    "exact_gradient": "enumeration",
+    "gradient_samples": "enumeration",
+    "bias_and_variance": "enumeration",
+}
 
 
-def exact_expectation(logits: torch.Tensor, f: Callable, categorical: bool = False) -> torch.Tensor:
-    """E_{z ~ q(logits)}[f(z)] by enumeration, differentiable in ``logits`` ((K,) or (K, C))."""
-    shape = logits.shape if categorical else logits.shape[-1:]
-    states = enumerate_states(*shape, dtype=logits.dtype, device=logits.device)
-    weights = log_prob_of(logits, states, categorical).exp()  # (N,)
-    return (weights * f(states)).sum()
-
-
-def exact_gradient(logits: torch.Tensor, f: Callable, categorical: bool = False) -> torch.Tensor:
-    """d/dlogits E_q[f(z)], by enumeration of every z (small K only)."""
-    logits = logits.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(exact_expectation(logits, f, categorical), logits)
-    return grad
-
-
-def gradient_samples(name: str, logits: torch.Tensor, f: Callable, params: dict, num_samples: int,
-                     categorical: bool = False) -> torch.Tensor:
-    """``num_samples`` independent single-sample estimates of d/dlogits E_q[f(z)]: (S, *logits.shape).
-
-    ``f`` maps z (S, ...) to (S,) and must be differentiable in z for the pathwise
-    estimators. The score-function estimate is f(z) d log q(z) / dlogits with a
-    leave-one-out baseline (the mean of f over the other S - 1 samples), which
-    keeps it unbiased.
-    """
-    estimator = get_estimator(name, categorical)
-    copies = logits.detach().expand(num_samples, *logits.shape).clone().requires_grad_(True)
-    z = estimator(copies, params)
-    fz = f(z)  # (S,)
-    surrogate = fz
-    if estimator.score_function:
-        baseline = (fz.sum() - fz) / max(num_samples - 1, 1) if num_samples > 1 else torch.zeros_like(fz)
-        surrogate = fz + (fz - baseline).detach() * log_prob_of(copies, z.detach(), categorical)
-    (grad,) = torch.autograd.grad(surrogate.sum(), copies, allow_unused=True)
-    return grad if grad is not None else torch.zeros_like(copies)
-
-
-def bias_and_variance(samples: torch.Tensor, exact: torch.Tensor) -> dict[str, float]:
-    """Squared bias ||mean - exact||^2, its standard error, and the total variance (sum over coordinates)."""
-    n = len(samples)
-    mean = samples.mean(0)
-    var = samples.var(0)
-    return {"bias_norm": float((mean - exact).norm()), "bias_sq": float(((mean - exact) ** 2).sum()),
-            "variance": float(var.sum()), "mean_se_norm": float((var.sum() / n).sqrt()),
-            "cosine": float(F.cosine_similarity(mean.flatten(), exact.flatten(), dim=0))}
+def __getattr__(name: str):
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+    where = "vaebook.experiments." + _MOVED[name]
+    warnings.warn(f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning,
+                  stacklevel=2)
+    return getattr(importlib.import_module(where), name)

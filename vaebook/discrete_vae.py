@@ -23,7 +23,9 @@ from .annealing import ExponentialDecay, SmoothingSchedule
 from .discrete import (CATEGORICAL_ESTIMATORS, ESTIMATORS, DiscreteLatents, bernoulli_latents,
                        categorical_latents, get_estimator, kl_per_latent, log_prob_of)
 from .distributions import bernoulli_pixels
+from .gradients import score_function_surrogate
 from .models import ACTIVATIONS, mlp
+from .objectives import training_metrics
 from .registry import register
 
 
@@ -58,7 +60,12 @@ class _ScheduleFields:
             raise ValueError(f"hidden sizes must be positive, got {self.hidden}")
         if not 0 <= self.baseline_decay < 1:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
-        self.temperature_schedule()  # both raise on a schedule that cannot anneal
+        if not (math.isfinite(self.smoothing_base) and self.smoothing_base > 1):
+            raise ValueError(f"smoothing_base (the f1 smoother's a) must be a finite number > 1, "
+                             f"got {self.smoothing_base}")
+        # both raise on a non-finite or non-positive temperature or beta, and on a
+        # schedule that cannot anneal
+        self.temperature_schedule()
         self.smoothing_schedule()
 
 
@@ -163,7 +170,8 @@ class DiscreteVAE(nn.Module):
         log_px = self.decode(z).log_prob(x)  # (B,)
         loss = -(log_px - state.beta * kl)
         if self.training and self.estimator.score_function:
-            loss = loss - (log_px.detach() - self.baseline) * log_prob_of(logits, z, self.categorical)
+            log_q = log_prob_of(logits, z, self.categorical)
+            loss = loss - score_function_surrogate(log_px, log_q, self.baseline)
             self.update_baseline(log_px.detach().mean())
         neg_elbo = -(log_px - kl).detach()
         relaxed = self.estimator.relaxed
@@ -175,9 +183,9 @@ class DiscreteVAE(nn.Module):
             else:
                 hard = soft = neg_elbo
         full = torch.ones_like(kl)
-        return {"loss": loss.mean(), "neg_elbo": neg_elbo, "hard_neg_elbo": hard, "relaxed_neg_elbo": soft,
-                "log_px_given_z": log_px.detach(), "kl": kl.detach(),
-                "temperature": full * params["temperature"], "smoothing_beta": full * params["smoothing_beta"]}
+        return training_metrics(loss.mean(), log_px.detach(), kl.detach(), hard_neg_elbo=hard,
+                                relaxed_neg_elbo=soft, temperature=full * params["temperature"],
+                                smoothing_beta=full * params["smoothing_beta"])
 
     @torch.no_grad()
     def update_baseline(self, signal: torch.Tensor) -> None:
@@ -231,86 +239,22 @@ class CategoricalVAE(DiscreteVAE):
         return categorical_latents(zeros)
 
 
-# --- what the discrete-latent chapters measure (book/discrete_latents, book/straight_through) ------
-
-class TracedObjective:
-    """A model's own objective that also records batch means of some metrics at every training step.
-
-    ``fit(model, config, train, objective=traced)`` then leaves per-step curves in
-    ``traced.trace[key]`` (lists of floats; one device sync per step, so for small runs).
-    """
-
-    def __init__(self, keys: tuple[str, ...] = ("kl", "neg_elbo", "log_px_given_z")):
-        self.keys = keys
-        self.trace: dict[str, list[float]] = {key: [] for key in keys}
-
-    def __call__(self, model, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
-        out = model.objective(x, state)
-        if model.training:
-            for key in self.keys:
-                self.trace[key].append(float(out[key].mean()))
-        return out
+# Names that moved to vaebook.experiments (the book's analyses): still found here, with
+# a DeprecationWarning that says where they live now.
+_MOVED = {
+    "TracedObjective": "discrete_analysis",
+    "mutual_information": "discrete_analysis",
+    "hard_neg_elbo_samples": "discrete_analysis",
+    "exact_straight_through": "enumeration",
+}
 
 
-def _log_q_matrix(logits: torch.Tensor, z: torch.Tensor, categorical: bool) -> torch.Tensor:
-    """log q(z_s | x_m) for every sample s and every image m: z (S, *event), logits (M, *event) -> (S, M)."""
-    if categorical:  # sum_kc z_kc log softmax(l_m)_kc
-        return z.flatten(1) @ torch.log_softmax(logits, -1).flatten(1).T
-    # sum_k z_k l_mk + log sigmoid(-l_mk): the Bernoulli log-probability, linear in z
-    return z @ logits.T + torch.nn.functional.logsigmoid(-logits).sum(-1)
-
-
-@torch.no_grad()
-def mutual_information(logits: torch.Tensor, num_samples: int = 10, categorical: bool = False) -> dict[str, float]:
-    """I(x; z) between N images x (uniform over them) and z ~ q(z|x), with q(z) = (1/N) sum_m q(z|x_m).
-
-    I(x; z) = E_x E_{q(z|x)}[log q(z|x) - log q(z)] (Hoffman & Johnson 2016), estimated with
-    ``num_samples`` draws of z per image; q(z) is the exact mixture over the N images, so only
-    the z are Monte Carlo. 0 <= I <= log N, and E_x KL(q(z|x) || p(z)) = I + KL(q(z) || p(z)) >= I.
-    ``logits``: (N, K) Bernoulli or (N, K, C) categorical encoder outputs. Returns the estimate,
-    its Monte Carlo standard error (the N images are the data distribution, not a sample) and log N.
-    """
-    n = len(logits)
-    qz = categorical_latents(logits) if categorical else bernoulli_latents(logits)
-    z = qz.sample((num_samples,)).transpose(0, 1)  # (N, S, *event): S draws for each image
-    per_image = []
-    for chunk, rows in zip(z.split(256), torch.arange(n, device=logits.device).split(256)):
-        log_q = _log_q_matrix(logits, chunk.flatten(0, 1), categorical).unflatten(0, chunk.shape[:2])  # (n', S, N)
-        own = log_q.gather(2, rows[:, None, None].expand(-1, num_samples, 1)).squeeze(2)  # log q(z | x_i)
-        per_image.append(own - (torch.logsumexp(log_q, 2) - math.log(n)))  # (n', S)
-    values = torch.cat(per_image)  # (N, S)
-    se = (values.var(1).mean() / values.numel()).sqrt() if num_samples > 1 else values.std() / n ** 0.5
-    return {"mi": float(values.mean()), "mi_se": float(se), "log_n": math.log(n)}
-
-
-def exact_straight_through(logits: torch.Tensor, f, categorical: bool = False) -> torch.Tensor:
-    """The mean of the straight-through estimate, E_q[(df/dz)(z)] dp/dlogits, by enumeration of every z.
-
-    Straight-through (Bengio et al. 2013; notes 2.1) forwards a discrete z ~ q and backpropagates as
-    if dz/dlogits = dp/dlogits (p = sigmoid or softmax of ``logits``). Its expectation, computed here
-    with no Monte Carlo error, minus :func:`vaebook.discrete.exact_gradient` is its bias.
-    ``logits`` (K,) or (K, C); ``f`` maps z (N, K) or (N, K, C) to (N,), differentiable in z.
-    """
-    from .discrete import enumerate_states
-    shape = logits.shape if categorical else logits.shape[-1:]
-    states = enumerate_states(*shape, dtype=logits.dtype, device=logits.device).requires_grad_(True)
-    (df_dz,) = torch.autograd.grad(f(states).sum(), states)  # (N, *shape): df/dz at every z
-    weights = log_prob_of(logits.detach(), states.detach(), categorical).exp()  # q(z): (N,)
-    mean_df_dz = torch.einsum("n,n...->...", weights, df_dz)  # E_q[df/dz]
-    logits = logits.detach().requires_grad_(True)
-    p = torch.softmax(logits, -1) if categorical else torch.sigmoid(logits)
-    (grad,) = torch.autograd.grad((p * mean_df_dz).sum(), logits)  # the vector-Jacobian product with dp/dlogits
-    return grad
-
-
-@torch.no_grad()
-def hard_neg_elbo_samples(model: DiscreteVAE, x: torch.Tensor, num_samples: int = 1) -> torch.Tensor:
-    """-(log p(x|z_s) - KL(q(z|x) || p(z))) for ``num_samples`` exact discrete z_s ~ q(z|x): (S, B).
-
-    Each row is an unbiased one-sample estimate of the discrete model's -ELBO (the KL is the
-    closed form), whatever estimator trained the model; their mean over S and B is the test -ELBO.
-    """
-    qz = model.encode(x)
-    kl = D.kl_divergence(qz, model.prior())  # (B,)
-    z = qz.sample((num_samples,))  # (S, B, K) or (S, B, K, C)
-    return -(model.decode(z).log_prob(x) - kl)
+def __getattr__(name: str):
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+    where = "vaebook.experiments." + _MOVED[name]
+    warnings.warn(f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning,
+                  stacklevel=2)
+    return getattr(importlib.import_module(where), name)

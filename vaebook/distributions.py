@@ -8,6 +8,7 @@ and ``event_shape``, so the objectives never see ``(mu, logvar)`` tuples.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import distributions as D
 
 
@@ -31,30 +32,36 @@ def bernoulli_pixels(logits: torch.Tensor) -> D.Independent:
     return D.Independent(D.Bernoulli(logits=logits), 1)
 
 
-def has_analytic_kl(q: D.Distribution, p: D.Distribution) -> bool:
-    """Whether torch has a registered closed form for KL(q || p)."""
-    try:
-        D.kl_divergence(q, p)
-    except NotImplementedError:
-        return False
-    return True
-
-
-def kl_divergence(q: D.Distribution, p: D.Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(q || p) per batch element, shape batch_shape.
-
-    The closed form where torch registers one (``register_kl``); otherwise the
-    Monte Carlo estimate mean_s [log q(z_s) - log p(z_s)] from the samples ``z``
-    (S, *batch_shape, *event_shape), which must then be given.
-    """
+def closed_form_kl(q: D.Distribution, p: D.Distribution) -> torch.Tensor | None:
+    """KL(q || p) where torch registers a closed form (``register_kl``), else None."""
     try:
         return D.kl_divergence(q, p)
     except NotImplementedError:
-        if z is None:
-            raise ValueError(
-                f"KL({type(q).__name__} || {type(p).__name__}) has no closed form in torch; "
-                "pass samples z from q for a Monte Carlo estimate") from None
-        return (q.log_prob(z) - p.log_prob(z)).mean(0)
+        return None
+
+
+def has_analytic_kl(q: D.Distribution, p: D.Distribution) -> bool:
+    """Whether torch has a registered closed form for KL(q || p)."""
+    return closed_form_kl(q, p) is not None
+
+
+def kl_divergence(q: D.Distribution, p: D.Distribution, z: torch.Tensor | None = None,
+                  log_q: torch.Tensor | None = None) -> torch.Tensor:
+    """KL(q || p) per batch element, shape batch_shape: closed form, else Monte Carlo.
+
+    The closed form where torch registers one; otherwise the estimate
+    mean_s [log q(z_s) - log p(z_s)] from the samples ``z`` (S, *batch_shape,
+    *event_shape) of q, which must then be given; ``log_q`` (S, *batch_shape) is
+    log q(z) where the caller has it already (a flow computes it while sampling).
+    """
+    kl = closed_form_kl(q, p)
+    if kl is not None:
+        return kl
+    if z is None:
+        raise ValueError(
+            f"KL({type(q).__name__} || {type(p).__name__}) has no closed form in torch; "
+            "pass samples z from q for a Monte Carlo estimate")
+    return ((q.log_prob(z) if log_q is None else log_q) - p.log_prob(z)).mean(0)
 
 
 def kl_per_dimension(q: D.Distribution, p: D.Distribution) -> torch.Tensor:
@@ -66,3 +73,23 @@ def kl_per_dimension(q: D.Distribution, p: D.Distribution) -> torch.Tensor:
     q_base = q.base_dist if isinstance(q, D.Independent) else q
     p_base = p.base_dist if isinstance(p, D.Independent) else p
     return D.kl_divergence(q_base, p_base)
+
+
+def log_prob_matrix(dist: D.Distribution, x: torch.Tensor, chunk_size: int = 64) -> torch.Tensor:
+    """log p_m(x_n) for every value x_n (N, *event) and every member m of ``dist``'s
+    batch (M,): (N, M).
+
+    For independent Bernoulli or one-hot categorical variables the log-probability is
+    linear in x, so this is one matrix product: sum_d x_d l_md - softplus(l_md) with
+    logits l (Bernoulli), or sum_kc x_kc log p_mkc (one-hot). Otherwise the values are
+    broadcast against the batch ``chunk_size`` at a time.
+    """
+    base = dist.base_dist if isinstance(dist, D.Independent) else dist
+    whole = isinstance(dist, D.Independent) and len(dist.event_shape) + 1 == x.dim()
+    if whole and isinstance(base, D.Bernoulli):
+        logits = base.logits.flatten(1)  # (M, D)
+        return x.flatten(1) @ logits.T - F.softplus(logits).sum(-1)
+    if whole and isinstance(base, D.OneHotCategorical):
+        return x.flatten(1) @ base.logits.flatten(1).T  # torch's logits are log-probabilities
+    lead = (slice(None), None) + (slice(None),) * (x.dim() - 1)
+    return torch.cat([dist.log_prob(chunk[lead]) for chunk in x.split(chunk_size)])

@@ -7,19 +7,29 @@ test set (for dynamic binarization: one Bernoulli sample, seed 0), in nats.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .data import BinarizedMNIST
+from .data import BinaryImages, as_dataset
 from .objectives import elbo, iw_bound
-from .training import progress_disabled
+from .training import check_data_dim, progress_disabled
 
 
 @torch.no_grad()
-def evaluate(model, data: BinarizedMNIST, iw_samples: int = 5000, batch_size: int | None = None,
-             elbo_samples: int = 1) -> dict:
-    """Mean test -ELBO and IW NLL (nats) of ``model`` on ``data`` with their standard errors."""
-    if iw_samples < 1:
-        raise ValueError(f"iw_samples must be at least 1, got {iw_samples}")
+def evaluate(model, data: BinaryImages | torch.Tensor, iw_samples: int = 5000,
+             batch_size: int | None = None, elbo_samples: int = 1) -> dict:
+    """Mean test -ELBO and IW NLL (nats) of ``model`` on ``data`` with their standard errors.
+
+    ``data``: :class:`vaebook.data.BinaryImages` or a tensor of images. The standard
+    errors are std / sqrt(n) over the n images (``num_images``).
+    """
+    if isinstance(iw_samples, bool) or not isinstance(iw_samples, int) or iw_samples < 1:
+        raise ValueError(f"iw_samples must be an integer >= 1, got {iw_samples!r}")
+    if elbo_samples < 1:
+        raise ValueError(f"elbo_samples must be an integer >= 1, got {elbo_samples!r}")
+    data = as_dataset(data, "test images")
+    check_data_dim(model, data)
     from tqdm.auto import tqdm
 
     model.eval()
@@ -31,12 +41,18 @@ def evaluate(model, data: BinarizedMNIST, iw_samples: int = 5000, batch_size: in
         neg_elbo.append(-elbo(model, x, elbo_samples).elbo)
         nll.append(-iw_bound(model, x, iw_samples))
     neg_elbo, nll = torch.cat(neg_elbo), torch.cat(nll)
-    n = len(nll)
-    return {
-        "neg_elbo": neg_elbo.mean().item(), "neg_elbo_se": (neg_elbo.std() / n**0.5).item(),
-        "iw_nll": nll.mean().item(), "iw_nll_se": (nll.std() / n**0.5).item(),
-        "iw_samples": iw_samples, "num_images": n, "data": data.describe(fixed=True),
-    }
+    return {**mean_and_se(neg_elbo=neg_elbo, iw_nll=nll), "iw_samples": iw_samples,
+            "num_images": len(nll), "data": data.describe(fixed=True)}
+
+
+def mean_and_se(**values: torch.Tensor) -> dict[str, float]:
+    """{name: mean, name_se: std / sqrt(n)} for each (n,) tensor of per-example values:
+    the mean over n examples and its standard error (the examples taken as independent)."""
+    out = {}
+    for name, v in values.items():
+        out[name] = v.mean().item()
+        out[f"{name}_se"] = (v.std() / len(v) ** 0.5).item() if len(v) > 1 else math.nan
+    return out
 
 
 @torch.no_grad()

@@ -42,9 +42,9 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch.distributions import constraints
 
-from .distributions import diagonal_gaussian
+from .distributions import closed_form_kl, diagonal_gaussian, kl_divergence
 from .models import MIN_SCALE, BernoulliVAE, VAEConfig
-from .objectives import ELBOTerms
+from .objectives import ELBOTerms, training_metrics
 from .registry import register
 
 POSTERIORS = ("diagonal", "fullcov", "planar")
@@ -195,13 +195,13 @@ def planar_inverse(y: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b, constra
 def autograd_log_abs_det(fn, eps: torch.Tensor) -> torch.Tensor:
     """Reference: log |det J| of ``fn`` at each row of ``eps`` (N, K) from the autograd Jacobian.
 
-    ``fn`` maps a (K,) vector to a (K,) vector; J comes from
-    ``torch.autograd.functional.jacobian`` and the log-det from ``slogdet``. Slow
-    (one Jacobian per row): for checking the closed forms, not for training.
+    ``fn`` maps a (K,) vector to a (K,) vector; J comes from ``torch.func``
+    (``vmap(jacrev(fn))``, all rows at once) and the log-det from ``slogdet``:
+    for checking the closed forms, not for training.
     """
     if eps.dim() != 2:
         raise ValueError(f"eps must be (N, K), got shape {tuple(eps.shape)}")
-    jacobians = torch.stack([torch.autograd.functional.jacobian(fn, e) for e in eps])  # (N, K, K)
+    jacobians = torch.func.vmap(torch.func.jacrev(fn))(eps)  # (N, K, K)
     return torch.linalg.slogdet(jacobians).logabsdet
 
 
@@ -373,15 +373,16 @@ class PosteriorVAE(BernoulliVAE):
         return PlanarFlowPosterior(loc, F.softplus(raw_scale) + MIN_SCALE,
                                    flow[..., :k], flow[..., k:2 * k], flow[..., 2 * k])
 
+    def prior_for(self, qz: D.Distribution) -> D.Distribution:
+        """p(z) = N(0, I), written as the type torch pairs with ``qz`` for a closed-form KL."""
+        pz = self.prior()
+        if isinstance(qz, D.MultivariateNormal):
+            return D.MultivariateNormal(pz.mean, scale_tril=torch.diag_embed(pz.stddev))
+        return pz
+
     def closed_form_kl(self, qz: D.Distribution) -> torch.Tensor | None:
         """KL(q(z|x) || N(0, I)) (B,) where torch has a closed form, else None."""
-        pz = self.prior()
-        if isinstance(qz, D.MultivariateNormal):  # the same N(0, I), written as the type torch pairs with MVN
-            pz = D.MultivariateNormal(pz.mean, scale_tril=torch.diag_embed(pz.stddev))
-        try:
-            return D.kl_divergence(qz, pz)
-        except NotImplementedError:
-            return None
+        return closed_form_kl(qz, self.prior_for(qz))
 
     def elbo(self, x: torch.Tensor, num_samples: int = 1) -> ELBOTerms:
         """ELBO terms (B,) with ``num_samples`` pathwise samples of z."""
@@ -390,16 +391,13 @@ class PosteriorVAE(BernoulliVAE):
         qz = self.encode(x)
         z, log_q = rsample_and_log_prob(qz, (num_samples,))  # (S, B, K), (S, B)
         log_px_given_z = self.decode(z).log_prob(x).mean(0)
-        kl = self.closed_form_kl(qz)
-        if kl is None:
-            kl = (log_q - self.prior().log_prob(z)).mean(0)
-        return ELBOTerms(log_px_given_z, kl)
+        return ELBOTerms(log_px_given_z, kl_divergence(qz, self.prior_for(qz), z, log_q))
 
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
         """Training objective for :func:`vaebook.training.fit`: -(E_q[log p(x|z)] - beta KL), batch mean."""
         terms = self.elbo(x, state.config.num_samples)
-        return {"loss": -terms.weighted(state.beta).mean(), "neg_elbo": -terms.elbo,
-                "log_px_given_z": terms.log_px_given_z, "kl": terms.kl}
+        return training_metrics(-terms.weighted(state.beta).mean(), terms.log_px_given_z,
+                                terms.kl)
 
     def log_importance_weights(self, x: torch.Tensor, num_samples: int) -> torch.Tensor:
         """log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x), z_s ~ q(z|x): (S, B).

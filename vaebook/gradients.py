@@ -33,6 +33,7 @@ import torch
 from torch import distributions as D
 
 from .models import GaussianVAE, VAEConfig
+from .objectives import training_metrics
 from .registry import register
 
 ESTIMATORS = ("pathwise", "score")
@@ -45,6 +46,31 @@ def leave_one_out_baseline(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     if s < 2:
         raise ValueError(f"a leave-one-out baseline needs at least 2 samples, got {s}")
     return (values.sum(dim, keepdim=True) - values) / (s - 1)
+
+
+def score_function_surrogate(values: torch.Tensor, log_q: torch.Tensor,
+                             baseline: str | float | torch.Tensor | None = None,
+                             dim: int = 0) -> torch.Tensor:
+    """(f(z) - b) log q(z) with f(z) - b held constant: its gradient is the score-function
+    (REINFORCE) estimate (f(z) - b) grad log q(z), elementwise (the caller reduces).
+
+    ``values`` f(z) and ``log_q`` log q(z) have the same shape. ``baseline`` b: None
+    (b = 0), a number or a tensor broadcastable to ``values`` (e.g. a running mean),
+    or ``"leave-one-out"``: the mean of the other samples along ``dim``. Any b that
+    does not depend on z_s keeps the estimate unbiased.
+    """
+    values = values.detach()
+    if isinstance(baseline, str):
+        if baseline != "leave-one-out":
+            raise ValueError(f"baseline must be None, a number, a tensor or 'leave-one-out', "
+                             f"got {baseline!r}")
+        advantage = values - leave_one_out_baseline(values, dim)
+    elif baseline is None:
+        advantage = values
+    else:
+        advantage = values - torch.as_tensor(baseline, dtype=values.dtype,
+                                             device=values.device).detach()
+    return advantage * log_q
 
 
 def _check(params: dict, num_samples: int, estimator: str, baseline) -> None:
@@ -79,12 +105,8 @@ def _gradients(make: Callable, params: dict, f: Callable, sample_shape: tuple[in
         surrogate = f(z)
     else:
         z = q.sample()
-        fz = f(z).detach()
-        if baseline == "leave-one-out":
-            fz = fz - leave_one_out_baseline(fz, dim=len(sample_shape) - 1)
-        elif baseline is not None:
-            fz = fz - float(baseline)
-        surrogate = fz * q.log_prob(z)  # d/dtheta gives (f - b) grad log q
+        surrogate = score_function_surrogate(f(z), q.log_prob(z), baseline,
+                                             dim=len(sample_shape) - 1)
     if surrogate.shape != q.batch_shape:
         raise ValueError(f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per sample), "
                          f"got {tuple(surrogate.shape)}")
@@ -170,9 +192,9 @@ class ScoreFunctionVAE(GaussianVAE):
         z = qz.sample((num_samples,))  # (S, B, K), no gradient path to the encoder
         log_px_given_z = self.decode(z).log_prob(x)  # (S, B); gradient to the decoder only
         reward = log_px_given_z.detach()
-        advantage = reward - leave_one_out_baseline(reward) if self.config.baseline == "leave-one-out" else reward
+        baseline = "leave-one-out" if self.config.baseline == "leave-one-out" else None
+        score = score_function_surrogate(reward, qz.log_prob(z), baseline)  # (S, B)
         kl = D.kl_divergence(qz, self.prior())  # (B,), closed form: differentiable in phi
-        surrogate = (log_px_given_z + advantage * qz.log_prob(z)).mean(0) - state.beta * kl
+        surrogate = (log_px_given_z + score).mean(0) - state.beta * kl
         reconstruction, kl = reward.mean(0), kl.detach()
-        return {"loss": -surrogate.mean(), "neg_elbo": kl - reconstruction,
-                "log_px_given_z": reconstruction, "kl": kl}
+        return training_metrics(-surrogate.mean(), reconstruction, kl)

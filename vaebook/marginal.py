@@ -18,6 +18,8 @@ from typing import NamedTuple
 import torch
 from torch import distributions as D
 
+from .distributions import log_prob_matrix
+
 
 class LatentGrid(NamedTuple):
     """A regular grid on [-limit, limit]^K: points (G, K), cell area, and the axis values."""
@@ -41,18 +43,14 @@ def latent_grid(latent_dim: int, limit: float = 4.0, steps: int = 201, device=No
     return LatentGrid(torch.stack([z1.reshape(-1), z2.reshape(-1)], -1), width**2, axis)
 
 
-def log_likelihood_matrix(px_given_z: D.Distribution, x: torch.Tensor, chunk_size: int = 64) -> torch.Tensor:
+def log_likelihood_matrix(px_given_z: D.Distribution, x: torch.Tensor,
+                          chunk_size: int = 64) -> torch.Tensor:
     """log p(x_n | z_j) for every image and grid point: (N, G).
 
-    ``px_given_z`` has batch_shape (G,). For Bernoulli pixels this is one matrix
-    product, sum_d x_d l_jd - softplus(l_jd), with logits l; otherwise images are
-    broadcast against the grid ``chunk_size`` at a time.
+    ``px_given_z`` has batch_shape (G,); for Bernoulli pixels this is one matrix
+    product (:func:`vaebook.distributions.log_prob_matrix`).
     """
-    base = px_given_z.base_dist if isinstance(px_given_z, D.Independent) else px_given_z
-    if isinstance(base, D.Bernoulli) and isinstance(px_given_z, D.Independent):
-        logits = base.logits  # (G, D)
-        return x @ logits.T - torch.nn.functional.softplus(logits).sum(-1)
-    return torch.cat([px_given_z.log_prob(chunk[:, None, :]) for chunk in x.split(chunk_size)])
+    return log_prob_matrix(px_given_z, x, chunk_size)
 
 
 @torch.no_grad()

@@ -16,6 +16,7 @@ from torch import distributions as D
 
 from .distributions import kl_divergence
 from .models import GaussianVAE, VAEConfig
+from .objectives import training_metrics
 from .registry import register
 
 
@@ -61,5 +62,5 @@ class L2RegularizedVAE(GaussianVAE):
         base = qz.base_dist
         penalty = parameter_l2(base.loc, base.scale).sum(-1)  # (B,)
         kl = kl_divergence(qz, self.prior())
-        return {"loss": -(log_px_given_z - state.beta * penalty).mean(), "neg_elbo": kl - log_px_given_z,
-                "log_px_given_z": log_px_given_z, "kl": kl, "l2_penalty": penalty}
+        loss = -(log_px_given_z - state.beta * penalty).mean()
+        return training_metrics(loss, log_px_given_z, kl, l2_penalty=penalty)

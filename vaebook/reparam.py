@@ -33,6 +33,7 @@ from torch import distributions as D
 from torch.distributions import constraints
 from torch.distributions.utils import broadcast_all
 
+from .distributions import closed_form_kl, kl_divergence
 from .models import MIN_SCALE, GaussianVAE, VAEConfig
 from .registry import register
 
@@ -389,8 +390,5 @@ class ReparamVAE(GaussianVAE):
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
         """KL(q(z_k|x) || p(z_k)) per latent dimension, (B, K): closed form, else Monte Carlo."""
         q, p = self.encode(x).base_dist, self.prior().base_dist
-        try:
-            return D.kl_divergence(q, p)
-        except NotImplementedError:
-            z = q.rsample((self.KL_SAMPLES,))
-            return (q.log_prob(z) - p.log_prob(z)).mean(0)
+        kl = closed_form_kl(q, p)
+        return kl if kl is not None else kl_divergence(q, p, q.rsample((self.KL_SAMPLES,)))

@@ -14,6 +14,8 @@ import argparse
 import dataclasses
 import json
 import sys
+import math
+import tempfile
 import typing
 from pathlib import Path
 
@@ -21,9 +23,9 @@ import torch
 
 from . import registry
 from .checkpoints import STORAGE_DTYPES, decode_state, encode_state, save_checkpoint
-from .data import BinarizedMNIST
+from .data import BinarizedMNIST, DataNotFoundError
 from .evaluation import evaluate
-from .training import TrainConfig, fit, resolve_device
+from .training import TrainConfig, check_data_dim, fit, resolve_device
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls) -> None:
@@ -63,37 +65,87 @@ def parser_for(model_name: str) -> argparse.ArgumentParser:
     return parser
 
 
+def check_positive(**values) -> None:
+    """Each value must be an integer >= 1 (None allowed: the option was not given)."""
+    for name, value in values.items():
+        if value is not None and value < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be an integer >= 1, got {value}")
+
+
+def check_finite(options: argparse.Namespace) -> None:
+    """Every float option must be a finite number (nan and inf are refused here)."""
+    for name, value in vars(options).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be a finite number, got {value}")
+
+
+def check_writable(path: Path) -> None:
+    """The checkpoint's folder must exist (or be creatable) and accept a new file."""
+    if path.is_dir():
+        raise ValueError(f"--out must be a file path, got the folder {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ValueError(f"--out {path}: cannot write to {path.parent} ({reason})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(f"usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)\n\n"
+              f"{__doc__.strip()}\n\nMODEL is one of: {', '.join(sorted(registry.CONFIGS))}")
+        return 0
     if not argv or argv[0].startswith("-") or argv[0] not in registry.CONFIGS:
         given = argv[0] if argv else "nothing"
-        print(f"usage: python -m vaebook.train MODEL [options]; MODEL is one of "
-              f"{sorted(registry.CONFIGS)} (got {given})", file=sys.stderr)
+        print(f"error: MODEL must be one of {sorted(registry.CONFIGS)} (got {given}); "
+              "usage: python -m vaebook.train MODEL [options]", file=sys.stderr)
         return 2
     name, options = argv[0], parser_for(argv[0]).parse_args(argv[1:])
-    try:
+    try:  # every option, the output folder and the data, before any work
+        check_finite(options)
+        check_positive(iw_samples=options.iw_samples, eval_limit=options.eval_limit,
+                       check_iw_samples=options.check_iw_samples)
+        if options.check_limit is not None and options.check_limit < 0:
+            raise ValueError(f"--check-limit must be >= 0 (0: no check), got {options.check_limit}")
         model_config = from_options(registry.CONFIGS[name], options)
         train_config = from_options(TrainConfig, options)
-    except (ValueError, TypeError) as err:
+        check_writable(options.out)
+        device = resolve_device(train_config.device)
+        load = lambda split, limit: BinarizedMNIST.load(  # noqa: E731
+            split, train_config.binarization, train_config.seed, device, limit)
+        train, test = load("train", train_config.train_limit), load("test", None)
+        torch.manual_seed(train_config.seed)
+        model = model_config.build()
+        check_data_dim(model, train)
+    except (ValueError, TypeError, DataNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    torch.manual_seed(train_config.seed)
-    model = model_config.build()
-    history = fit(model, train_config)
-    if options.dtype != "float32":  # evaluate the weights as they are stored, rounded to float16 / int8
+    limited = test if train_config.test_limit is None else _first(test, train_config.test_limit)
+    history = fit(model, train_config, train, limited)
+    if options.dtype != "float32":  # evaluate the weights as stored, rounded to float16 / int8
         model.load_state_dict(decode_state(encode_state(model.state_dict(), options.dtype)))
-    device = resolve_device(train_config.device)
-    test = BinarizedMNIST.load("test", train_config.binarization, train_config.seed, device, options.eval_limit)
-    metrics = evaluate(model, test, iw_samples=options.iw_samples)
+    metrics = evaluate(model, _first(test, options.eval_limit), iw_samples=options.iw_samples)
     metrics["command"] = "python -m vaebook.train " + " ".join(argv)
     saved = {"test": metrics}
     if options.check_limit:
-        saved["check"] = evaluate(model, BinarizedMNIST.load("test", train_config.binarization, train_config.seed,
-                                                             device, options.check_limit),
+        saved["check"] = evaluate(model, _first(test, options.check_limit),
                                   iw_samples=options.check_iw_samples)
     save_checkpoint(options.out, model, train_config, history, saved, dtype=options.dtype)
     print(json.dumps({"checkpoint": str(options.out), **metrics}, indent=2))
     return 0
+
+
+def _first(data: BinarizedMNIST, limit: int | None) -> BinarizedMNIST:
+    """The first ``limit`` images of ``data`` (all of it for None), same binarization."""
+    if limit is None or limit >= len(data):
+        return data
+    return BinarizedMNIST(data.grey[:limit], data.labels[:limit], data.binarization,
+                          data.seed, data.split)
 
 
 if __name__ == "__main__":

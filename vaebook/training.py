@@ -21,8 +21,8 @@ from typing import Callable
 
 import torch
 
-from .data import BINARIZATIONS, BinarizedMNIST
-from .objectives import elbo
+from .data import BINARIZATIONS, BinarizedMNIST, BinaryImages, as_dataset
+from .objectives import elbo, training_metrics
 
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -64,6 +64,10 @@ class TrainConfig:
             (0 <= self.beta_warmup <= 1, f"beta_warmup is a fraction of training in [0, 1], got {self.beta_warmup}"),
             (self.num_samples >= 1, f"num_samples must be at least 1, got {self.num_samples}"),
             (self.time_limit is None or self.time_limit > 0, f"time_limit must be positive seconds, got {self.time_limit}"),
+            (self.train_limit is None or self.train_limit >= 1,
+             f"train_limit must be an integer >= 1 (or None), got {self.train_limit}"),
+            (self.test_limit is None or self.test_limit >= 1,
+             f"test_limit must be an integer >= 1 (or None), got {self.test_limit}"),
             (self.binarization in BINARIZATIONS, f"binarization must be one of {BINARIZATIONS}, got {self.binarization!r}"),
         ]
         for ok, message in checks:
@@ -122,8 +126,7 @@ def progress_disabled() -> bool:
 def elbo_objective(model, x: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
     """Minimize -(E_q[log p(x|z)] - beta KL), averaged over the batch."""
     terms = elbo(model, x, state.config.num_samples)
-    return {"loss": -terms.weighted(state.beta).mean(), "neg_elbo": -terms.elbo,
-            "log_px_given_z": terms.log_px_given_z, "kl": terms.kl}
+    return training_metrics(-terms.weighted(state.beta).mean(), terms.log_px_given_z, terms.kl)
 
 
 def model_objective(model, x: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
@@ -140,7 +143,7 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def evaluate_objective(model, data: BinarizedMNIST, objective: Callable, state: TrainState,
+def evaluate_objective(model, data: BinaryImages, objective: Callable, state: TrainState,
                        batch_size: int = 1000) -> dict[str, float]:
     """Average every per-example metric of ``objective`` over a fixed binarization of ``data``."""
     was_training = model.training
@@ -167,13 +170,26 @@ def _learning_rate(config: TrainConfig, state: TrainState) -> float:
     return config.lr
 
 
-def fit(model: torch.nn.Module, config: TrainConfig, train: BinarizedMNIST | None = None,
-        test: BinarizedMNIST | None = None, objective: Callable | None = None,
+def check_data_dim(model, data: BinaryImages) -> None:
+    """Refuse data whose images have another number of pixels than the model takes."""
+    want = getattr(getattr(model, "config", None), "data_dim", None)
+    if want is not None and want != data.data_dim:
+        shape = "x".join(map(str, data.image_shape))
+        raise ValueError(f"the model takes data_dim={want} pixels per image, the data has "
+                         f"{data.data_dim} ({shape} images); build it with "
+                         f"data_dim={data.data_dim}")
+
+
+def fit(model: torch.nn.Module, config: TrainConfig,
+        train: BinaryImages | torch.Tensor | None = None,
+        test: BinaryImages | torch.Tensor | None = None, objective: Callable | None = None,
         optimizer: torch.optim.Optimizer | None = None) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
-    ``train``/``test`` default to MNIST from the configured data root with the
-    config's binarization; pass ``test=False`` to skip the per-epoch test pass.
+    ``train``/``test``: :class:`vaebook.data.BinaryImages` or tensors of images
+    ((N, D) or (N, *image_shape), values in [0, 1]); they default to MNIST from
+    the configured data root with the config's binarization (``train_limit`` and
+    ``test_limit`` apply to MNIST only); ``test=False`` skips the per-epoch test pass.
     ``objective`` defaults to the model's own ``objective`` method if it has
     one, else the (beta-weighted) ELBO.
     """
@@ -186,8 +202,10 @@ def fit(model: torch.nn.Module, config: TrainConfig, train: BinarizedMNIST | Non
         train = BinarizedMNIST.load("train", config.binarization, config.seed, device, config.train_limit)
     if test is None:
         test = BinarizedMNIST.load("test", config.binarization, config.seed, device, config.test_limit)
-    train = train.to(device)
-    test = test.to(device) if test is not False else None
+    train = as_dataset(train, "training images").to(device)
+    test = as_dataset(test, "test images").to(device) if test is not False else None
+    for data in (train, test) if test is not None else (train,):
+        check_data_dim(model, data)
     optimizer = optimizer or make_optimizer(model, config.lr)
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
     state = TrainState(config, total_steps=config.epochs * batches_per_epoch, started=time.perf_counter())

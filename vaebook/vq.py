@@ -26,6 +26,7 @@ from torch import distributions as D
 from torch import nn
 
 from .distributions import bernoulli_pixels
+from .objectives import training_metrics
 from .registry import register
 
 
@@ -274,12 +275,12 @@ class VQVAE(nn.Module):
         counts = code_counts(indices, cfg.codebook_size)
         kl = torch.full_like(terms.reconstruction, self.num_positions * math.log(cfg.codebook_size))
         batch = lambda v: v.expand_as(kl)  # noqa: E731  (a batch statistic, one value per example)
-        return {"loss": terms.total(cfg.commitment, cfg.ema).mean(),
-                "neg_elbo": terms.reconstruction + kl, "log_px_given_z": -terms.reconstruction, "kl": kl,
-                "codebook_loss": terms.codebook, "commitment_loss": terms.commitment,
-                "encoder_norm": z_e.detach().pow(2).sum(-1).sqrt().mean(1),
-                "usage": batch(usage(counts)), "perplexity": batch(perplexity(counts)),
-                "unused_codes": batch((counts == 0).float().sum())}
+        return training_metrics(
+            terms.total(cfg.commitment, cfg.ema).mean(), -terms.reconstruction, kl,
+            codebook_loss=terms.codebook, commitment_loss=terms.commitment,
+            encoder_norm=z_e.detach().pow(2).sum(-1).sqrt().mean(1),
+            usage=batch(usage(counts)), perplexity=batch(perplexity(counts)),
+            unused_codes=batch((counts == 0).float().sum()))
 
     @torch.no_grad()
     def sample(self, num_samples: int, logits: torch.Tensor | None = None) -> torch.Tensor:
@@ -319,135 +320,30 @@ def code_prior_from_codes(codes: torch.Tensor, codebook_size: int, pseudocount: 
     return torch.log(counts / counts.sum(1, keepdim=True))
 
 
-# --- learned priors over the code grid, the bound under any prior, and an EMA toy -------------
-# (van den Oord et al. 2017 fit a PixelCNN prior over the codes after training; notes 2.4 keep
-# the uniform prior. These pieces compare the two on MNIST.)
-
-class _one_cpu_thread:
-    """``with _one_cpu_thread():`` runs loops of tiny tensor operations on one CPU thread (restored
-    after): for them the threads' synchronization costs more than it saves, and far more when
-    other processes share the cores (measured here: 0.1 s instead of 9 s for :func:`ema_kmeans`)."""
-
-    def __enter__(self) -> None:
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.before)
-
+# --- a per-position prior over the code grid -------------------------------------------------
 
 def per_position_prior(log_probs: torch.Tensor) -> D.Independent:
     """p(z) = prod_l Categorical(z_l; log_probs[l]) from the (L, K) table of :func:`fit_code_prior`."""
     return D.Independent(D.Categorical(logits=log_probs), 1)
 
 
-class AutoregressiveCodePrior(nn.Module):
-    """p(z) = prod_l p(z_l | z_<l) over the L codes of a grid in raster order, K codes each.
-
-    A tiny stand-in for the paper's PixelCNN prior: the codes, shifted right by one (a start
-    token K in front), are embedded, a stack of causal 1-D convolutions (left padding, so
-    position l sees only z_<l) with residual ReLU layers mixes them, and a linear head gives
-    the K logits of each position. A kernel longer than the grid's width lets each position
-    see the one above it. ``log_prob`` (B, L) -> (B,); ``sample`` draws L positions in turn.
-    """
-
-    def __init__(self, codebook_size: int, num_positions: int, width: int = 32, kernel: int = 8, layers: int = 2):
-        super().__init__()
-        self.codebook_size, self.num_positions, self.kernel = codebook_size, num_positions, kernel
-        self.embed = nn.Embedding(codebook_size + 1, width)  # index K: the start token
-        self.position = nn.Parameter(torch.zeros(num_positions, width))
-        self.convs = nn.ModuleList(nn.Conv1d(width, width, kernel) for _ in range(layers))
-        self.head = nn.Linear(width, codebook_size)
-
-    def logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Logits of p(z_l | z_<l) for every position: (B, L) -> (B, L, K)."""
-        start = torch.full_like(z[:, :1], self.codebook_size)
-        h = (self.embed(torch.cat([start, z[:, :-1]], 1)) + self.position).transpose(1, 2)  # (B, W, L)
-        for conv in self.convs:
-            h = h + torch.relu(conv(F.pad(h, (self.kernel - 1, 0))))  # causal: output l sees inputs <= l
-        return self.head(h.transpose(1, 2))
-
-    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(z) = sum_l log p(z_l | z_<l): (B, L) -> (B,)."""
-        return -F.cross_entropy(self.logits(z).transpose(1, 2), z, reduction="none").sum(1)
-
-    @torch.no_grad()
-    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
-        """Code grids drawn position by position: (n, L) for ``sample_shape`` (n,)."""
-        n = int(torch.Size(sample_shape).numel())
-        z = torch.zeros(n, self.num_positions, dtype=torch.long, device=self.position.device)
-        with _one_cpu_thread():
-            for l in range(self.num_positions):
-                z[:, l] = D.Categorical(logits=self.logits(z)[:, l]).sample()
-        return z
+# Names that moved to vaebook.experiments (the book's analyses): still found here, with
+# a DeprecationWarning that says where they live now.
+_MOVED = {
+    "AutoregressiveCodePrior": "vq",
+    "fit_autoregressive_prior": "vq",
+    "neg_elbo_under_prior": "vq",
+    "ema_kmeans": "vq",
+    "moving_clusters": "vq",
+}
 
 
-def fit_autoregressive_prior(codes: torch.Tensor, codebook_size: int, steps: int = 100, batch_size: int = 200,
-                             lr: float = 1e-2, seed: int = 0, **options) -> tuple[AutoregressiveCodePrior, list]:
-    """Train an :class:`AutoregressiveCodePrior` on code grids ``codes`` (N, L) by maximum likelihood
-    (Adam, ``steps`` minibatches drawn at random); returns it (eval mode) and the per-step mean -log p(z)."""
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    prior = AutoregressiveCodePrior(codebook_size, codes.shape[1], **options).to(codes.device)
-    optimizer = torch.optim.Adam(prior.parameters(), lr)
-    losses = []
-    with _one_cpu_thread():
-        for _ in range(steps):
-            batch = codes[torch.randint(len(codes), (batch_size,), generator=generator).to(codes.device)]
-            loss = -prior.log_prob(batch).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    return prior.eval(), losses
-
-
-@torch.no_grad()
-def neg_elbo_under_prior(model: VQVAE, x: torch.Tensor, prior, batch_size: int = 1000) -> dict[str, torch.Tensor]:
-    """-ELBO of each image when the prior over code grids is ``prior`` (anything with ``log_prob``
-    (B, L) -> (B,)): q(z|x) is a point mass, so KL(q || p) = -log p(z_q) and
-    -ELBO = -log p(x|z_q) - log p(z_q). Returns per-image (N,) ``reconstruction``, ``kl``, ``neg_elbo``."""
-    model.eval()
-    recon, kl = [], []
-    for b in x.split(batch_size):
-        z = model.codes(b)
-        recon.append(-model.decode(z).log_prob(b))
-        kl.append(-prior.log_prob(z))
-    recon, kl = torch.cat(recon), torch.cat(kl)
-    return {"reconstruction": recon, "kl": kl, "neg_elbo": recon + kl}
-
-
-@torch.no_grad()
-def ema_kmeans(batches: torch.Tensor, codebook: torch.Tensor, gamma: float, epsilon: float = 1e-5) -> dict:
-    """Vector quantization with an EMA codebook alone (no encoder to train): online k-means.
-
-    ``batches`` (T, N, C) are the "encoder outputs" of T steps, ``codebook`` (K, C) the start
-    (N_i = 1 and m_i = e_i, as in :class:`VQVAE`). Each step assigns every point to its nearest
-    code and applies :func:`ema_update`. Returns the codebooks after each step ``trajectory``
-    (T + 1, K, C), the last step's assignment ``counts`` (K,) and the mean squared distance of each
-    batch to its codes before the update, ``distortion`` (T,).
-    """
-    k = codebook.shape[0]
-    cluster_size, embed_sum = torch.ones(k, dtype=codebook.dtype), codebook.clone()
-    trajectory, distortion = [codebook.clone()], []
-    with _one_cpu_thread():
-        for z_e in batches:
-            idx = nearest_code(z_e, trajectory[-1])
-            distortion.append((z_e - trajectory[-1][idx]).pow(2).sum(-1).mean())
-            trajectory.append(ema_update(cluster_size, embed_sum, z_e, idx, gamma, epsilon))
-    return {"trajectory": torch.stack(trajectory), "counts": code_counts(idx, k), "distortion": torch.stack(distortion)}
-
-
-def moving_clusters(steps: int = 600, batch_size: int = 64, num_clusters: int = 8, noise: float = 0.15,
-                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Toy "encoder outputs" that drift like a VQ-VAE encoder's in training: ``num_clusters``
-    Gaussian clusters on a circle whose radius grows from 0.2 to about 3 while it turns a
-    quarter turn. Returns the batches (steps, batch_size, 2) and the centres (steps, num_clusters, 2)."""
-    g = torch.Generator().manual_seed(seed)
-    t = torch.arange(steps, dtype=torch.float32)[:, None]
-    radius = 0.2 + 2.8 * (1 - torch.exp(-t / (steps / 4)))
-    angle = torch.arange(num_clusters) * 2 * math.pi / num_clusters + t / steps * math.pi / 2
-    centres = torch.stack([radius * angle.cos(), radius * angle.sin()], -1)  # (T, M, 2)
-    labels = torch.randint(0, num_clusters, (steps, batch_size), generator=g)
-    points = centres.gather(1, labels[..., None].expand(steps, batch_size, 2))
-    return points + noise * torch.randn(steps, batch_size, 2, generator=g), centres
+def __getattr__(name: str):
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+    where = "vaebook.experiments." + _MOVED[name]
+    warnings.warn(f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning,
+                  stacklevel=2)
+    return getattr(importlib.import_module(where), name)

@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
-from .discrete import bias_and_variance, exact_gradient, gradient_samples
+from ..evaluation import mean_and_se
+from .enumeration import bias_and_variance, exact_gradient, gradient_samples
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,11 @@ def toy_problem(num_latents: int = 8, data_dim: int = 24, seed: int = 0,
     return logits, f
 
 
-def score_function_no_baseline(logits: torch.Tensor, f: Callable, num_samples: int) -> torch.Tensor:
-    """Single-sample REINFORCE estimates f(z) d log q(z) / dlogits = f(z) (z - sigmoid(logits)), with no
-    baseline: (S, K). Unbiased; its variance is what baselines are for."""
-    p = torch.sigmoid(logits)
-    z = torch.bernoulli(p.expand(num_samples, *p.shape))
-    return f(z)[:, None] * (z - p)
+def score_function_no_baseline(logits: torch.Tensor, f: Callable,
+                               num_samples: int) -> torch.Tensor:
+    """Single-sample REINFORCE estimates f(z) d log q(z) / dlogits = f(z) (z - sigmoid(logits)),
+    with no baseline: (S, K). Unbiased; its variance is what baselines are for."""
+    return gradient_samples("score-function", logits, f, {}, num_samples, baseline=None)
 
 
 def gradient_table(specs: list[EstimatorSpec], logits: torch.Tensor, f: Callable, num_samples: int = 4000,
@@ -143,9 +143,7 @@ def test_bounds(model, x: torch.Tensor, params: dict, num_samples: int = 1, batc
         hard.append(-(model.decode(z_hard).log_prob(b).mean(0) - kl))
         relaxed.append(-(model.decode(z_soft).log_prob(b).mean(0) - kl))
     hard, relaxed = torch.cat(hard), torch.cat(relaxed)
-    n = len(hard)
-    return {"hard": hard.mean().item(), "hard_se": (hard.std() / math.sqrt(n)).item(),
-            "relaxed": relaxed.mean().item(), "relaxed_se": (relaxed.std() / math.sqrt(n)).item(), "num_images": n}
+    return {**mean_and_se(hard=hard, relaxed=relaxed), "num_images": len(hard)}
 
 
 def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
