@@ -82,7 +82,7 @@ def test_smoothing_schedule_refusals():
             SmoothingSchedule(5.0, 5.0, how)
         with pytest.raises(ValueError, match="start different"):
             SmoothingSchedule(5.0, None, how)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="finite number > 0"):
         SmoothingSchedule(5.0, 0.0, "geometric")
     with pytest.raises(ValueError, match="one of"):
         SmoothingSchedule(5.0, 1.0, "cosine")
@@ -135,3 +135,20 @@ def test_config_refuses_a_schedule_that_cannot_anneal():
         tiny_config(temperature=0.5, temperature_min=0.5, anneal_rate=1e-3)
     with pytest.raises(ValueError, match="start different"):
         tiny_config(smoothing_anneal="linear", smoothing_beta_start=5.0, smoothing_beta=5.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -1.0])
+def test_temperatures_and_betas_must_be_finite_and_positive(bad):
+    """nan gives nan samples, inf uniform ones, 0 a division by zero: all refused early."""
+    with pytest.raises(ValueError, match="temperature.*finite number > 0"):
+        ExponentialDecay(bad, 0.5, 1e-4, 500)
+    with pytest.raises(ValueError, match="temperature.*finite number > 0"):
+        ExponentialDecay(1.0, bad, 1e-4, 500)
+    with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
+        SmoothingSchedule(bad)
+    with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
+        SmoothingSchedule(5.0, bad, "linear")
+    with pytest.raises(ValueError, match="temperature.*finite number > 0"):
+        CategoricalVAEConfig(temperature=bad)
+    with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
+        CategoricalVAEConfig(smoothing_beta=bad)

@@ -12,6 +12,7 @@ import torch
 from torch import distributions as D
 
 from vaebook import discrete as d
+from vaebook.experiments import enumeration as en
 
 F64 = torch.float64
 BERN_LOGITS = torch.tensor([-1.5, 0.2, 1.0], dtype=F64)  # K = 3
@@ -194,26 +195,26 @@ def test_straight_through_gumbel_backward_is_gumbel_softmax():
 
 def test_straight_through_is_biased_and_score_function_is_not_bernoulli():
     torch.manual_seed(10)
-    exact = d.exact_gradient(BERN_LOGITS, bern_f)
-    st = d.gradient_samples("straight-through", BERN_LOGITS, bern_f, {}, 100_000)
+    exact = en.exact_gradient(BERN_LOGITS, bern_f)
+    st = en.gradient_samples("straight-through", BERN_LOGITS, bern_f, {}, 100_000)
     mean, se = mean_and_se(st)
     assert ((mean - exact).abs() / se).max() > 5, "straight-through should be measurably biased"
     # the closed form of its mean: E[f'(z)] p(1-p) = p(1-p)(2 E[sum_{j!=k} z_j] - 2.6 + 2 p_k)
     p = torch.sigmoid(BERN_LOGITS)
     st_mean = p * (1 - p) * (2 * (p.sum() - p) - 2.6 + 2 * p)
     assert torch.all((mean - st_mean).abs() < 4 * se)
-    sf = d.gradient_samples("score-function", BERN_LOGITS, bern_f, {}, 100_000)
+    sf = en.gradient_samples("score-function", BERN_LOGITS, bern_f, {}, 100_000)
     mean, se = mean_and_se(sf)
     assert torch.all((mean - exact).abs() < 4 * se), ((mean - exact) / se)
 
 
 def test_straight_through_is_biased_and_score_function_is_not_categorical():
     torch.manual_seed(11)
-    exact = d.exact_gradient(CAT_LOGITS, cat_f, categorical=True)
-    st = d.gradient_samples("straight-through", CAT_LOGITS, cat_f, {}, 100_000, categorical=True)
+    exact = en.exact_gradient(CAT_LOGITS, cat_f, categorical=True)
+    st = en.gradient_samples("straight-through", CAT_LOGITS, cat_f, {}, 100_000, categorical=True)
     mean, se = mean_and_se(st)
     assert ((mean - exact).abs() / se).max() > 5
-    sf = d.gradient_samples("score-function", CAT_LOGITS, cat_f, {}, 100_000, categorical=True)
+    sf = en.gradient_samples("score-function", CAT_LOGITS, cat_f, {}, 100_000, categorical=True)
     mean, se = mean_and_se(sf)
     assert torch.all((mean - exact).abs() < 4 * se), ((mean - exact) / se)
 
@@ -221,9 +222,9 @@ def test_straight_through_is_biased_and_score_function_is_not_categorical():
 # --- exact gradients by enumeration ------------------------------------------------------------
 
 def test_enumerate_states():
-    b = d.enumerate_states(3)
+    b = en.enumerate_states(3)
     assert b.shape == (8, 3) and len({tuple(r.tolist()) for r in b}) == 8
-    c = d.enumerate_states(2, 3)
+    c = en.enumerate_states(2, 3)
     assert c.shape == (9, 2, 3) and torch.all(c.sum(-1) == 1)
     assert len({tuple(r.flatten().tolist()) for r in c}) == 9
 
@@ -231,19 +232,19 @@ def test_enumerate_states():
 def test_exact_expectation_matches_torch_distributions():
     p = torch.sigmoid(BERN_LOGITS)
     dist = D.Independent(D.Bernoulli(probs=p), 1)
-    states = d.enumerate_states(3).to(F64)
+    states = en.enumerate_states(3).to(F64)
     ref = (dist.log_prob(states).exp() * bern_f(states)).sum()
-    assert abs(d.exact_expectation(BERN_LOGITS, bern_f).item() - ref.item()) < 1e-6
+    assert abs(en.exact_expectation(BERN_LOGITS, bern_f).item() - ref.item()) < 1e-6
     cat = D.Independent(D.OneHotCategorical(logits=CAT_LOGITS), 1)
-    states = d.enumerate_states(2, 3).to(F64)
+    states = en.enumerate_states(2, 3).to(F64)
     ref = (cat.log_prob(states).exp() * cat_f(states)).sum()
-    assert abs(d.exact_expectation(CAT_LOGITS, cat_f, True).item() - ref.item()) < 1e-10
+    assert abs(en.exact_expectation(CAT_LOGITS, cat_f, True).item() - ref.item()) < 1e-10
 
 
 def test_exact_gradient_bernoulli_difference_formula():
     """d/dl_k E f = p_k (1 - p_k) (E[f | z_k = 1] - E[f | z_k = 0])."""
     p = torch.sigmoid(BERN_LOGITS)
-    states = d.enumerate_states(3).to(F64)
+    states = en.enumerate_states(3).to(F64)
     expected = []
     for k in range(3):
         others = [j for j in range(3) if j != k]
@@ -255,30 +256,30 @@ def test_exact_gradient_bernoulli_difference_formula():
                 s0[k] = 0
                 diff += ws * (bern_f(s[None]) - bern_f(s0[None]))[0]
         expected.append(p[k] * (1 - p[k]) * diff)
-    torch.testing.assert_close(d.exact_gradient(BERN_LOGITS, bern_f), torch.stack(expected), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(en.exact_gradient(BERN_LOGITS, bern_f), torch.stack(expected), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
 def test_exact_gradient_matches_finite_differences_float64(categorical):
     logits, f = (CAT_LOGITS, cat_f) if categorical else (BERN_LOGITS, bern_f)
-    grad = d.exact_gradient(logits, f, categorical)
+    grad = en.exact_gradient(logits, f, categorical)
     h = 1e-6
     fd = torch.zeros_like(logits)
     for i in range(logits.numel()):
         e = torch.zeros(logits.numel(), dtype=F64)
         e[i] = h
         e = e.reshape(logits.shape)
-        fd.view(-1)[i] = (d.exact_expectation(logits + e, f, categorical)
-                          - d.exact_expectation(logits - e, f, categorical)) / (2 * h)
+        fd.view(-1)[i] = (en.exact_expectation(logits + e, f, categorical)
+                          - en.exact_expectation(logits - e, f, categorical)) / (2 * h)
     torch.testing.assert_close(grad, fd, rtol=1e-7, atol=1e-8)
-    value = d.exact_expectation(logits, f, categorical)
+    value = en.exact_expectation(logits, f, categorical)
     assert value.dtype == F64, f"exact_expectation of float64 logits is computed in {value.dtype}"
 
 
 def test_bias_and_variance():
     samples = torch.tensor([[1.0, 2.0], [3.0, 2.0], [2.0, 5.0]], dtype=F64)
     exact = torch.tensor([1.0, 1.0], dtype=F64)
-    out = d.bias_and_variance(samples, exact)
+    out = en.bias_and_variance(samples, exact)
     assert out["bias_sq"] == pytest.approx(1.0 + 4.0)
     assert out["variance"] == pytest.approx(1.0 + 3.0)
     assert out["mean_se_norm"] == pytest.approx((4.0 / 3) ** 0.5)
@@ -318,12 +319,12 @@ def test_binary_concrete_threshold_probability(tau):
 @pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
 def test_relaxation_bias_shrinks_with_temperature(categorical):
     logits, f = (CAT_LOGITS, cat_f) if categorical else (BERN_LOGITS, bern_f)
-    exact = d.exact_gradient(logits, f, categorical)
+    exact = en.exact_gradient(logits, f, categorical)
     torch.manual_seed(14)
     stats = {}
     for tau in (2.0, 0.5, 0.1):
-        s = d.gradient_samples("gumbel-softmax", logits, f, {"temperature": tau}, 200_000, categorical)
-        stats[tau] = d.bias_and_variance(s, exact)
+        s = en.gradient_samples("gumbel-softmax", logits, f, {"temperature": tau}, 200_000, categorical)
+        stats[tau] = en.bias_and_variance(s, exact)
     # each bias clearly above the noise of the estimated mean, and shrinking by a margin of several SE
     for hi, lo in [(2.0, 0.5), (0.5, 0.1)]:
         margin = 4 * (stats[hi]["mean_se_norm"] + stats[lo]["mean_se_norm"])
@@ -389,3 +390,92 @@ def test_rsample_refuses_gradients_and_samples_without():
     assert chi2_bernoulli(z, torch.sigmoid(BERN_LOGITS)) < CHI2_001[3]
     assert zc.shape == (30_000, 2, 3) and torch.all(zc.sum(-1) == 1)
     assert chi2_categorical(zc, torch.softmax(CAT_LOGITS, -1)) < CHI2_001[4]
+
+
+# --- estimators as distribution objects ---------------------------------------------------------
+
+def test_gumbel_softmax_is_torchs_relaxed_distribution():
+    """The Gumbel-softmax estimators build torch's RelaxedOneHotCategorical / RelaxedBernoulli:
+    same samples from the same noise, and a log_prob (torch's density of the relaxed variable)."""
+    tau = 0.7
+    q = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"].distribution(CAT_LOGITS, {"temperature": tau})
+    assert isinstance(q, D.RelaxedOneHotCategorical) and q.has_rsample
+    torch.manual_seed(20)
+    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](CAT_LOGITS, {"temperature": tau})
+    torch.manual_seed(20)
+    ref = D.RelaxedOneHotCategorical(torch.tensor(tau, dtype=F64), logits=CAT_LOGITS).rsample()
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
+    assert torch.isfinite(q.log_prob(y)).all() and q.log_prob(y).shape == (2,)
+    qb = d.ESTIMATORS["gumbel-softmax"].distribution(BERN_LOGITS, {"temperature": tau})
+    assert isinstance(qb, D.RelaxedBernoulli)
+    torch.manual_seed(21)
+    yb = d.ESTIMATORS["gumbel-softmax"](BERN_LOGITS, {"temperature": tau})
+    torch.manual_seed(21)
+    ref = D.RelaxedBernoulli(torch.tensor(tau, dtype=F64), logits=BERN_LOGITS).rsample()
+    torch.testing.assert_close(yb, ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["naive", "straight-through", "straight-through-gumbel",
+                                  "score-function"])
+@pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
+def test_exact_sample_estimators_are_distributions_of_q(name, categorical):
+    """Their forward values are exact samples of q, so log_prob is q's, as torch computes it."""
+    logits = CAT_LOGITS if categorical else BERN_LOGITS
+    q = d.get_estimator(name, categorical).distribution(logits, PARAMS)
+    exact = (D.OneHotCategorical if categorical else D.Bernoulli)(logits=logits)
+    torch.manual_seed(22)
+    z = q.rsample((5,)) if q.has_rsample else q.sample((5,))
+    assert z.shape == (5, *logits.shape) and q.batch_shape == exact.batch_shape
+    torch.testing.assert_close(q.log_prob(z.detach()), exact.log_prob(z.detach()))
+    torch.testing.assert_close(q.mean, exact.mean)
+    assert q.has_rsample == (name != "score-function")
+
+
+@pytest.mark.parametrize("name", ["dvaepp-overlapping-exp", "dvae-sharp-power"])
+def test_smoother_densities_match_their_samples(name):
+    """The mass log_prob puts on intervals against the fraction of samples there."""
+    logits = torch.tensor([-1.0, 0.3, 1.5], dtype=F64)
+    q = d.ESTIMATORS[name].distribution(logits, {"smoothing_beta": 4.0})
+    torch.manual_seed(23)
+    samples = q.sample((40_000,))
+    for lo, hi in [(0.05, 0.3), (0.3, 0.7), (0.7, 0.95)]:
+        zeta = torch.linspace(lo, hi, 20_001, dtype=F64)[:, None]
+        mass = torch.trapezoid(q.log_prob(zeta).exp(), zeta[:, 0], dim=0)  # (3,)
+        frac = ((samples >= lo) & (samples < hi)).to(F64).mean(0)
+        se = (mass * (1 - mass) / 40_000).sqrt()
+        assert ((frac - mass).abs() < 5 * se + 1e-4).all(), (name, lo, hi, frac, mass)
+    if name == "dvae-sharp-power":  # against DVAE#'s closed-form CDF
+        zeta = torch.linspace(0.3, 0.7, 20_001, dtype=F64)[:, None]
+        mass = torch.trapezoid(q.log_prob(zeta).exp(), zeta[:, 0], dim=0)
+        cdf = d.smoothing.power_mixture_cdf
+        p = torch.sigmoid(logits)
+        torch.testing.assert_close(mass, cdf(torch.tensor(0.7, dtype=F64), p, 0.25)
+                                   - cdf(torch.tensor(0.3, dtype=F64), p, 0.25))
+
+
+def test_smoothers_without_a_density_say_so():
+    q = d.ESTIMATORS["smoothing-f1"].distribution(BERN_LOGITS, {"smoothing_beta": 4.0})
+    with pytest.raises(NotImplementedError, match="atom at 0"):
+        q.log_prob(torch.full((3,), 0.5, dtype=F64))
+    torch.manual_seed(24)  # the distribution's mean is the smoother's closed-form mean
+    zeta = q.sample((40_000,))
+    assert ((zeta.mean(0) - q.mean).abs() < 5 * zeta.std(0) / 200).all()
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -0.5])
+def test_samplers_refuse_non_finite_or_non_positive_temperatures_and_betas(bad):
+    for categorical in (False, True):
+        logits = CAT_LOGITS if categorical else BERN_LOGITS
+        for name in ("gumbel-softmax", "straight-through-gumbel"):
+            with pytest.raises(ValueError, match="temperature.*finite number > 0"):
+                d.get_estimator(name, categorical)(logits, {"temperature": bad})
+        with pytest.raises(ValueError, match="temperature.*finite number > 0"):
+            d.relaxed_distribution(logits, bad, categorical)
+    for name in d.smoothing.SMOOTHERS:
+        with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
+            d.ESTIMATORS[name](BERN_LOGITS, {"smoothing_beta": bad})
+
+
+def test_samplers_refuse_nan_logits():
+    with pytest.raises(ValueError):
+        d.ESTIMATORS["straight-through"](torch.tensor([0.0, math.nan]), {})

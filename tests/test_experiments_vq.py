@@ -1,4 +1,5 @@
-"""The VQ-VAE chapter's additions to vaebook.vq, against references: the autoregressive code prior
+"""The VQ-VAE chapter's experiments (vaebook.experiments.vq) and vaebook.vq's code priors,
+against references: the autoregressive code prior
 normalizes (enumeration of every grid), is causal, samples what it scores and learns a known
 Markov chain's entropy; the bound under a prior reduces to the model's own -ELBO for the uniform
 prior; EMA k-means finds well-separated clusters and lags behind moving ones more for larger gamma."""
@@ -10,8 +11,9 @@ import torch
 
 from vaebook.data import BinarizedMNIST
 from vaebook.training import TrainConfig, TrainState
-from vaebook.vq import (AutoregressiveCodePrior, VQVAEConfig, ema_kmeans, encode_codes, fit_autoregressive_prior,
-                        fit_code_prior, moving_clusters, neg_elbo_under_prior, per_position_prior)
+from vaebook.experiments.vq import (AutoregressiveCodePrior, ema_kmeans, fit_autoregressive_prior,
+                                    moving_clusters, neg_elbo_under_prior)
+from vaebook.vq import VQVAEConfig, encode_codes, fit_code_prior, per_position_prior
 
 K, C = 8, 4
 
@@ -151,7 +153,7 @@ def test_moving_clusters():
 
 
 def test_one_cpu_thread_restores_the_setting():
-    from vaebook.vq import _one_cpu_thread
+    from vaebook.experiments.vq import _one_cpu_thread
     before = torch.get_num_threads()
     with pytest.raises(RuntimeError):
         with _one_cpu_thread():

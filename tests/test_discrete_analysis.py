@@ -1,5 +1,6 @@
-"""What the discrete-latent chapters measure (vaebook.discrete_vae: TracedObjective, mutual_information,
-exact_straight_through, hard_neg_elbo_samples) and their figures (vaebook.plots.discrete).
+"""What the discrete-latent chapters measure (vaebook.experiments.discrete_analysis:
+TracedObjective, mutual_information, hard_neg_elbo_samples; exact_straight_through of
+vaebook.experiments.enumeration) and their figures (vaebook.plots.discrete).
 
 References: enumeration of every z of small models, closed forms derived by hand (the
 straight-through bias of a quadratic), Monte Carlo means within a few standard errors, and the
@@ -16,9 +17,12 @@ from torch import distributions as D  # noqa: E402
 
 from vaebook import discrete  # noqa: E402
 from vaebook.data import BinarizedMNIST  # noqa: E402
-from vaebook.discrete import enumerate_states, log_prob_of  # noqa: E402
-from vaebook.discrete_vae import (BinaryVAEConfig, CategoricalVAEConfig, TracedObjective,  # noqa: E402
-                                  exact_straight_through, hard_neg_elbo_samples, mutual_information)
+from vaebook.discrete import log_prob_of  # noqa: E402
+from vaebook.discrete_vae import BinaryVAEConfig, CategoricalVAEConfig  # noqa: E402
+from vaebook.experiments.discrete_analysis import (  # noqa: E402
+    TracedObjective, hard_neg_elbo_samples, mutual_information)
+from vaebook.experiments.enumeration import (  # noqa: E402
+    enumerate_states, exact_gradient, exact_straight_through, gradient_samples)
 from vaebook.plots import discrete as dplots  # noqa: E402
 from vaebook.training import TrainConfig, fit  # noqa: E402
 
@@ -85,17 +89,17 @@ def test_straight_through_bias_of_a_quadratic_has_the_closed_form():
     p = torch.sigmoid(LOGITS4)
     for lam in (0.0, 0.7, 2.0):
         f = lambda z: z @ W4 + lam * (z @ W4 - 1.0) ** 2  # noqa: E731
-        bias = exact_straight_through(LOGITS4, f) - discrete.exact_gradient(LOGITS4, f)
+        bias = exact_straight_through(LOGITS4, f) - exact_gradient(LOGITS4, f)
         torch.testing.assert_close(bias, lam * W4 ** 2 * (2 * p - 1) * p * (1 - p), rtol=0, atol=1e-12)
 
 
 def test_straight_through_is_unbiased_for_multilinear_f():
     f = lambda z: z[..., 0] * z[..., 1] * 3.0 - z[..., 2] * z[..., 3] + z[..., 1] * z[..., 2] * z[..., 3]  # noqa: E731
-    torch.testing.assert_close(exact_straight_through(LOGITS4, f), discrete.exact_gradient(LOGITS4, f))
+    torch.testing.assert_close(exact_straight_through(LOGITS4, f), exact_gradient(LOGITS4, f))
     a = torch.tensor([[0.0, 1.0, 3.0], [2.0, -1.0, 0.5]], dtype=F64)
     g = lambda z: (z[..., 0, :] @ a[0]) * (z[..., 1, :] @ a[1]) + (z * a).sum((-2, -1))  # affine in each symbol # noqa: E731
     logits = torch.tensor([[0.5, -0.3, 0.1], [-1.0, 0.8, 0.2]], dtype=F64)
-    torch.testing.assert_close(exact_straight_through(logits, g, True), discrete.exact_gradient(logits, g, True))
+    torch.testing.assert_close(exact_straight_through(logits, g, True), exact_gradient(logits, g, True))
 
 
 @pytest.mark.parametrize("categorical", [False, True])
@@ -108,10 +112,10 @@ def test_straight_through_mean_matches_monte_carlo(categorical):
         logits = LOGITS4
         f = lambda z: torch.sin(z @ W4) * (z @ W4)  # noqa: E731
     mean = exact_straight_through(logits, f, categorical)
-    samples = discrete.gradient_samples("straight-through", logits, f, {}, 100_000, categorical)
+    samples = gradient_samples("straight-through", logits, f, {}, 100_000, categorical)
     se = samples.std(0) / len(samples) ** 0.5
     assert ((samples.mean(0) - mean).abs() < 4 * se + 1e-12).all()
-    assert (mean - discrete.exact_gradient(logits, f, categorical)).abs().max() > 0.01, "and it is biased here"
+    assert (mean - exact_gradient(logits, f, categorical)).abs().max() > 0.01, "and it is biased here"
 
 
 # --- the -ELBO from exact discrete samples -----------------------------------------------------

@@ -1,4 +1,4 @@
-"""vaebook.comparison against references: the toy model's f against a hand computation, the bias and
+"""vaebook.experiments.comparison against references: the toy model's f against a hand computation, the bias and
 variance table against what theory says of each estimator (score function unbiased within its Monte
 Carlo error, naive exactly zero, straight-through / Gumbel-softmax / smoothers biased beyond it), the
 no-baseline score function against its closed form, and the test bounds against the model's own
@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vaebook import comparison
-from vaebook.comparison import EstimatorSpec
 from vaebook.data import BinarizedMNIST
-from vaebook.discrete import exact_gradient
+from vaebook.experiments import comparison
+from vaebook.experiments.comparison import EstimatorSpec
+from vaebook.experiments.enumeration import exact_gradient
 from vaebook.discrete_vae import BinaryVAEConfig
 from vaebook.training import TrainConfig, TrainState
 

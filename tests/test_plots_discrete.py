@@ -1,7 +1,5 @@
-"""Additions for the Gumbel-softmax and smoothing chapters: the closed-form means of the
-smoothers (against Monte Carlo and their limits) and the chapters' figure helpers."""
-import math
-
+"""The figure helpers of the Gumbel-softmax and smoothing chapters (vaebook.plots.gumbel,
+vaebook.plots.smoothing) draw from small models and histories."""
 import matplotlib
 
 matplotlib.use("agg")
@@ -9,41 +7,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from vaebook import smoothing as sm  # noqa: E402
 from vaebook.annealing import ExponentialDecay  # noqa: E402
-from vaebook.discrete import bias_and_variance  # noqa: E402
+from vaebook.experiments.enumeration import bias_and_variance  # noqa: E402
 from vaebook.discrete_vae import CategoricalVAEConfig  # noqa: E402
 from vaebook.plots import gumbel, smoothing as smooth_plots  # noqa: E402
 
-F64 = torch.float64
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
-
-
-@pytest.mark.parametrize("name", list(sm.SMOOTHERS))
-@pytest.mark.parametrize("beta", [0.7, 3.0, 12.0])
-def test_expected_value_matches_monte_carlo(name, beta):
-    torch.manual_seed(0)
-    p = torch.tensor([0.15, 0.5, 0.85], dtype=F64)
-    u = torch.rand(50_000, 1, dtype=F64).clamp(1e-9, 1 - 1e-9)
-    zeta = sm.SMOOTHERS[name](beta, p.expand(len(u), 3), u.expand(len(u), 3))
-    mean, se = zeta.mean(0), zeta.std(0) / len(u) ** 0.5
-    exact = sm.expected_value(name, beta, p)
-    assert torch.all((mean - exact).abs() < 5 * se + 1e-12), (mean, exact, se)
-
-
-def test_expected_value_closed_forms_and_limits():
-    p = torch.tensor([0.1, 0.4, 0.9], dtype=F64)
-    assert torch.allclose(sm.expected_value("smoothing-f2", 3.0, p), 0.75 * p)
-    assert torch.allclose(sm.expected_value("smoothing-f3", 1.0, p), torch.full_like(p, 0.5))  # f3(1, p, u) = u
-    # the base of f1 only rescales beta: rate = beta ln a
-    assert torch.allclose(sm.expected_value("smoothing-f1", 4.0, p, base=2.0),
-                          sm.expected_value("smoothing-f1", 4.0 * math.log(2.0), p))
-    assert torch.equal(sm.expected_value("smoothing-f1", 4.0, p), sm.expected_value("dvae-spike-exp", 4.0, p))
-    for name in sm.SMOOTHERS:  # every smoother's mean tends to E[z] = p as beta grows
-        gaps = [(sm.expected_value(name, b, p) - p).abs().max().item() for b in (2.0, 20.0, 200.0)]
-        assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.01, (name, gaps)
-    with pytest.raises(KeyError, match="unknown smoother"):
-        sm.expected_value("smoothing-f4", 2.0, p)
 
 
 @pytest.fixture(scope="module")
