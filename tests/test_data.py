@@ -59,3 +59,77 @@ def test_bad_input_is_refused_with_the_allowed_values(tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     with pytest.raises(RuntimeError, match=DATA_ENV):
         load_mnist_images("test", download=False)
+
+
+def test_a_data_set_that_is_not_mnist_trains_through_the_public_api():
+    """8x8 binary images of bars made here (not MNIST): BinaryImages from a tensor, a model
+    sized from the data, fit and evaluate on tensors, and the bound improves."""
+    from vaebook.data import BinaryImages
+    from vaebook.evaluation import evaluate
+    from vaebook.models import VAEConfig
+    from vaebook.training import TrainConfig, fit
+
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 8, (600,), generator=g)
+    images = torch.zeros(600, 8, 8)
+    images[torch.arange(600), rows] = 1.0  # one horizontal bar per image
+    flip = torch.rand(600, 8, 8, generator=g) < 0.02
+    images = torch.where(flip, 1 - images, images)
+    train = BinaryImages.from_tensor(images[:500], rows[:500], name="bars")
+    assert train.data_dim == 64 and train.image_shape == (8, 8)
+    assert train.binarization == "binary" and "bars" in train.describe()
+    assert "MNIST" not in train.describe() and "8x8" in train.describe()
+    torch.manual_seed(0)
+    model = VAEConfig(hidden=(32,), latent_dim=4, data_dim=train.data_dim).build()
+    before = evaluate(model, images[400:], iw_samples=10)
+    assert "MNIST" not in before["data"]
+    history = fit(model, TrainConfig(epochs=15, batch_size=50, lr=3e-3, device="cpu"),
+                  train, images[400:])
+    after = evaluate(model, images[400:], iw_samples=10)
+    assert history[-1]["test_neg_elbo"] < history[0]["test_neg_elbo"] - 5
+    assert after["iw_nll"] < before["iw_nll"] - 10, (before, after)
+
+
+def test_data_sets_from_torchvision_and_grey_tensors():
+    from torch.utils.data import TensorDataset
+
+    from vaebook.data import BinaryImages
+
+    grey = torch.rand(20, 1, 6, 5)
+    data = BinaryImages.from_tensor(grey, name="noise")
+    assert data.binarization == "dynamic" and data.image_shape == (1, 6, 5)
+    assert data.data_dim == 30 and not torch.equal(data.binary(0), data.binary(1))
+    as_bytes = BinaryImages.from_tensor((grey * 255).to(torch.uint8))
+    assert as_bytes.grey.max() <= 1 and as_bytes.data_dim == 30
+
+    class Items(TensorDataset):  # a torchvision-style set of (image, label) items
+        pass
+    items = BinaryImages.from_torchvision(Items(grey[:, 0], torch.arange(20)))
+    assert items.name == "Items" and items.image_shape == (6, 5) and len(items) == 20
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        BinaryImages.from_tensor(grey * 3)
+    with pytest.raises(TypeError, match="BinaryImages"):
+        from vaebook.data import as_dataset
+        as_dataset([[0, 1]])
+
+
+def test_a_model_of_the_wrong_size_is_refused_before_training():
+    from vaebook.models import VAEConfig
+    from vaebook.training import TrainConfig, fit
+
+    model = VAEConfig(hidden=(8,), latent_dim=2).build()  # 784 pixels
+    with pytest.raises(ValueError, match="data_dim=784.*8x8.*data_dim=64"):
+        fit(model, TrainConfig(epochs=1, device="cpu"), torch.zeros(10, 8, 8), False)
+
+
+def test_an_empty_data_root_gives_one_line_naming_what_to_set(tmp_path, monkeypatch):
+    from vaebook.data import DataNotFoundError
+
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    for split, name in [("test", "t10k-images"), ("train", "train-images")]:
+        with pytest.raises(DataNotFoundError) as info:
+            BinarizedMNIST.load(split)
+        message = str(info.value)
+        assert "\n" not in message and DATA_ENV in message and name in message, message
+        assert f"MNIST {split}" in message
+        assert info.value.__cause__ is None and info.value.__suppress_context__
