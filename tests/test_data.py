@@ -1,4 +1,5 @@
 """MNIST loading and the two binarizations, checked on the real files."""
+
 import pytest
 import torch
 
@@ -13,7 +14,10 @@ def train():
 def test_real_mnist_statistics():
     grey, labels = load_mnist_images("train")
     assert grey.shape == (60_000, 784) and labels.shape == (60_000,)
-    assert abs(grey.mean().item() - 0.1307) < 1e-4 and abs(grey.std().item() - 0.3081) < 1e-4
+    assert (
+        abs(grey.mean().item() - 0.1307) < 1e-4
+        and abs(grey.std().item() - 0.3081) < 1e-4
+    )
     test_grey, _ = load_mnist_images("test")
     assert test_grey.shape == (10_000, 784)
 
@@ -22,7 +26,9 @@ def test_binarized_pixels_have_the_grey_values_as_mean(train):
     x = train.binary(epoch=0)
     assert set(x.unique().tolist()) <= {0.0, 1.0}
     p = train.grey
-    se = (p * (1 - p)).sum().sqrt() / p.numel()  # std of the mean of independent Bernoullis
+    se = (
+        p * (1 - p)
+    ).sum().sqrt() / p.numel()  # std of the mean of independent Bernoullis
     assert abs(x.mean() - p.mean()) < 4 * se
     # per pixel, over 50 epochs of dynamic binarization
     draws = torch.stack([train.binary(epoch=e)[:200] for e in range(50)]).mean(0)
@@ -32,19 +38,23 @@ def test_binarized_pixels_have_the_grey_values_as_mean(train):
 
 def test_dynamic_changes_every_epoch_static_never(train):
     assert not torch.equal(train.binary(0), train.binary(1))
-    assert torch.equal(train.binary(3), train.to("cpu").binary(3)), "the same epoch is the same sample"
+    assert torch.equal(train.binary(3), train.to("cpu").binary(3)), (
+        "the same epoch is the same sample"
+    )
     static = BinarizedMNIST(train.grey, train.labels, "static", seed=5)
     assert torch.equal(static.binary(0), static.binary(7))
     again = BinarizedMNIST(train.grey, train.labels, "static", seed=5)
     other = BinarizedMNIST(train.grey, train.labels, "static", seed=6)
-    assert torch.equal(static.fixed(), again.fixed()) and not torch.equal(static.fixed(), other.fixed())
+    assert torch.equal(static.fixed(), again.fixed()) and not torch.equal(
+        static.fixed(), other.fixed()
+    )
 
 
 def test_an_epoch_of_batches_is_a_permutation_of_the_split(train):
     batches = list(train.batches(1000, epoch=2))
     assert [len(b) for b in batches] == [1000] * 6
     x = torch.cat(batches)
-    key = lambda t: sorted(map(tuple, t.to(torch.uint8).tolist()))  # noqa: E731
+    key = lambda t: sorted(map(tuple, t.to(torch.uint8).tolist()))
     assert key(x[:300]) != key(train.binary(2)[:300]), "batches are shuffled"
     assert key(x) == key(train.binary(2)), "every image exactly once"
 
@@ -83,8 +93,12 @@ def test_a_data_set_that_is_not_mnist_trains_through_the_public_api():
     model = VAEConfig(hidden=(32,), latent_dim=4, data_dim=train.data_dim).build()
     before = evaluate(model, images[400:], iw_samples=10)
     assert "MNIST" not in before["data"]
-    history = fit(model, TrainConfig(epochs=15, batch_size=50, lr=3e-3, device="cpu"),
-                  train, images[400:])
+    history = fit(
+        model,
+        TrainConfig(epochs=15, batch_size=50, lr=3e-3, device="cpu"),
+        train,
+        images[400:],
+    )
     after = evaluate(model, images[400:], iw_samples=10)
     assert history[-1]["test_neg_elbo"] < history[0]["test_neg_elbo"] - 5
     assert after["iw_nll"] < before["iw_nll"] - 10, (before, after)
@@ -104,12 +118,14 @@ def test_data_sets_from_torchvision_and_grey_tensors():
 
     class Items(TensorDataset):  # a torchvision-style set of (image, label) items
         pass
+
     items = BinaryImages.from_torchvision(Items(grey[:, 0], torch.arange(20)))
     assert items.name == "Items" and items.image_shape == (6, 5) and len(items) == 20
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         BinaryImages.from_tensor(grey * 3)
     with pytest.raises(TypeError, match="BinaryImages"):
         from vaebook.data import as_dataset
+
         as_dataset([[0, 1]])
 
 

@@ -1,4 +1,5 @@
 """vaebook.evaluation: the standard errors it reports and the inputs it refuses."""
+
 import pytest
 import torch
 
@@ -10,14 +11,24 @@ def test_evaluate_standard_errors_are_std_over_sqrt_n(monkeypatch):
     from vaebook.models import VAEConfig
 
     n = 400
-    per_image = torch.linspace(80.0, 120.0, n)  # -L_S(x) for each image, as the model would give
-    monkeypatch.setattr(evaluation, "iw_bound", lambda model, x, s: -per_image[x[:, 0].long()])
-    monkeypatch.setattr(evaluation, "elbo", lambda model, x, s: type(
-        "Terms", (), {"elbo": -(per_image[x[:, 0].long()] + 2.0)})())
+    per_image = torch.linspace(
+        80.0, 120.0, n
+    )  # -L_S(x) for each image, as the model would give
+    monkeypatch.setattr(
+        evaluation, "iw_bound", lambda model, x, s: -per_image[x[:, 0].long()]
+    )
+    monkeypatch.setattr(
+        evaluation,
+        "elbo",
+        lambda model, x, s: type(
+            "Terms", (), {"elbo": -(per_image[x[:, 0].long()] + 2.0)}
+        )(),
+    )
     x = torch.zeros(n, 784)
     x[:, 0] = torch.arange(n)  # the image index, read back by the stand-in bounds above
     model = VAEConfig(hidden=(4,), latent_dim=2).build()
     from vaebook.data import BinaryImages
+
     data = BinaryImages(x, binarization="grey", name="index")
     result = evaluation.evaluate(model, data, iw_samples=3, batch_size=64)
     se = per_image.std().item() / n**0.5

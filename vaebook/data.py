@@ -26,13 +26,14 @@ MNIST's root folder comes from configuration: the environment variable
 them (a reader's machine, Colab); offline, :class:`DataNotFoundError` says in
 one line what to set.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
@@ -40,8 +41,10 @@ DATA_ENV = "VAEBOOK_DATA"
 BINARIZATIONS = ("dynamic", "static", "grey")  # what MNIST (and TrainConfig) offer
 KINDS = BINARIZATIONS + ("binary",)  # what a data set may be
 SPLITS = ("train", "test")
-MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 class DataNotFoundError(RuntimeError):
@@ -56,11 +59,14 @@ def data_root() -> Path:
 
 def _mnist_present(root: Path, split: str) -> bool:
     raw = root / "MNIST" / "raw"
-    return all((raw / f).exists() or (raw / f"{f}.gz").exists() for f in MNIST_FILES[split])
+    return all(
+        (raw / f).exists() or (raw / f"{f}.gz").exists() for f in MNIST_FILES[split]
+    )
 
 
-def load_mnist_images(split: str = "train", root: str | Path | None = None,
-                      download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist_images(
+    split: str = "train", root: str | Path | None = None, download: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey values in [0, 1] as a (N, 784) float tensor, and the (N,) labels."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -68,8 +74,11 @@ def load_mnist_images(split: str = "train", root: str | Path | None = None,
 
     root = Path(root) if root is not None else data_root()
     try:
-        ds = torchvision.datasets.MNIST(root=str(root), train=split == "train",
-                                        download=download and not _mnist_present(root, split))
+        ds = torchvision.datasets.MNIST(
+            root=str(root),
+            train=split == "train",
+            download=download and not _mnist_present(root, split),
+        )
     except Exception as err:  # torchvision raises RuntimeError or URLError offline
         files = " and ".join(MNIST_FILES[split])
         raise DataNotFoundError(
@@ -82,7 +91,9 @@ def load_mnist_images(split: str = "train", root: str | Path | None = None,
     return images, ds.targets.clone()
 
 
-def binarize(grey: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def binarize(
+    grey: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """One Bernoulli sample per pixel: x_d ~ Bernoulli(grey_d)."""
     return torch.bernoulli(grey, generator=generator)
 
@@ -118,18 +129,24 @@ class BinaryImages:
 
     def __post_init__(self) -> None:
         if self.binarization not in KINDS:
-            raise ValueError(f"binarization must be one of {KINDS}, got {self.binarization!r}")
+            raise ValueError(
+                f"binarization must be one of {KINDS}, got {self.binarization!r}"
+            )
         if self.grey.dim() != 2 or len(self.grey) == 0:
-            raise ValueError("grey must be a non-empty (N, D) tensor of pixel values, "
-                             f"got shape {tuple(self.grey.shape)}")
+            raise ValueError(
+                "grey must be a non-empty (N, D) tensor of pixel values, "
+                f"got shape {tuple(self.grey.shape)}"
+            )
         if self.image_shape is None:
             side = math.isqrt(self.grey.shape[1])
             square = side * side == self.grey.shape[1]
             self.image_shape = (side, side) if square else (self.grey.shape[1],)
         self.image_shape = tuple(int(s) for s in self.image_shape)
         if math.prod(self.image_shape) != self.grey.shape[1]:
-            raise ValueError(f"image_shape {self.image_shape} does not hold the "
-                             f"{self.grey.shape[1]} pixels of each row")
+            raise ValueError(
+                f"image_shape {self.image_shape} does not hold the "
+                f"{self.grey.shape[1]} pixels of each row"
+            )
         if self.labels is not None and len(self.labels) != len(self.grey):
             raise ValueError(f"{len(self.labels)} labels for {len(self.grey)} images")
         self._static = None
@@ -139,9 +156,16 @@ class BinaryImages:
     # --- constructors -------------------------------------------------------------------
 
     @classmethod
-    def from_tensor(cls, images, labels=None, binarization: str | None = None,
-                    seed: int = 0, name: str = "images", split: str = "",
-                    device: str | torch.device | None = None) -> "BinaryImages":
+    def from_tensor(
+        cls,
+        images,
+        labels=None,
+        binarization: str | None = None,
+        seed: int = 0,
+        name: str = "images",
+        split: str = "",
+        device: str | torch.device | None = None,
+    ) -> BinaryImages:
         """Images (N, D), (N, H, W) or (N, C, H, W) with values in [0, 1] (uint8: 0-255).
 
         ``binarization`` None picks ``"binary"`` for data that is 0/1 already,
@@ -149,10 +173,14 @@ class BinaryImages:
         """
         x = _as_grey(images)
         if x.dim() < 2:
-            raise ValueError(f"images must be (N, D) or (N, *image_shape), got {tuple(x.shape)}")
+            raise ValueError(
+                f"images must be (N, D) or (N, *image_shape), got {tuple(x.shape)}"
+            )
         if x.numel() and (not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1):
-            raise ValueError("pixel values must lie in [0, 1] (or be uint8 0-255), got "
-                             f"[{float(x.min())}, {float(x.max())}]")
+            raise ValueError(
+                "pixel values must lie in [0, 1] (or be uint8 0-255), got "
+                f"[{float(x.min())}, {float(x.max())}]"
+            )
         if binarization is None:
             binary = bool(((x == 0) | (x == 1)).all())
             binarization = "binary" if binary else "dynamic"
@@ -166,15 +194,22 @@ class BinaryImages:
         return cls(x, labels, binarization, seed, split, name, shape)
 
     @classmethod
-    def from_torchvision(cls, dataset, binarization: str | None = None, seed: int = 0,
-                         name: str | None = None, split: str = "",
-                         device: str | torch.device | None = None) -> "BinaryImages":
+    def from_torchvision(
+        cls,
+        dataset,
+        binarization: str | None = None,
+        seed: int = 0,
+        name: str | None = None,
+        split: str = "",
+        device: str | torch.device | None = None,
+    ) -> BinaryImages:
         """A torchvision data set (``.data`` and ``.targets``, or (image, label) items)."""
         data = getattr(dataset, "data", None)
         if data is not None and hasattr(data, "shape"):
             images, labels = data, getattr(dataset, "targets", None)
         else:
             import numpy as np
+
             pairs = [dataset[i] for i in range(len(dataset))]
             images = torch.stack([torch.as_tensor(np.asarray(p[0])) for p in pairs])
             labels = torch.as_tensor([int(p[1]) for p in pairs])
@@ -183,19 +218,34 @@ class BinaryImages:
         return cls.from_tensor(images, labels, binarization, seed, name, split, device)
 
     @classmethod
-    def mnist(cls, split: str = "train", binarization: str = "dynamic", seed: int = 0,
-              device: str | torch.device = "cpu", limit: int | None = None,
-              root: str | Path | None = None) -> "BinaryImages":
+    def mnist(
+        cls,
+        split: str = "train",
+        binarization: str = "dynamic",
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        limit: int | None = None,
+        root: str | Path | None = None,
+    ) -> BinaryImages:
         """An MNIST split onto ``device``; ``limit`` keeps the first ``limit`` images."""
         if binarization not in BINARIZATIONS:
-            raise ValueError(f"binarization must be one of {BINARIZATIONS}, got {binarization!r}")
+            raise ValueError(
+                f"binarization must be one of {BINARIZATIONS}, got {binarization!r}"
+            )
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be a positive number of images, got {limit}")
         grey, labels = load_mnist_images(split, root)
         if limit is not None:
             grey, labels = grey[:limit], labels[:limit]
-        return cls(grey.to(device), labels.to(device), binarization, seed, split, "MNIST",
-                   (28, 28))
+        return cls(
+            grey.to(device),
+            labels.to(device),
+            binarization,
+            seed,
+            split,
+            "MNIST",
+            (28, 28),
+        )
 
     # --- the data -----------------------------------------------------------------------
 
@@ -226,22 +276,33 @@ class BinaryImages:
         """A binarization that never changes (for evaluation): the static one, or epoch 0's."""
         return self.binary(epoch=0)
 
-    def batches(self, batch_size: int, epoch: int = 0,
-                shuffle: bool = True) -> Iterator[torch.Tensor]:
+    def batches(
+        self, batch_size: int, epoch: int = 0, shuffle: bool = True
+    ) -> Iterator[torch.Tensor]:
         """Yield (B, D) binary batches for one epoch; the last batch may be smaller."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         x = self.binary(epoch)
         if shuffle:
-            order = torch.randperm(len(x), device=self.device,
-                                   generator=self._generator(self.seed + 7919 * (epoch + 1)))
+            order = torch.randperm(
+                len(x),
+                device=self.device,
+                generator=self._generator(self.seed + 7919 * (epoch + 1)),
+            )
             x = x[order]
         yield from x.split(batch_size)
 
-    def to(self, device: str | torch.device) -> "BinaryImages":
+    def to(self, device: str | torch.device) -> BinaryImages:
         labels = self.labels.to(device) if self.labels is not None else None
-        return type(self)(self.grey.to(device), labels, self.binarization, self.seed,
-                          self.split, self.name, self.image_shape)
+        return type(self)(
+            self.grey.to(device),
+            labels,
+            self.binarization,
+            self.seed,
+            self.split,
+            self.name,
+            self.image_shape,
+        )
 
     def describe(self, fixed: bool = False) -> str:
         """A phrase saying what the numbers computed on this data are about.
@@ -255,12 +316,16 @@ class BinaryImages:
         else:
             what = f"{what} ({len(self):,} images)"
         if fixed and self.binarization == "dynamic":
-            return (f"{what}, binarized once for evaluation (one Bernoulli sample, "
-                    f"seed {self.seed}; the model trained with dynamic binarization)")
-        how = {"dynamic": "dynamic binarization (fresh Bernoulli sample each epoch)",
-               "static": f"static binarization (one Bernoulli sample, seed {self.seed})",
-               "grey": "grey values in [0, 1] (not binary)",
-               "binary": "binary pixels as given"}[self.binarization]
+            return (
+                f"{what}, binarized once for evaluation (one Bernoulli sample, "
+                f"seed {self.seed}; the model trained with dynamic binarization)"
+            )
+        how = {
+            "dynamic": "dynamic binarization (fresh Bernoulli sample each epoch)",
+            "static": f"static binarization (one Bernoulli sample, seed {self.seed})",
+            "grey": "grey values in [0, 1] (not binary)",
+            "binary": "binary pixels as given",
+        }[self.binarization]
         return f"{what}, {how}"
 
 
@@ -275,9 +340,15 @@ class BinarizedMNIST(BinaryImages):
     image_shape: tuple[int, ...] | None = (28, 28)
 
     @classmethod
-    def load(cls, split: str = "train", binarization: str = "dynamic", seed: int = 0,
-             device: str | torch.device = "cpu", limit: int | None = None,
-             root: str | Path | None = None) -> "BinarizedMNIST":
+    def load(
+        cls,
+        split: str = "train",
+        binarization: str = "dynamic",
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        limit: int | None = None,
+        root: str | Path | None = None,
+    ) -> BinarizedMNIST:
         """Load a split onto ``device``; ``limit`` keeps the first ``limit`` images."""
         return cls.mnist(split, binarization, seed, device, limit, root)
 
@@ -288,5 +359,7 @@ def as_dataset(data, name: str = "images") -> BinaryImages:
         return data
     if isinstance(data, torch.Tensor):
         return BinaryImages.from_tensor(data, name=name)
-    raise TypeError("data must be a vaebook.data.BinaryImages (e.g. BinarizedMNIST.load(...)) "
-                    f"or a tensor of images, got {type(data).__name__}")
+    raise TypeError(
+        "data must be a vaebook.data.BinaryImages (e.g. BinarizedMNIST.load(...)) "
+        f"or a tensor of images, got {type(data).__name__}"
+    )

@@ -43,10 +43,11 @@ measure) live in :mod:`vaebook.experiments.enumeration`.
 Estimators flagged ``relaxed = True`` (Gumbel-softmax, smoothers) return values
 strictly inside [0, 1]; the others return exact discrete samples in the forward pass.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -56,8 +57,8 @@ from torch.distributions import constraints
 from . import smoothing
 from .annealing import positive_finite
 
-ESTIMATORS: dict[str, "Estimator"] = {}  # Bernoulli: logits (..., K) -> z (..., K)
-CATEGORICAL_ESTIMATORS: dict[str, "Estimator"] = {}  # logits (..., K, C) -> z (..., K, C)
+ESTIMATORS: dict[str, Estimator] = {}  # Bernoulli: logits (..., K) -> z (..., K)
+CATEGORICAL_ESTIMATORS: dict[str, Estimator] = {}  # logits (..., K, C) -> z (..., K, C)
 
 
 class Estimator:
@@ -65,8 +66,14 @@ class Estimator:
     and calling it, ``estimator(logits, params) -> z``, draws the differentiable z
     (``rsample``; a plain ``sample`` for the score function, whose gradient is a surrogate)."""
 
-    def __init__(self, name: str, make: Callable, categorical: bool, relaxed: bool,
-                 score_function: bool):
+    def __init__(
+        self,
+        name: str,
+        make: Callable,
+        categorical: bool,
+        relaxed: bool,
+        score_function: bool,
+    ):
         self.estimator_name, self.make, self.categorical = name, make, categorical
         self.relaxed, self.score_function = relaxed, score_function
         self.__doc__ = make.__doc__
@@ -83,8 +90,12 @@ class Estimator:
         return f"<{kind} estimator {self.estimator_name!r}>"
 
 
-def register_estimator(name: str, categorical: bool = False, relaxed: bool = False,
-                       score_function: bool = False):
+def register_estimator(
+    name: str,
+    categorical: bool = False,
+    relaxed: bool = False,
+    score_function: bool = False,
+):
     """Decorator: register ``make(logits, params) -> distribution`` as an estimator."""
     table = CATEGORICAL_ESTIMATORS if categorical else ESTIMATORS
 
@@ -93,6 +104,7 @@ def register_estimator(name: str, categorical: bool = False, relaxed: bool = Fal
             raise ValueError(f"an estimator is already registered as {name!r}")
         table[name] = Estimator(name, make, categorical, relaxed, score_function)
         return table[name]
+
     return add
 
 
@@ -105,6 +117,7 @@ def get_estimator(name: str, categorical: bool = False) -> Estimator:
 
 
 # --- noise and small helpers ---------------------------------------------------------------
+
 
 def _uniform(shape, like: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return torch.rand(shape, device=like.device, dtype=like.dtype).clamp(eps, 1 - eps)
@@ -138,11 +151,14 @@ def step(t: torch.Tensor) -> torch.Tensor:
 
 
 def _temperature(params: dict) -> float:
-    return positive_finite("the Gumbel-softmax temperature params['temperature']",
-                           params.get("temperature"))
+    return positive_finite(
+        "the Gumbel-softmax temperature params['temperature']",
+        params.get("temperature"),
+    )
 
 
 # --- the estimators' distributions -----------------------------------------------------------
+
 
 class _DiscreteSampler(D.Distribution):
     """q(z) = Bernoulli(sigmoid(logits)) (batch = logits.shape) or one-hot
@@ -153,10 +169,13 @@ class _DiscreteSampler(D.Distribution):
     arg_constraints = {"logits": constraints.real}
     has_rsample = True
 
-    def __init__(self, logits: torch.Tensor, categorical: bool = False, validate_args=None):
+    def __init__(
+        self, logits: torch.Tensor, categorical: bool = False, validate_args=None
+    ):
         self.logits, self.categorical = logits, categorical
         self.exact = (D.OneHotCategorical if categorical else D.Bernoulli)(
-            logits=logits, validate_args=validate_args)
+            logits=logits, validate_args=validate_args
+        )
         batch = logits.shape[:-1] if categorical else logits.shape
         event = logits.shape[-1:] if categorical else torch.Size()
         super().__init__(batch, event, validate_args=validate_args)
@@ -167,7 +186,11 @@ class _DiscreteSampler(D.Distribution):
 
     @property
     def probs(self) -> torch.Tensor:
-        return torch.softmax(self.logits, -1) if self.categorical else torch.sigmoid(self.logits)
+        return (
+            torch.softmax(self.logits, -1)
+            if self.categorical
+            else torch.sigmoid(self.logits)
+        )
 
     @property
     def mean(self) -> torch.Tensor:
@@ -176,7 +199,7 @@ class _DiscreteSampler(D.Distribution):
     def _logits(self, sample_shape) -> torch.Tensor:
         return self.logits.expand(*sample_shape, *self.logits.shape)
 
-    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def sample(self, sample_shape=()) -> torch.Tensor:
         return self.exact.sample(sample_shape)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
@@ -187,14 +210,20 @@ class StepSample(_DiscreteSampler):
     """The naive sampler of the notes: z = 1[u >= 1 - p] (categorical: inverse CDF).
     Exact samples whose derivative in the logits is 0 almost everywhere."""
 
-    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def rsample(self, sample_shape=()) -> torch.Tensor:
         logits = self._logits(sample_shape)
         if not self.categorical:
             return step(_uniform(logits.shape, logits) - (1 - torch.sigmoid(logits)))
         # z_j = step(u - P_{j-1}) - step(u - P_j) with the CDF P_1 .. P_C
         cdf = torch.softmax(logits, -1).cumsum(-1)
-        cdf = torch.cat([torch.zeros_like(cdf[..., :1]), cdf[..., :-1],
-                         torch.full_like(cdf[..., :1], 2.0)], -1)
+        cdf = torch.cat(
+            [
+                torch.zeros_like(cdf[..., :1]),
+                cdf[..., :-1],
+                torch.full_like(cdf[..., :1], 2.0),
+            ],
+            -1,
+        )
         above = step(_uniform(logits.shape[:-1] + (1,), logits) - cdf)  # 1 .. 1, 0 .. 0
         return above[..., :-1] - above[..., 1:]
 
@@ -202,9 +231,12 @@ class StepSample(_DiscreteSampler):
 class StraightThrough(_DiscreteSampler):
     """Bengio et al. (2013): forward an exact sample, backward dz/dp = identity."""
 
-    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
-        p = torch.softmax(self._logits(sample_shape), -1) if self.categorical \
+    def rsample(self, sample_shape=()) -> torch.Tensor:
+        p = (
+            torch.softmax(self._logits(sample_shape), -1)
+            if self.categorical
             else torch.sigmoid(self._logits(sample_shape))
+        )
         return straight_through_value(self.sample(sample_shape).to(p.dtype), p)
 
 
@@ -220,27 +252,36 @@ class StraightThroughGumbel(_DiscreteSampler):
     """Forward the arg max of the Gumbel-perturbed logits (an exact sample of q),
     backward the Gumbel-softmax (binary concrete) gradient at ``temperature``."""
 
-    def __init__(self, logits: torch.Tensor, temperature: float, categorical: bool = False,
-                 validate_args=None):
+    def __init__(
+        self,
+        logits: torch.Tensor,
+        temperature: float,
+        categorical: bool = False,
+        validate_args=None,
+    ):
         self.temperature = positive_finite("temperature", temperature)
         super().__init__(logits, categorical, validate_args)
 
     def relaxed(self) -> D.Distribution:
         return relaxed_distribution(self.logits, self.temperature, self.categorical)
 
-    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def rsample(self, sample_shape=()) -> torch.Tensor:
         y = self.relaxed().rsample(sample_shape)
         hard = one_hot_argmax(y) if self.categorical else (y > 0.5).to(y.dtype)
         return straight_through_value(hard, y)
 
 
-def relaxed_distribution(logits: torch.Tensor, temperature: float,
-                         categorical: bool = False) -> D.Distribution:
+def relaxed_distribution(
+    logits: torch.Tensor, temperature: float, categorical: bool = False
+) -> D.Distribution:
     """torch's Gumbel-softmax (Jang et al. 2016; Maddison et al. 2017):
     ``RelaxedOneHotCategorical`` over the last axis, or ``RelaxedBernoulli`` (the
     binary concrete), at a finite ``temperature`` > 0. It has ``rsample`` and ``log_prob``."""
-    tau = torch.tensor(positive_finite("temperature", temperature), dtype=logits.dtype,
-                       device=logits.device)
+    tau = torch.tensor(
+        positive_finite("temperature", temperature),
+        dtype=logits.dtype,
+        device=logits.device,
+    )
     if categorical:
         return D.RelaxedOneHotCategorical(tau, logits=logits)
     return D.RelaxedBernoulli(tau, logits=logits)
@@ -260,10 +301,18 @@ class Smoothed(D.Distribution):
     support = constraints.unit_interval
     has_rsample = True
 
-    def __init__(self, name: str, logits: torch.Tensor, beta: float, base: float = math.e,
-                 validate_args=None):
+    def __init__(
+        self,
+        name: str,
+        logits: torch.Tensor,
+        beta: float,
+        base: float = math.e,
+        validate_args=None,
+    ):
         if name not in smoothing.SMOOTHERS:
-            raise KeyError(f"unknown smoother {name!r}; known: {sorted(smoothing.SMOOTHERS)}")
+            raise KeyError(
+                f"unknown smoother {name!r}; known: {sorted(smoothing.SMOOTHERS)}"
+            )
         self.name, self.logits = name, logits
         self.beta = positive_finite("smoothing beta", beta)
         self.base = positive_finite("smoothing base", base)
@@ -273,15 +322,16 @@ class Smoothed(D.Distribution):
 
     @property
     def mean(self) -> torch.Tensor:
-        return smoothing.expected_value(self.name, self.beta, torch.sigmoid(self.logits),
-                                        self.base)
+        return smoothing.expected_value(
+            self.name, self.beta, torch.sigmoid(self.logits), self.base
+        )
 
-    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def rsample(self, sample_shape=()) -> torch.Tensor:
         logits = self.logits.expand(*sample_shape, *self.logits.shape)
         extra = {"base": self.base} if self.name == "smoothing-f1" else {}
         return smoothing.smooth(self.name, logits, self.beta, **extra)
 
-    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def sample(self, sample_shape=()) -> torch.Tensor:
         with torch.no_grad():
             return self.rsample(sample_shape)
 
@@ -293,17 +343,21 @@ class Smoothed(D.Distribution):
             log_norm = math.log(beta) - math.log(-math.expm1(-beta))
             r0, r1 = log_norm - beta * value, log_norm - beta * (1 - value)
         elif self.name == "dvae-sharp-power":
-            lam = 1.0 / beta  # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
+            lam = (
+                1.0 / beta
+            )  # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
             r0 = math.log(lam) + (lam - 1) * torch.log(value)
             r1 = math.log(lam) + (lam - 1) * torch.log1p(-value)
         else:
             raise NotImplementedError(
                 f"{self.name} has no density on (0, 1) here (f1 and the spike-and-exponential "
-                "put an atom at 0; f2 and f3 are defined by their inverse CDF only)")
+                "put an atom at 0; f2 and f3 are defined by their inverse CDF only)"
+            )
         return torch.logaddexp(torch.log1p(-q) + r0, torch.log(q) + r1)
 
 
 # --- Bernoulli estimators: logits (..., K) -> z (..., K) ------------------------------------
+
 
 @register_estimator("naive")
 def naive_bernoulli(logits: torch.Tensor, params: dict) -> StepSample:
@@ -324,8 +378,9 @@ def binary_concrete(logits: torch.Tensor, params: dict) -> D.RelaxedBernoulli:
 
 
 @register_estimator("straight-through-gumbel")
-def straight_through_binary_concrete(logits: torch.Tensor,
-                                     params: dict) -> StraightThroughGumbel:
+def straight_through_binary_concrete(
+    logits: torch.Tensor, params: dict
+) -> StraightThroughGumbel:
     """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete gradient."""
     return StraightThroughGumbel(logits, _temperature(params))
 
@@ -338,8 +393,13 @@ def score_function_bernoulli(logits: torch.Tensor, params: dict) -> ScoreFunctio
 
 def _smoothing_estimator(name: str) -> Callable:
     def make(logits: torch.Tensor, params: dict) -> Smoothed:
-        return Smoothed(name, logits, params.get("smoothing_beta"), params.get("base", math.e))
-    make.__doc__ = f"zeta = {name}(beta, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
+        return Smoothed(
+            name, logits, params.get("smoothing_beta"), params.get("base", math.e)
+        )
+
+    make.__doc__ = (
+        f"zeta = {name}(beta, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
+    )
     return make
 
 
@@ -348,6 +408,7 @@ for _name in smoothing.SMOOTHERS:
 
 
 # --- categorical estimators: logits (..., K, C) -> z (..., K, C) ---------------------------
+
 
 @register_estimator("naive", categorical=True)
 def naive_categorical(logits: torch.Tensor, params: dict) -> StepSample:
@@ -369,19 +430,24 @@ def gumbel_softmax(logits: torch.Tensor, params: dict) -> D.RelaxedOneHotCategor
 
 
 @register_estimator("straight-through-gumbel", categorical=True)
-def straight_through_gumbel(logits: torch.Tensor, params: dict) -> StraightThroughGumbel:
+def straight_through_gumbel(
+    logits: torch.Tensor, params: dict
+) -> StraightThroughGumbel:
     """Forward one_hot(argmax(logits + g)) (an exact sample), backward the Gumbel-softmax
     gradient."""
     return StraightThroughGumbel(logits, _temperature(params), categorical=True)
 
 
 @register_estimator("score-function", categorical=True, score_function=True)
-def score_function_categorical(logits: torch.Tensor, params: dict) -> ScoreFunctionSample:
+def score_function_categorical(
+    logits: torch.Tensor, params: dict
+) -> ScoreFunctionSample:
     """A one-hot sample with no pathwise gradient; the model adds the REINFORCE surrogate."""
     return ScoreFunctionSample(logits.detach(), categorical=True)
 
 
 # --- the distributions of discrete latents ---------------------------------------------------
+
 
 class DiscreteLatents(D.Independent):
     """Independent discrete latents (Bernoulli or one-hot categorical) as one distribution.
@@ -392,10 +458,12 @@ class DiscreteLatents(D.Independent):
     through an estimator instead.
     """
 
-    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+    def rsample(self, sample_shape=()) -> torch.Tensor:
         if torch.is_grad_enabled():
-            raise RuntimeError("discrete latents have no reparameterization gradient; train with an estimator "
-                               f"from vaebook.discrete.ESTIMATORS ({sorted(ESTIMATORS)})")
+            raise RuntimeError(
+                "discrete latents have no reparameterization gradient; train with an estimator "
+                f"from vaebook.discrete.ESTIMATORS ({sorted(ESTIMATORS)})"
+            )
         return self.sample(sample_shape)
 
 
@@ -407,7 +475,9 @@ def kl_per_latent(q: DiscreteLatents, p: DiscreteLatents) -> torch.Tensor:
 
 @D.register_kl(DiscreteLatents, DiscreteLatents)
 def _kl_discrete_latents(q: DiscreteLatents, p: DiscreteLatents) -> torch.Tensor:
-    return kl_per_latent(q, p).sum(-1)  # torch's own KLs need equal batch shapes; this broadcasts the prior
+    return kl_per_latent(q, p).sum(
+        -1
+    )  # torch's own KLs need equal batch shapes; this broadcasts the prior
 
 
 def bernoulli_latents(logits: torch.Tensor) -> DiscreteLatents:
@@ -420,11 +490,15 @@ def categorical_latents(logits: torch.Tensor) -> DiscreteLatents:
     return DiscreteLatents(D.OneHotCategorical(logits=logits), 1)
 
 
-def log_prob_of(logits: torch.Tensor, z: torch.Tensor, categorical: bool) -> torch.Tensor:
+def log_prob_of(
+    logits: torch.Tensor, z: torch.Tensor, categorical: bool
+) -> torch.Tensor:
     """log q(z) for independent latents, summed over them: (...,). z may be any sample shape."""
     if categorical:
         return (z * torch.log_softmax(logits, -1)).sum((-2, -1))
-    return -F.binary_cross_entropy_with_logits(logits.expand_as(z), z, reduction="none").sum(-1)
+    return -F.binary_cross_entropy_with_logits(
+        logits.expand_as(z), z, reduction="none"
+    ).sum(-1)
 
 
 # Names that moved to vaebook.experiments (the book's analyses): still found here, with
@@ -443,7 +517,9 @@ def __getattr__(name: str):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
     import warnings
+
     where = "vaebook.experiments." + _MOVED[name]
-    warnings.warn(f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning,
-                  stacklevel=2)
+    warnings.warn(
+        f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning, stacklevel=2
+    )
     return getattr(importlib.import_module(where), name)

@@ -1,7 +1,8 @@
 """Command line: print the test -ELBO and importance-weighted NLL of a checkpoint.
 
-    python -m vaebook.evaluate checkpoints/vae.pt --iw-samples 5000
+python -m vaebook.evaluate checkpoints/vae.pt --iw-samples 5000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,30 +16,42 @@ from .training import check_data_dim, resolve_device
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vaebook.evaluate",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m vaebook.evaluate", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("checkpoint")
-    parser.add_argument("--iw-samples", type=int, default=5000,
-                        help="importance samples S, an integer >= 1 (default 5000)")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="only the first N test images, N >= 1")
+    parser.add_argument(
+        "--iw-samples",
+        type=int,
+        default=5000,
+        help="importance samples S, an integer >= 1 (default 5000)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="only the first N test images, N >= 1"
+    )
     parser.add_argument("--device", default="auto")
     options = parser.parse_args(argv)
     try:  # every option, the checkpoint and the data, before any work
         if options.iw_samples < 1:
-            raise ValueError(f"--iw-samples must be an integer >= 1, got {options.iw_samples}")
+            raise ValueError(
+                f"--iw-samples must be an integer >= 1, got {options.iw_samples}"
+            )
         if options.limit is not None and options.limit < 1:
             raise ValueError(f"--limit must be an integer >= 1, got {options.limit}")
         device = resolve_device(options.device)
         ckpt = load_checkpoint(options.checkpoint, device)
-        binarization = ckpt.train_config.binarization if ckpt.train_config else "dynamic"
+        binarization = (
+            ckpt.train_config.binarization if ckpt.train_config else "dynamic"
+        )
         seed = ckpt.train_config.seed if ckpt.train_config else 0
         test = BinarizedMNIST.load("test", binarization, seed, device, options.limit)
         check_data_dim(ckpt.model, test)
     except (CheckpointError, ValueError, DataNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(evaluate(ckpt.model, test, iw_samples=options.iw_samples), indent=2))
+    print(
+        json.dumps(evaluate(ckpt.model, test, iw_samples=options.iw_samples), indent=2)
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ S = 5000), averaged over the test images; it is an upper bound on the true
 NLL that tightens as S grows. Both numbers use one fixed binarization of the
 test set (for dynamic binarization: one Bernoulli sample, seed 0), in nats.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,14 +18,23 @@ from .training import check_data_dim, progress_disabled
 
 
 @torch.no_grad()
-def evaluate(model, data: BinaryImages | torch.Tensor, iw_samples: int = 5000,
-             batch_size: int | None = None, elbo_samples: int = 1) -> dict:
+def evaluate(
+    model,
+    data: BinaryImages | torch.Tensor,
+    iw_samples: int = 5000,
+    batch_size: int | None = None,
+    elbo_samples: int = 1,
+) -> dict:
     """Mean test -ELBO and IW NLL (nats) of ``model`` on ``data`` with their standard errors.
 
     ``data``: :class:`vaebook.data.BinaryImages` or a tensor of images. The standard
     errors are std / sqrt(n) over the n images (``num_images``).
     """
-    if isinstance(iw_samples, bool) or not isinstance(iw_samples, int) or iw_samples < 1:
+    if (
+        isinstance(iw_samples, bool)
+        or not isinstance(iw_samples, int)
+        or iw_samples < 1
+    ):
         raise ValueError(f"iw_samples must be an integer >= 1, got {iw_samples!r}")
     if elbo_samples < 1:
         raise ValueError(f"elbo_samples must be an integer >= 1, got {elbo_samples!r}")
@@ -37,12 +47,20 @@ def evaluate(model, data: BinaryImages | torch.Tensor, iw_samples: int = 5000,
     x_all = data.fixed().to(device)
     batch_size = batch_size or max(1, min(len(x_all), 200_000 // iw_samples))
     neg_elbo, nll = [], []
-    for x in tqdm(x_all.split(batch_size), desc=f"IW NLL, S={iw_samples}", disable=progress_disabled()):
+    for x in tqdm(
+        x_all.split(batch_size),
+        desc=f"IW NLL, S={iw_samples}",
+        disable=progress_disabled(),
+    ):
         neg_elbo.append(-elbo(model, x, elbo_samples).elbo)
         nll.append(-iw_bound(model, x, iw_samples))
     neg_elbo, nll = torch.cat(neg_elbo), torch.cat(nll)
-    return {**mean_and_se(neg_elbo=neg_elbo, iw_nll=nll), "iw_samples": iw_samples,
-            "num_images": len(nll), "data": data.describe(fixed=True)}
+    return {
+        **mean_and_se(neg_elbo=neg_elbo, iw_nll=nll),
+        "iw_samples": iw_samples,
+        "num_images": len(nll),
+        "data": data.describe(fixed=True),
+    }
 
 
 def mean_and_se(**values: torch.Tensor) -> dict[str, float]:
@@ -56,7 +74,9 @@ def mean_and_se(**values: torch.Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def active_units(model, x: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+def active_units(
+    model, x: torch.Tensor, threshold: float = 0.01
+) -> tuple[int, torch.Tensor]:
     """Burda et al. (2016): unit k is active if A_k = Cov_x(E_q[z_k|x]) > ``threshold``.
 
     Returns the count and the (K,) activities.

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import math
+import sys
 import tempfile
 import typing
 from pathlib import Path
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         train_config = from_options(TrainConfig, options)
         check_writable(options.out)
         device = resolve_device(train_config.device)
-        load = lambda split, limit: BinarizedMNIST.load(  # noqa: E731
+        load = lambda split, limit: BinarizedMNIST.load(
             split, train_config.binarization, train_config.seed, device, limit)
         train, test = load("train", train_config.train_limit), load("test", None)
         torch.manual_seed(train_config.seed)

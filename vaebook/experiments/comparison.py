@@ -13,11 +13,12 @@ Two kinds of evidence, kept apart:
 
 Shapes: S samples, B batch, D pixels, K latents.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +39,13 @@ class EstimatorSpec:
 
 # --- the small enumerable model ------------------------------------------------------------
 
-def toy_problem(num_latents: int = 8, data_dim: int = 24, seed: int = 0,
-                dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, Callable]:
+
+def toy_problem(
+    num_latents: int = 8,
+    data_dim: int = 24,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, Callable]:
     """Encoder logits (K,) and f(z) = log p(x|z) of a tiny random decoder, for a fixed binary x.
 
     The decoder is p(x|z) = prod_d Bernoulli(x_d; sigmoid(W z + b)_d) with W (D, K) and b (D,)
@@ -56,20 +62,28 @@ def toy_problem(num_latents: int = 8, data_dim: int = 24, seed: int = 0,
 
     def f(z: torch.Tensor) -> torch.Tensor:
         pixel_logits = z @ w.T + b  # (..., D)
-        return -F.binary_cross_entropy_with_logits(pixel_logits, x.expand_as(pixel_logits), reduction="none").sum(-1)
+        return -F.binary_cross_entropy_with_logits(
+            pixel_logits, x.expand_as(pixel_logits), reduction="none"
+        ).sum(-1)
 
     return logits, f
 
 
-def score_function_no_baseline(logits: torch.Tensor, f: Callable,
-                               num_samples: int) -> torch.Tensor:
+def score_function_no_baseline(
+    logits: torch.Tensor, f: Callable, num_samples: int
+) -> torch.Tensor:
     """Single-sample REINFORCE estimates f(z) d log q(z) / dlogits = f(z) (z - sigmoid(logits)),
     with no baseline: (S, K). Unbiased; its variance is what baselines are for."""
     return gradient_samples("score-function", logits, f, {}, num_samples, baseline=None)
 
 
-def gradient_table(specs: list[EstimatorSpec], logits: torch.Tensor, f: Callable, num_samples: int = 4000,
-                   seed: int = 0) -> list[dict]:
+def gradient_table(
+    specs: list[EstimatorSpec],
+    logits: torch.Tensor,
+    f: Callable,
+    num_samples: int = 4000,
+    seed: int = 0,
+) -> list[dict]:
     """One row per estimator: bias and variance of its single-sample estimate of d/dlogits E_q[f(z)].
 
     The exact gradient comes from enumerating all 2^K states. Each row holds the ``label``,
@@ -88,23 +102,38 @@ def gradient_table(specs: list[EstimatorSpec], logits: torch.Tensor, f: Callable
         if spec.estimator == "score-function-no-baseline":
             samples = score_function_no_baseline(logits, f, num_samples)
         else:
-            samples = gradient_samples(spec.estimator, logits, f, spec.params, num_samples)
+            samples = gradient_samples(
+                spec.estimator, logits, f, spec.params, num_samples
+            )
         stats = bias_and_variance(samples.detach(), exact)
-        rows.append({"label": spec.label, "estimator": spec.estimator, "params": dict(spec.params), **stats,
-                     "bias_in_se": stats["bias_norm"] / stats["mean_se_norm"] if stats["mean_se_norm"] > 0 else math.inf,
-                     "relative_bias": stats["bias_norm"] / float(exact.norm()),
-                     "mse": stats["bias_sq"] + stats["variance"], "num_samples": num_samples})
+        rows.append(
+            {
+                "label": spec.label,
+                "estimator": spec.estimator,
+                "params": dict(spec.params),
+                **stats,
+                "bias_in_se": stats["bias_norm"] / stats["mean_se_norm"]
+                if stats["mean_se_norm"] > 0
+                else math.inf,
+                "relative_bias": stats["bias_norm"] / float(exact.norm()),
+                "mse": stats["bias_sq"] + stats["variance"],
+                "num_samples": num_samples,
+            }
+        )
     return rows
 
 
 # --- the trained models --------------------------------------------------------------------
 
+
 def final_params(config, history: list[dict]) -> dict:
     """The estimator's hyperparameters at the end of training, as the last epoch's test pass used them."""
     last = history[-1]
-    return {"temperature": float(last.get("test_temperature", config.temperature)),
-            "smoothing_beta": float(last.get("test_smoothing_beta", config.smoothing_beta)),
-            "base": config.smoothing_base}
+    return {
+        "temperature": float(last.get("test_temperature", config.temperature)),
+        "smoothing_beta": float(last.get("test_smoothing_beta", config.smoothing_beta)),
+        "base": config.smoothing_base,
+    }
 
 
 def spec_for(label: str, config, history: list[dict]) -> EstimatorSpec:
@@ -117,13 +146,20 @@ def training_summary(history: list[dict]) -> dict:
     (the test passes excluded), the first and the last epoch's test -ELBO and relaxed -ELBO."""
     seconds = sorted(row["seconds"] for row in history)
     first, last = history[0], history[-1]
-    return {"epochs": len(history), "seconds_per_epoch": seconds[len(seconds) // 2],
-            "train_seconds": sum(seconds), "first_neg_elbo": first["test_neg_elbo"],
-            "last_neg_elbo": last["test_neg_elbo"], "last_relaxed_neg_elbo": last.get("test_relaxed_neg_elbo")}
+    return {
+        "epochs": len(history),
+        "seconds_per_epoch": seconds[len(seconds) // 2],
+        "train_seconds": sum(seconds),
+        "first_neg_elbo": first["test_neg_elbo"],
+        "last_neg_elbo": last["test_neg_elbo"],
+        "last_relaxed_neg_elbo": last.get("test_relaxed_neg_elbo"),
+    }
 
 
 @torch.no_grad()
-def test_bounds(model, x: torch.Tensor, params: dict, num_samples: int = 1, batch_size: int = 1000) -> dict:
+def test_bounds(
+    model, x: torch.Tensor, params: dict, num_samples: int = 1, batch_size: int = 1000
+) -> dict:
     """Test -ELBO of a discrete VAE on ``x`` (N, D), per image averaged over ``num_samples`` draws.
 
     ``hard``: the decoder sees exact discrete samples z ~ q(z|x), a true bound on -log p(x)
@@ -150,9 +186,19 @@ def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     """A plain-text table: ``columns`` are (header, key, format spec); None prints as a dash."""
     cells = [[h for h, _, _ in columns]]
     for row in rows:
-        cells.append(["-" if row.get(k) is None else format(row[k], fmt) for _, k, fmt in columns])
+        cells.append(
+            [
+                "-" if row.get(k) is None else format(row[k], fmt)
+                for _, k, fmt in columns
+            ]
+        )
     widths = [max(len(r[j]) for r in cells) for j in range(len(columns))]
-    lines = ["  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))) for r in cells]
+    lines = [
+        "  ".join(
+            c.ljust(w) if j == 0 else c.rjust(w)
+            for j, (c, w) in enumerate(zip(r, widths))
+        )
+        for r in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-

@@ -4,6 +4,7 @@ the mutual information I(x; z), and the exact-sample test bound.
 
 Shapes: S samples, B batch, N images, K latents, C classes.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,9 @@ class TracedObjective:
 
 
 @torch.no_grad()
-def mutual_information(logits: torch.Tensor, num_samples: int = 10, categorical: bool = False) -> dict[str, float]:
+def mutual_information(
+    logits: torch.Tensor, num_samples: int = 10, categorical: bool = False
+) -> dict[str, float]:
     """I(x; z) between N images x (uniform over them) and z ~ q(z|x), with q(z) = (1/N) sum_m q(z|x_m).
 
     I(x; z) = E_x E_{q(z|x)}[log q(z|x) - log q(z)] (Hoffman & Johnson 2016), estimated with
@@ -47,19 +50,33 @@ def mutual_information(logits: torch.Tensor, num_samples: int = 10, categorical:
     """
     n = len(logits)
     qz = categorical_latents(logits) if categorical else bernoulli_latents(logits)
-    z = qz.sample((num_samples,)).transpose(0, 1)  # (N, S, *event): S draws for each image
+    z = qz.sample((num_samples,)).transpose(
+        0, 1
+    )  # (N, S, *event): S draws for each image
     per_image = []
-    for chunk, rows in zip(z.split(256), torch.arange(n, device=logits.device).split(256)):
-        log_q = log_prob_matrix(qz, chunk.flatten(0, 1)).unflatten(0, chunk.shape[:2])  # (n', S, N)
-        own = log_q.gather(2, rows[:, None, None].expand(-1, num_samples, 1)).squeeze(2)  # log q(z | x_i)
+    for chunk, rows in zip(
+        z.split(256), torch.arange(n, device=logits.device).split(256)
+    ):
+        log_q = log_prob_matrix(qz, chunk.flatten(0, 1)).unflatten(
+            0, chunk.shape[:2]
+        )  # (n', S, N)
+        own = log_q.gather(2, rows[:, None, None].expand(-1, num_samples, 1)).squeeze(
+            2
+        )  # log q(z | x_i)
         per_image.append(own - (torch.logsumexp(log_q, 2) - math.log(n)))  # (n', S)
     values = torch.cat(per_image)  # (N, S)
-    se = (values.var(1).mean() / values.numel()).sqrt() if num_samples > 1 else values.std() / n ** 0.5
+    se = (
+        (values.var(1).mean() / values.numel()).sqrt()
+        if num_samples > 1
+        else values.std() / n**0.5
+    )
     return {"mi": float(values.mean()), "mi_se": float(se), "log_n": math.log(n)}
 
 
 @torch.no_grad()
-def hard_neg_elbo_samples(model: DiscreteVAE, x: torch.Tensor, num_samples: int = 1) -> torch.Tensor:
+def hard_neg_elbo_samples(
+    model: DiscreteVAE, x: torch.Tensor, num_samples: int = 1
+) -> torch.Tensor:
     """-(log p(x|z_s) - KL(q(z|x) || p(z))) for ``num_samples`` exact discrete z_s ~ q(z|x): (S, B).
 
     Each row is an unbiased one-sample estimate of the discrete model's -ELBO (the KL is the

@@ -7,6 +7,7 @@ show the EMA codebook update of :func:`vaebook.vq.ema_update` on toy points.
 
 Shapes: B batch, N points, L code positions, K codebook size, C code dimension.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,49 +43,83 @@ class AutoregressiveCodePrior(nn.Module):
     see the one above it. ``log_prob`` (B, L) -> (B,); ``sample`` draws L positions in turn.
     """
 
-    def __init__(self, codebook_size: int, num_positions: int, width: int = 32, kernel: int = 8, layers: int = 2):
+    def __init__(
+        self,
+        codebook_size: int,
+        num_positions: int,
+        width: int = 32,
+        kernel: int = 8,
+        layers: int = 2,
+    ):
         super().__init__()
-        self.codebook_size, self.num_positions, self.kernel = codebook_size, num_positions, kernel
+        self.codebook_size, self.num_positions, self.kernel = (
+            codebook_size,
+            num_positions,
+            kernel,
+        )
         self.embed = nn.Embedding(codebook_size + 1, width)  # index K: the start token
         self.position = nn.Parameter(torch.zeros(num_positions, width))
-        self.convs = nn.ModuleList(nn.Conv1d(width, width, kernel) for _ in range(layers))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(width, width, kernel) for _ in range(layers)
+        )
         self.head = nn.Linear(width, codebook_size)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         """Logits of p(z_l | z_<l) for every position: (B, L) -> (B, L, K)."""
         start = torch.full_like(z[:, :1], self.codebook_size)
-        h = (self.embed(torch.cat([start, z[:, :-1]], 1)) + self.position).transpose(1, 2)  # (B, W, L)
+        h = (self.embed(torch.cat([start, z[:, :-1]], 1)) + self.position).transpose(
+            1, 2
+        )  # (B, W, L)
         for conv in self.convs:
-            h = h + torch.relu(conv(F.pad(h, (self.kernel - 1, 0))))  # causal: output l sees inputs <= l
+            h = h + torch.relu(
+                conv(F.pad(h, (self.kernel - 1, 0)))
+            )  # causal: output l sees inputs <= l
         return self.head(h.transpose(1, 2))
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z) = sum_l log p(z_l | z_<l): (B, L) -> (B,)."""
-        return -F.cross_entropy(self.logits(z).transpose(1, 2), z, reduction="none").sum(1)
+        return -F.cross_entropy(
+            self.logits(z).transpose(1, 2), z, reduction="none"
+        ).sum(1)
 
     @torch.no_grad()
     def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
         """Code grids drawn position by position: (n, L) for ``sample_shape`` (n,)."""
         n = int(torch.Size(sample_shape).numel())
-        z = torch.zeros(n, self.num_positions, dtype=torch.long, device=self.position.device)
+        z = torch.zeros(
+            n, self.num_positions, dtype=torch.long, device=self.position.device
+        )
         with _one_cpu_thread():
             for l in range(self.num_positions):
                 z[:, l] = D.Categorical(logits=self.logits(z)[:, l]).sample()
         return z
 
 
-def fit_autoregressive_prior(codes: torch.Tensor, codebook_size: int, steps: int = 100, batch_size: int = 200,
-                             lr: float = 1e-2, seed: int = 0, **options) -> tuple[AutoregressiveCodePrior, list]:
+def fit_autoregressive_prior(
+    codes: torch.Tensor,
+    codebook_size: int,
+    steps: int = 100,
+    batch_size: int = 200,
+    lr: float = 1e-2,
+    seed: int = 0,
+    **options,
+) -> tuple[AutoregressiveCodePrior, list]:
     """Train an :class:`AutoregressiveCodePrior` on code grids ``codes`` (N, L) by maximum likelihood
     (Adam, ``steps`` minibatches drawn at random); returns it (eval mode) and the per-step mean -log p(z)."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    prior = AutoregressiveCodePrior(codebook_size, codes.shape[1], **options).to(codes.device)
+    prior = AutoregressiveCodePrior(codebook_size, codes.shape[1], **options).to(
+        codes.device
+    )
     optimizer = torch.optim.Adam(prior.parameters(), lr)
     losses = []
     with _one_cpu_thread():
         for _ in range(steps):
-            batch = codes[torch.randint(len(codes), (batch_size,), generator=generator).to(codes.device)]
+            batch = codes[
+                torch.randint(len(codes), (batch_size,), generator=generator).to(
+                    codes.device
+                )
+            ]
             loss = -prior.log_prob(batch).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -94,7 +129,9 @@ def fit_autoregressive_prior(codes: torch.Tensor, codebook_size: int, steps: int
 
 
 @torch.no_grad()
-def neg_elbo_under_prior(model: VQVAE, x: torch.Tensor, prior, batch_size: int = 1000) -> dict[str, torch.Tensor]:
+def neg_elbo_under_prior(
+    model: VQVAE, x: torch.Tensor, prior, batch_size: int = 1000
+) -> dict[str, torch.Tensor]:
     """-ELBO of each image when the prior over code grids is ``prior`` (anything with ``log_prob``
     (B, L) -> (B,)): q(z|x) is a point mass, so KL(q || p) = -log p(z_q) and
     -ELBO = -log p(x|z_q) - log p(z_q). Returns per-image (N,) ``reconstruction``, ``kl``, ``neg_elbo``."""
@@ -109,7 +146,9 @@ def neg_elbo_under_prior(model: VQVAE, x: torch.Tensor, prior, batch_size: int =
 
 
 @torch.no_grad()
-def ema_kmeans(batches: torch.Tensor, codebook: torch.Tensor, gamma: float, epsilon: float = 1e-5) -> dict:
+def ema_kmeans(
+    batches: torch.Tensor, codebook: torch.Tensor, gamma: float, epsilon: float = 1e-5
+) -> dict:
     """Vector quantization with an EMA codebook alone (no encoder to train): online k-means.
 
     ``batches`` (T, N, C) are the "encoder outputs" of T steps, ``codebook`` (K, C) the start
@@ -125,19 +164,33 @@ def ema_kmeans(batches: torch.Tensor, codebook: torch.Tensor, gamma: float, epsi
         for z_e in batches:
             idx = nearest_code(z_e, trajectory[-1])
             distortion.append((z_e - trajectory[-1][idx]).pow(2).sum(-1).mean())
-            trajectory.append(ema_update(cluster_size, embed_sum, z_e, idx, gamma, epsilon))
-    return {"trajectory": torch.stack(trajectory), "counts": code_counts(idx, k), "distortion": torch.stack(distortion)}
+            trajectory.append(
+                ema_update(cluster_size, embed_sum, z_e, idx, gamma, epsilon)
+            )
+    return {
+        "trajectory": torch.stack(trajectory),
+        "counts": code_counts(idx, k),
+        "distortion": torch.stack(distortion),
+    }
 
 
-def moving_clusters(steps: int = 600, batch_size: int = 64, num_clusters: int = 8, noise: float = 0.15,
-                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def moving_clusters(
+    steps: int = 600,
+    batch_size: int = 64,
+    num_clusters: int = 8,
+    noise: float = 0.15,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Toy "encoder outputs" that drift like a VQ-VAE encoder's in training: ``num_clusters``
     Gaussian clusters on a circle whose radius grows from 0.2 to about 3 while it turns a
     quarter turn. Returns the batches (steps, batch_size, 2) and the centres (steps, num_clusters, 2)."""
     g = torch.Generator().manual_seed(seed)
     t = torch.arange(steps, dtype=torch.float32)[:, None]
     radius = 0.2 + 2.8 * (1 - torch.exp(-t / (steps / 4)))
-    angle = torch.arange(num_clusters) * 2 * math.pi / num_clusters + t / steps * math.pi / 2
+    angle = (
+        torch.arange(num_clusters) * 2 * math.pi / num_clusters
+        + t / steps * math.pi / 2
+    )
     centres = torch.stack([radius * angle.cos(), radius * angle.sin()], -1)  # (T, M, 2)
     labels = torch.randint(0, num_clusters, (steps, batch_size), generator=g)
     points = centres.gather(1, labels[..., None].expand(steps, batch_size, 2))
