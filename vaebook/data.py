@@ -339,18 +339,9 @@ class BinarizedMNIST(BinaryImages):
     name: str = "MNIST"
     image_shape: tuple[int, ...] | None = (28, 28)
 
-    @classmethod
-    def load(
-        cls,
-        split: str = "train",
-        binarization: str = "dynamic",
-        seed: int = 0,
-        device: str | torch.device = "cpu",
-        limit: int | None = None,
-        root: str | Path | None = None,
-    ) -> BinarizedMNIST:
-        """Load a split onto ``device``; ``limit`` keeps the first ``limit`` images."""
-        return cls.mnist(split, binarization, seed, device, limit, root)
+    # BinarizedMNIST.load(split, binarization, seed, device, limit, root): the chapters'
+    # spelling of BinaryImages.mnist, returning a BinarizedMNIST
+    load = BinaryImages.__dict__["mnist"]
 
 
 def as_dataset(data, name: str = "images") -> BinaryImages:

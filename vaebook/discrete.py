@@ -55,6 +55,7 @@ from torch import distributions as D
 from torch.distributions import constraints
 
 from . import smoothing
+from ._moved import forward_moved
 from .annealing import positive_finite
 
 ESTIMATORS: dict[str, Estimator] = {}  # Bernoulli: logits (..., K) -> z (..., K)
@@ -502,7 +503,7 @@ def log_prob_of(
 
 
 # Names that moved to vaebook.experiments (the book's analyses): still found here, with
-# a DeprecationWarning that says where they live now.
+# a DeprecationWarning that says where they live now (vaebook._moved).
 _MOVED = {
     "enumerate_states": "enumeration",
     "exact_expectation": "enumeration",
@@ -510,16 +511,4 @@ _MOVED = {
     "gradient_samples": "enumeration",
     "bias_and_variance": "enumeration",
 }
-
-
-def __getattr__(name: str):
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-    import warnings
-
-    where = "vaebook.experiments." + _MOVED[name]
-    warnings.warn(
-        f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning, stacklevel=2
-    )
-    return getattr(importlib.import_module(where), name)
+__getattr__ = forward_moved(__name__, _MOVED)

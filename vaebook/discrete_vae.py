@@ -26,6 +26,7 @@ from .distributions import bernoulli_pixels
 from .gradients import score_function_surrogate
 from .models import ACTIVATIONS, mlp
 from .objectives import training_metrics
+from ._moved import forward_moved
 from .registry import register
 
 
@@ -240,21 +241,11 @@ class CategoricalVAE(DiscreteVAE):
 
 
 # Names that moved to vaebook.experiments (the book's analyses): still found here, with
-# a DeprecationWarning that says where they live now.
+# a DeprecationWarning that says where they live now (vaebook._moved).
 _MOVED = {
     "TracedObjective": "discrete_analysis",
     "mutual_information": "discrete_analysis",
     "hard_neg_elbo_samples": "discrete_analysis",
     "exact_straight_through": "enumeration",
 }
-
-
-def __getattr__(name: str):
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-    import warnings
-    where = "vaebook.experiments." + _MOVED[name]
-    warnings.warn(f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning,
-                  stacklevel=2)
-    return getattr(importlib.import_module(where), name)
+__getattr__ = forward_moved(__name__, _MOVED)

@@ -27,6 +27,7 @@ from torch import nn
 
 from .distributions import bernoulli_pixels
 from .objectives import training_metrics
+from ._moved import forward_moved
 from .registry import register
 
 
@@ -328,7 +329,7 @@ def per_position_prior(log_probs: torch.Tensor) -> D.Independent:
 
 
 # Names that moved to vaebook.experiments (the book's analyses): still found here, with
-# a DeprecationWarning that says where they live now.
+# a DeprecationWarning that says where they live now (vaebook._moved).
 _MOVED = {
     "AutoregressiveCodePrior": "vq",
     "fit_autoregressive_prior": "vq",
@@ -336,14 +337,4 @@ _MOVED = {
     "ema_kmeans": "vq",
     "moving_clusters": "vq",
 }
-
-
-def __getattr__(name: str):
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-    import warnings
-    where = "vaebook.experiments." + _MOVED[name]
-    warnings.warn(f"{__name__}.{name} moved to {where}.{name}", DeprecationWarning,
-                  stacklevel=2)
-    return getattr(importlib.import_module(where), name)
+__getattr__ = forward_moved(__name__, _MOVED)
