@@ -52,7 +52,7 @@ def mean_and_se(samples):
     return samples.mean(0), samples.std(0) / len(samples) ** 0.5
 
 
-# --- Gumbel-max and exact samples --------------------------------------------------------------
+# --- Gumbel-max and exact samples -----------------------------------------------------
 
 def test_gumbel_max_frequencies():
     torch.manual_seed(0)
@@ -122,7 +122,7 @@ def test_relaxed_bernoulli_estimators_stay_in_unit_interval(name):
     assert ((z > 0) & (z < 1)).float().mean() > 0.1, "a relaxed estimator should give non-binary values"
 
 
-# --- naive: right samples, zero gradient -----------------------------------------------------
+# --- naive: right samples, zero gradient ----------------------------------------------
 
 def test_naive_bernoulli_mean_and_zero_gradient():
     torch.manual_seed(5)
@@ -152,7 +152,7 @@ def test_step_function():
     assert torch.all(t.grad == 0)
 
 
-# --- straight-through: exact forward, hand-formula backward, biased mean -------------------
+# --- straight-through: exact forward, hand-formula backward, biased mean --------------
 
 def test_straight_through_bernoulli_backward_formula():
     torch.manual_seed(7)
@@ -219,7 +219,7 @@ def test_straight_through_is_biased_and_score_function_is_not_categorical():
     assert torch.all((mean - exact).abs() < 4 * se), ((mean - exact) / se)
 
 
-# --- exact gradients by enumeration ------------------------------------------------------------
+# --- exact gradients by enumeration ---------------------------------------------------
 
 def test_enumerate_states():
     b = en.enumerate_states(3)
@@ -285,7 +285,7 @@ def test_bias_and_variance():
     assert out["mean_se_norm"] == pytest.approx((4.0 / 3) ** 0.5)
 
 
-# --- Gumbel-softmax and binary concrete ------------------------------------------------------
+# --- Gumbel-softmax and binary concrete -----------------------------------------------
 
 @pytest.mark.parametrize("tau", [0.3, 1.0, 2.0])
 def test_gumbel_softmax_in_simplex_with_gumbel_max_argmax(tau):
@@ -334,7 +334,7 @@ def test_relaxation_bias_shrinks_with_temperature(categorical):
     assert stats[0.1]["variance"] > stats[0.5]["variance"] > stats[2.0]["variance"]
 
 
-# --- distributions and KLs ---------------------------------------------------------------------
+# --- distributions and KLs ------------------------------------------------------------
 
 def test_kl_bernoulli_closed_form_and_broadcast():
     torch.manual_seed(15)
@@ -392,7 +392,7 @@ def test_rsample_refuses_gradients_and_samples_without():
     assert chi2_categorical(zc, torch.softmax(CAT_LOGITS, -1)) < CHI2_001[4]
 
 
-# --- estimators as distribution objects ---------------------------------------------------------
+# --- estimators as distribution objects -----------------------------------------------
 
 def test_gumbel_softmax_is_torchs_relaxed_distribution():
     """The Gumbel-softmax estimators build torch's RelaxedOneHotCategorical / RelaxedBernoulli:

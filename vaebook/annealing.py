@@ -21,7 +21,8 @@ SMOOTHING_ANNEALS = ("none", "linear", "geometric")
 
 
 def positive_finite(name: str, value) -> float:
-    """``value`` as a float if it is a finite number > 0, else a ValueError naming ``name``.
+    """``value`` as a float if it is a finite number > 0, else a ValueError naming
+    ``name``.
 
     Temperatures and smoothing betas: nan would make every sample nan, inf a
     uniform (temperature) or a step (beta) without saying so, 0 a division by zero.

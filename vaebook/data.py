@@ -86,7 +86,7 @@ def load_mnist_images(
             f"{'could not be downloaded' if download else 'download=False'} "
             f"({type(err).__name__}); set {DATA_ENV} to a folder holding MNIST/raw/ "
             "(on the project machines: ../shared/data) or connect to the internet"
-        ) from None  # one line: torchvision's chained download attempts say nothing more
+        ) from None  # one line: torchvision's chained download errors add nothing
     images = ds.data.reshape(len(ds.data), -1).float().div_(255.0)  # (N, D)
     return images, ds.targets.clone()
 
@@ -99,7 +99,7 @@ def binarize(
 
 
 def _as_grey(images) -> torch.Tensor:
-    """A float tensor in [0, 1] from a tensor or array (uint8 values are divided by 255)."""
+    """A float tensor in [0, 1] from a tensor or array (uint8 divided by 255)."""
     x = torch.as_tensor(images)
     if x.dtype == torch.uint8:
         return x.float().div_(255.0)
@@ -153,7 +153,7 @@ class BinaryImages:
         if self.binarization == "static":
             self._static = binarize(self.grey, self._generator(self.seed))
 
-    # --- constructors -------------------------------------------------------------------
+    # --- constructors -----------------------------------------------------------------
 
     @classmethod
     def from_tensor(
@@ -166,7 +166,7 @@ class BinaryImages:
         split: str = "",
         device: str | torch.device | None = None,
     ) -> BinaryImages:
-        """Images (N, D), (N, H, W) or (N, C, H, W) with values in [0, 1] (uint8: 0-255).
+        """Images (N, D), (N, H, W) or (N, C, H, W), values in [0, 1] (uint8: 0-255).
 
         ``binarization`` None picks ``"binary"`` for data that is 0/1 already,
         else ``"dynamic"``.
@@ -203,7 +203,7 @@ class BinaryImages:
         split: str = "",
         device: str | torch.device | None = None,
     ) -> BinaryImages:
-        """A torchvision data set (``.data`` and ``.targets``, or (image, label) items)."""
+        """A torchvision set (``.data`` and ``.targets``, or (image, label) items)."""
         data = getattr(dataset, "data", None)
         if data is not None and hasattr(data, "shape"):
             images, labels = data, getattr(dataset, "targets", None)
@@ -227,7 +227,7 @@ class BinaryImages:
         limit: int | None = None,
         root: str | Path | None = None,
     ) -> BinaryImages:
-        """An MNIST split onto ``device``; ``limit`` keeps the first ``limit`` images."""
+        """An MNIST split on ``device``; ``limit`` keeps its first ``limit`` images."""
         if binarization not in BINARIZATIONS:
             raise ValueError(
                 f"binarization must be one of {BINARIZATIONS}, got {binarization!r}"
@@ -247,7 +247,7 @@ class BinaryImages:
             (28, 28),
         )
 
-    # --- the data -----------------------------------------------------------------------
+    # --- the data ---------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self.grey)
@@ -331,7 +331,7 @@ class BinaryImages:
 
 @dataclass
 class BinarizedMNIST(BinaryImages):
-    """One MNIST split, binarized dynamically or statically: ``BinarizedMNIST.load(...)``.
+    """One MNIST split, binarized dynamically or statically: ``.load(...)``.
 
     The same class as :class:`BinaryImages` with MNIST's name and 28x28 shape.
     """
@@ -345,7 +345,7 @@ class BinarizedMNIST(BinaryImages):
 
 
 def as_dataset(data, name: str = "images") -> BinaryImages:
-    """``data`` as a :class:`BinaryImages`: itself, or a tensor (N, D) / (N, *image_shape)."""
+    """``data`` as :class:`BinaryImages`: itself, or a tensor (N, D) or (N, *shape)."""
     if isinstance(data, BinaryImages):
         return data
     if isinstance(data, torch.Tensor):

@@ -63,9 +63,10 @@ CATEGORICAL_ESTIMATORS: dict[str, Estimator] = {}  # logits (..., K, C) -> z (..
 
 
 class Estimator:
-    """A named gradient estimator: ``distribution(logits, params)`` builds its distribution,
-    and calling it, ``estimator(logits, params) -> z``, draws the differentiable z
-    (``rsample``; a plain ``sample`` for the score function, whose gradient is a surrogate)."""
+    """A named gradient estimator: ``distribution(logits, params)`` builds its
+    distribution, and calling it, ``estimator(logits, params) -> z``, draws the
+    differentiable z (``rsample``; a plain ``sample`` for the score function, whose
+    gradient comes from a surrogate)."""
 
     def __init__(
         self,
@@ -117,7 +118,7 @@ def get_estimator(name: str, categorical: bool = False) -> Estimator:
     return table[name]
 
 
-# --- noise and small helpers ---------------------------------------------------------------
+# --- noise and small helpers ----------------------------------------------------------
 
 
 def _uniform(shape, like: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -146,8 +147,9 @@ def one_hot_argmax(y: torch.Tensor) -> torch.Tensor:
 
 
 def step(t: torch.Tensor) -> torch.Tensor:
-    """The unit step 1[t >= 0] written as (1 + sign t) / 2 (1/2 at t = 0, a null event), so
-    autograd sees it: its derivative is 0 wherever it exists, which is the notes' point."""
+    """The unit step 1[t >= 0] written as (1 + sign t) / 2 (1/2 at t = 0, a null
+    event), so autograd sees it: its derivative is 0 wherever it exists (the notes'
+    point)."""
     return (1 + torch.sign(t)) / 2
 
 
@@ -158,7 +160,7 @@ def _temperature(params: dict) -> float:
     )
 
 
-# --- the estimators' distributions -----------------------------------------------------------
+# --- the estimators' distributions ----------------------------------------------------
 
 
 class _DiscreteSampler(D.Distribution):
@@ -242,7 +244,7 @@ class StraightThrough(_DiscreteSampler):
 
 
 class ScoreFunctionSample(_DiscreteSampler):
-    """REINFORCE (Williams 1992): exact samples with no pathwise gradient (``has_rsample``
+    """REINFORCE (Williams 1992): exact samples, no pathwise gradient (``has_rsample``
     False); the gradient comes from the surrogate of
     :func:`vaebook.gradients.score_function_surrogate`, built from ``log_prob``."""
 
@@ -277,7 +279,7 @@ def relaxed_distribution(
 ) -> D.Distribution:
     """torch's Gumbel-softmax (Jang et al. 2016; Maddison et al. 2017):
     ``RelaxedOneHotCategorical`` over the last axis, or ``RelaxedBernoulli`` (the
-    binary concrete), at a finite ``temperature`` > 0. It has ``rsample`` and ``log_prob``."""
+    binary concrete), at a finite ``temperature`` > 0; it has ``rsample``, ``log_prob``."""
     tau = torch.tensor(
         positive_finite("temperature", temperature),
         dtype=logits.dtype,
@@ -290,7 +292,8 @@ def relaxed_distribution(
 
 class Smoothed(D.Distribution):
     """zeta = f(beta, sigmoid(logits), u), u ~ U(0, 1): a smoothing transformation of
-    :mod:`vaebook.smoothing` (notes 2.3; DVAE, DVAE++, DVAE#) as a distribution on [0, 1].
+    :mod:`vaebook.smoothing` (notes 2.3; DVAE, DVAE++, DVAE#) as a distribution on
+    [0, 1].
 
     ``rsample`` is differentiable in the logits; ``sample`` is the same without a
     gradient; ``log_prob`` exists for the mixtures with a density on (0, 1)
@@ -344,20 +347,20 @@ class Smoothed(D.Distribution):
             log_norm = math.log(beta) - math.log(-math.expm1(-beta))
             r0, r1 = log_norm - beta * value, log_norm - beta * (1 - value)
         elif self.name == "dvae-sharp-power":
-            lam = (
-                1.0 / beta
-            )  # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
+            # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
+            lam = 1.0 / beta
             r0 = math.log(lam) + (lam - 1) * torch.log(value)
             r1 = math.log(lam) + (lam - 1) * torch.log1p(-value)
         else:
             raise NotImplementedError(
-                f"{self.name} has no density on (0, 1) here (f1 and the spike-and-exponential "
-                "put an atom at 0; f2 and f3 are defined by their inverse CDF only)"
+                f"{self.name} has no density on (0, 1) here (f1 and the "
+                "spike-and-exponential put an atom at 0; f2 and f3 are defined by "
+                "their inverse CDF only)"
             )
         return torch.logaddexp(torch.log1p(-q) + r0, torch.log(q) + r1)
 
 
-# --- Bernoulli estimators: logits (..., K) -> z (..., K) ------------------------------------
+# --- Bernoulli estimators: logits (..., K) -> z (..., K) ------------------------------
 
 
 @register_estimator("naive")
@@ -408,7 +411,7 @@ for _name in smoothing.SMOOTHERS:
     register_estimator(_name, relaxed=True)(_smoothing_estimator(_name))
 
 
-# --- categorical estimators: logits (..., K, C) -> z (..., K, C) ---------------------------
+# --- categorical estimators: logits (..., K, C) -> z (..., K, C) ----------------------
 
 
 @register_estimator("naive", categorical=True)
@@ -434,7 +437,8 @@ def gumbel_softmax(logits: torch.Tensor, params: dict) -> D.RelaxedOneHotCategor
 def straight_through_gumbel(
     logits: torch.Tensor, params: dict
 ) -> StraightThroughGumbel:
-    """Forward one_hot(argmax(logits + g)) (an exact sample), backward the Gumbel-softmax
+    """Forward one_hot(argmax(logits + g)) (an exact sample), backward the
+    Gumbel-softmax
     gradient."""
     return StraightThroughGumbel(logits, _temperature(params), categorical=True)
 
@@ -447,7 +451,7 @@ def score_function_categorical(
     return ScoreFunctionSample(logits.detach(), categorical=True)
 
 
-# --- the distributions of discrete latents ---------------------------------------------------
+# --- the distributions of discrete latents --------------------------------------------
 
 
 class DiscreteLatents(D.Independent):
@@ -462,7 +466,8 @@ class DiscreteLatents(D.Independent):
     def rsample(self, sample_shape=()) -> torch.Tensor:
         if torch.is_grad_enabled():
             raise RuntimeError(
-                "discrete latents have no reparameterization gradient; train with an estimator "
+                "discrete latents have no reparameterization gradient; "
+                "train with an estimator "
                 f"from vaebook.discrete.ESTIMATORS ({sorted(ESTIMATORS)})"
             )
         return self.sample(sample_shape)

@@ -62,7 +62,8 @@ class _ScheduleFields:
         if not 0 <= self.baseline_decay < 1:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
         if not (math.isfinite(self.smoothing_base) and self.smoothing_base > 1):
-            raise ValueError(f"smoothing_base (the f1 smoother's a) must be a finite number > 1, "
+            raise ValueError("smoothing_base (the f1 smoother's a) must be a finite "
+                             "number > 1, "
                              f"got {self.smoothing_base}")
         # both raise on a non-finite or non-positive temperature or beta, and on a
         # schedule that cannot anneal
@@ -184,9 +185,10 @@ class DiscreteVAE(nn.Module):
             else:
                 hard = soft = neg_elbo
         full = torch.ones_like(kl)
-        return training_metrics(loss.mean(), log_px.detach(), kl.detach(), hard_neg_elbo=hard,
-                                relaxed_neg_elbo=soft, temperature=full * params["temperature"],
-                                smoothing_beta=full * params["smoothing_beta"])
+        return training_metrics(
+            loss.mean(), log_px.detach(), kl.detach(), hard_neg_elbo=hard,
+            relaxed_neg_elbo=soft, temperature=full * params["temperature"],
+            smoothing_beta=full * params["smoothing_beta"])
 
     @torch.no_grad()
     def update_baseline(self, signal: torch.Tensor) -> None:

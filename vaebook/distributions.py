@@ -59,7 +59,8 @@ def kl_divergence(q: D.Distribution, p: D.Distribution, z: torch.Tensor | None =
         return kl
     if z is None:
         raise ValueError(
-            f"KL({type(q).__name__} || {type(p).__name__}) has no closed form in torch; "
+            f"KL({type(q).__name__} || {type(p).__name__}) has no closed form in "
+            "torch; "
             "pass samples z from q for a Monte Carlo estimate")
     return ((q.log_prob(z) if log_q is None else log_q) - p.log_prob(z)).mean(0)
 
@@ -75,7 +76,8 @@ def kl_per_dimension(q: D.Distribution, p: D.Distribution) -> torch.Tensor:
     return D.kl_divergence(q_base, p_base)
 
 
-def log_prob_matrix(dist: D.Distribution, x: torch.Tensor, chunk_size: int = 64) -> torch.Tensor:
+def log_prob_matrix(dist: D.Distribution, x: torch.Tensor,
+                    chunk_size: int = 64) -> torch.Tensor:
     """log p_m(x_n) for every value x_n (N, *event) and every member m of ``dist``'s
     batch (M,): (N, M).
 
@@ -90,6 +92,7 @@ def log_prob_matrix(dist: D.Distribution, x: torch.Tensor, chunk_size: int = 64)
         logits = base.logits.flatten(1)  # (M, D)
         return x.flatten(1) @ logits.T - F.softplus(logits).sum(-1)
     if whole and isinstance(base, D.OneHotCategorical):
-        return x.flatten(1) @ base.logits.flatten(1).T  # torch's logits are log-probabilities
+        # torch's categorical logits are normalized: log-probabilities
+        return x.flatten(1) @ base.logits.flatten(1).T
     lead = (slice(None), None) + (slice(None),) * (x.dim() - 1)
     return torch.cat([dist.log_prob(chunk[lead]) for chunk in x.split(chunk_size)])

@@ -25,7 +25,7 @@ def evaluate(
     batch_size: int | None = None,
     elbo_samples: int = 1,
 ) -> dict:
-    """Mean test -ELBO and IW NLL (nats) of ``model`` on ``data`` with their standard errors.
+    """Mean test -ELBO and IW NLL (nats) of ``model`` on ``data``, standard errors.
 
     ``data``: :class:`vaebook.data.BinaryImages` or a tensor of images. The standard
     errors are std / sqrt(n) over the n images (``num_images``).
@@ -65,7 +65,7 @@ def evaluate(
 
 def mean_and_se(**values: torch.Tensor) -> dict[str, float]:
     """{name: mean, name_se: std / sqrt(n)} for each (n,) tensor of per-example values:
-    the mean over n examples and its standard error (the examples taken as independent)."""
+    the mean over n examples and its standard error (examples taken as independent)."""
     out = {}
     for name, v in values.items():
         out[name] = v.mean().item()

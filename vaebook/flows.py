@@ -374,7 +374,7 @@ class PosteriorVAE(BernoulliVAE):
                                    flow[..., :k], flow[..., k:2 * k], flow[..., 2 * k])
 
     def prior_for(self, qz: D.Distribution) -> D.Distribution:
-        """p(z) = N(0, I), written as the type torch pairs with ``qz`` for a closed-form KL."""
+        """p(z) = N(0, I) as the type torch pairs with ``qz`` for a closed-form KL."""
         pz = self.prior()
         if isinstance(qz, D.MultivariateNormal):
             return D.MultivariateNormal(pz.mean, scale_tril=torch.diag_embed(pz.stddev))
@@ -391,13 +391,14 @@ class PosteriorVAE(BernoulliVAE):
         qz = self.encode(x)
         z, log_q = rsample_and_log_prob(qz, (num_samples,))  # (S, B, K), (S, B)
         log_px_given_z = self.decode(z).log_prob(x).mean(0)
-        return ELBOTerms(log_px_given_z, kl_divergence(qz, self.prior_for(qz), z, log_q))
+        kl = kl_divergence(qz, self.prior_for(qz), z, log_q)  # closed form, else MC
+        return ELBOTerms(log_px_given_z, kl)
 
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
         """Training objective for :func:`vaebook.training.fit`: -(E_q[log p(x|z)] - beta KL), batch mean."""
         terms = self.elbo(x, state.config.num_samples)
-        return training_metrics(-terms.weighted(state.beta).mean(), terms.log_px_given_z,
-                                terms.kl)
+        loss = -terms.weighted(state.beta).mean()
+        return training_metrics(loss, terms.log_px_given_z, terms.kl)
 
     def log_importance_weights(self, x: torch.Tensor, num_samples: int) -> torch.Tensor:
         """log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x), z_s ~ q(z|x): (S, B).

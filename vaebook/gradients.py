@@ -51,7 +51,8 @@ def leave_one_out_baseline(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
 def score_function_surrogate(values: torch.Tensor, log_q: torch.Tensor,
                              baseline: str | float | torch.Tensor | None = None,
                              dim: int = 0) -> torch.Tensor:
-    """(f(z) - b) log q(z) with f(z) - b held constant: its gradient is the score-function
+    """(f(z) - b) log q(z) with f(z) - b held constant: its gradient is the
+    score-function
     (REINFORCE) estimate (f(z) - b) grad log q(z), elementwise (the caller reduces).
 
     ``values`` f(z) and ``log_q`` log q(z) have the same shape. ``baseline`` b: None
@@ -62,7 +63,8 @@ def score_function_surrogate(values: torch.Tensor, log_q: torch.Tensor,
     values = values.detach()
     if isinstance(baseline, str):
         if baseline != "leave-one-out":
-            raise ValueError(f"baseline must be None, a number, a tensor or 'leave-one-out', "
+            raise ValueError("baseline must be None, a number, a tensor or "
+                             "'leave-one-out', "
                              f"got {baseline!r}")
         advantage = values - leave_one_out_baseline(values, dim)
     elif baseline is None:

@@ -41,8 +41,8 @@ def training_metrics(loss: torch.Tensor, log_px_given_z: torch.Tensor, kl: torch
     """The dict every training objective returns (:mod:`vaebook.training`): the scalar
     ``"loss"`` and per-example (B,) ``neg_elbo`` = KL - log p(x|z), ``log_px_given_z``,
     ``kl`` and any ``extra`` per-example metrics."""
-    return {"loss": loss, "neg_elbo": kl - log_px_given_z, "log_px_given_z": log_px_given_z,
-            "kl": kl, **extra}
+    return {"loss": loss, "neg_elbo": kl - log_px_given_z,
+            "log_px_given_z": log_px_given_z, "kl": kl, **extra}
 
 
 def elbo(model, x: torch.Tensor, num_samples: int = 1) -> ELBOTerms:

@@ -391,4 +391,6 @@ class ReparamVAE(GaussianVAE):
         """KL(q(z_k|x) || p(z_k)) per latent dimension, (B, K): closed form, else Monte Carlo."""
         q, p = self.encode(x).base_dist, self.prior().base_dist
         kl = closed_form_kl(q, p)
-        return kl if kl is not None else kl_divergence(q, p, q.rsample((self.KL_SAMPLES,)))
+        if kl is None:
+            kl = kl_divergence(q, p, q.rsample((self.KL_SAMPLES,)))
+        return kl

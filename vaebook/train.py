@@ -91,14 +91,16 @@ def check_writable(path: Path) -> None:
             pass
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        raise ValueError(f"--out {path}: cannot write to {path.parent} ({reason})") from None
+        message = f"--out {path}: cannot write to {path.parent} ({reason})"
+        raise ValueError(message) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
-        print(f"usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)\n\n"
-              f"{__doc__.strip()}\n\nMODEL is one of: {', '.join(sorted(registry.CONFIGS))}")
+        models = ", ".join(sorted(registry.CONFIGS))
+        print("usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)"
+              f"\n\n{__doc__.strip()}\n\nMODEL is one of: {models}")
         return 0
     if not argv or argv[0].startswith("-") or argv[0] not in registry.CONFIGS:
         given = argv[0] if argv else "nothing"
@@ -111,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         check_positive(iw_samples=options.iw_samples, eval_limit=options.eval_limit,
                        check_iw_samples=options.check_iw_samples)
         if options.check_limit is not None and options.check_limit < 0:
-            raise ValueError(f"--check-limit must be >= 0 (0: no check), got {options.check_limit}")
+            raise ValueError("--check-limit must be >= 0 (0: no check), "
+                             f"got {options.check_limit}")
         model_config = from_options(registry.CONFIGS[name], options)
         train_config = from_options(TrainConfig, options)
         check_writable(options.out)
@@ -125,11 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, DataNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    limited = test if train_config.test_limit is None else _first(test, train_config.test_limit)
+    limited = _first(test, train_config.test_limit)
     history = fit(model, train_config, train, limited)
-    if options.dtype != "float32":  # evaluate the weights as stored, rounded to float16 / int8
+    if options.dtype != "float32":  # evaluate the weights as stored (float16 / int8)
         model.load_state_dict(decode_state(encode_state(model.state_dict(), options.dtype)))
-    metrics = evaluate(model, _first(test, options.eval_limit), iw_samples=options.iw_samples)
+    metrics = evaluate(model, _first(test, options.eval_limit),
+                       iw_samples=options.iw_samples)
     metrics["command"] = "python -m vaebook.train " + " ".join(argv)
     saved = {"test": metrics}
     if options.check_limit:
@@ -141,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _first(data: BinarizedMNIST, limit: int | None) -> BinarizedMNIST:
-    """The first ``limit`` images of ``data`` (all of it for None), same binarization."""
+    """The first ``limit`` images of ``data`` (all for None), same binarization."""
     if limit is None or limit >= len(data):
         return data
     return BinarizedMNIST(data.grey[:limit], data.labels[:limit], data.binarization,

@@ -126,7 +126,8 @@ def progress_disabled() -> bool:
 def elbo_objective(model, x: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
     """Minimize -(E_q[log p(x|z)] - beta KL), averaged over the batch."""
     terms = elbo(model, x, state.config.num_samples)
-    return training_metrics(-terms.weighted(state.beta).mean(), terms.log_px_given_z, terms.kl)
+    loss = -terms.weighted(state.beta).mean()
+    return training_metrics(loss, terms.log_px_given_z, terms.kl)
 
 
 def model_objective(model, x: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
@@ -143,7 +144,8 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def evaluate_objective(model, data: BinaryImages, objective: Callable, state: TrainState,
+def evaluate_objective(model, data: BinaryImages, objective: Callable,
+                       state: TrainState,
                        batch_size: int = 1000) -> dict[str, float]:
     """Average every per-example metric of ``objective`` over a fixed binarization of ``data``."""
     was_training = model.training
@@ -175,14 +177,15 @@ def check_data_dim(model, data: BinaryImages) -> None:
     want = getattr(getattr(model, "config", None), "data_dim", None)
     if want is not None and want != data.data_dim:
         shape = "x".join(map(str, data.image_shape))
-        raise ValueError(f"the model takes data_dim={want} pixels per image, the data has "
-                         f"{data.data_dim} ({shape} images); build it with "
+        raise ValueError(f"the model takes data_dim={want} pixels per image, the data "
+                         f"has {data.data_dim} ({shape} images); build it with "
                          f"data_dim={data.data_dim}")
 
 
 def fit(model: torch.nn.Module, config: TrainConfig,
         train: BinaryImages | torch.Tensor | None = None,
-        test: BinaryImages | torch.Tensor | None = None, objective: Callable | None = None,
+        test: BinaryImages | torch.Tensor | None = None,
+        objective: Callable | None = None,
         optimizer: torch.optim.Optimizer | None = None) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 

@@ -31,7 +31,7 @@ from ._moved import forward_moved
 from .registry import register
 
 
-# --- the pieces, as small functions (each tested against a reference) ----------------------
+# --- the pieces, as small functions (each tested against a reference) -----------------
 
 def nearest_code(z_e: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     """Index of the nearest codebook vector (squared Euclidean distance): (..., C) -> (...)."""
@@ -116,7 +116,7 @@ class PointMass(D.Distribution):
         return torch.where(same, 0.0, -math.inf)
 
 
-# --- the model -------------------------------------------------------------------------------
+# --- the model ------------------------------------------------------------------------
 
 @register("vq-vae")
 @dataclass
@@ -321,7 +321,7 @@ def code_prior_from_codes(codes: torch.Tensor, codebook_size: int, pseudocount: 
     return torch.log(counts / counts.sum(1, keepdim=True))
 
 
-# --- a per-position prior over the code grid -------------------------------------------------
+# --- a per-position prior over the code grid ------------------------------------------
 
 def per_position_prior(log_probs: torch.Tensor) -> D.Independent:
     """p(z) = prod_l Categorical(z_l; log_probs[l]) from the (L, K) table of :func:`fit_code_prior`."""
