@@ -139,7 +139,7 @@ def test_config_refuses_a_schedule_that_cannot_anneal():
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -1.0])
 def test_temperatures_and_betas_must_be_finite_and_positive(bad):
-    """nan gives nan samples, inf uniform ones, 0 a division by zero: all refused early."""
+    """nan gives nan samples, inf uniform ones, 0 a division by zero: refused early."""
     with pytest.raises(ValueError, match="temperature.*finite number > 0"):
         ExponentialDecay(bad, 0.5, 1e-4, 500)
     with pytest.raises(ValueError, match="temperature.*finite number > 0"):

@@ -82,7 +82,8 @@ def test_help_prints_usage_and_exits_0():
 
 
 def one_line_error(capsys, main, argv, *needles):
-    """``main(argv)`` exits 2 before any work with one line ``error: ...`` naming ``needles``."""
+    """``main(argv)`` exits 2 before any work, with one line ``error: ...`` that
+    names each of ``needles``."""
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err, err

@@ -395,15 +395,18 @@ def test_rsample_refuses_gradients_and_samples_without():
 # --- estimators as distribution objects -----------------------------------------------
 
 def test_gumbel_softmax_is_torchs_relaxed_distribution():
-    """The Gumbel-softmax estimators build torch's RelaxedOneHotCategorical / RelaxedBernoulli:
-    same samples from the same noise, and a log_prob (torch's density of the relaxed variable)."""
+    """The Gumbel-softmax estimators build torch's RelaxedOneHotCategorical and
+    RelaxedBernoulli: same samples from the same noise, and a log_prob (torch's density
+    of the relaxed variable)."""
     tau = 0.7
-    q = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"].distribution(CAT_LOGITS, {"temperature": tau})
+    estimator = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"]
+    q = estimator.distribution(CAT_LOGITS, {"temperature": tau})
     assert isinstance(q, D.RelaxedOneHotCategorical) and q.has_rsample
     torch.manual_seed(20)
     y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](CAT_LOGITS, {"temperature": tau})
     torch.manual_seed(20)
-    ref = D.RelaxedOneHotCategorical(torch.tensor(tau, dtype=F64), logits=CAT_LOGITS).rsample()
+    tau_t = torch.tensor(tau, dtype=F64)
+    ref = D.RelaxedOneHotCategorical(tau_t, logits=CAT_LOGITS).rsample()
     torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
     assert torch.isfinite(q.log_prob(y)).all() and q.log_prob(y).shape == (2,)
     qb = d.ESTIMATORS["gumbel-softmax"].distribution(BERN_LOGITS, {"temperature": tau})
@@ -415,11 +418,11 @@ def test_gumbel_softmax_is_torchs_relaxed_distribution():
     torch.testing.assert_close(yb, ref, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["naive", "straight-through", "straight-through-gumbel",
-                                  "score-function"])
+@pytest.mark.parametrize(
+    "name", ["naive", "straight-through", "straight-through-gumbel", "score-function"])
 @pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
 def test_exact_sample_estimators_are_distributions_of_q(name, categorical):
-    """Their forward values are exact samples of q, so log_prob is q's, as torch computes it."""
+    """Their forward values are exact samples of q, so log_prob is q's (torch's)."""
     logits = CAT_LOGITS if categorical else BERN_LOGITS
     q = d.get_estimator(name, categorical).distribution(logits, PARAMS)
     exact = (D.OneHotCategorical if categorical else D.Bernoulli)(logits=logits)

@@ -11,8 +11,13 @@ import torch
 
 from vaebook.data import BinarizedMNIST
 from vaebook.training import TrainConfig, TrainState
-from vaebook.experiments.vq import (AutoregressiveCodePrior, ema_kmeans, fit_autoregressive_prior,
-                                    moving_clusters, neg_elbo_under_prior)
+from vaebook.experiments.vq import (
+    AutoregressiveCodePrior,
+    ema_kmeans,
+    fit_autoregressive_prior,
+    moving_clusters,
+    neg_elbo_under_prior,
+)
 from vaebook.vq import VQVAEConfig, encode_codes, fit_code_prior, per_position_prior
 
 K, C = 8, 4

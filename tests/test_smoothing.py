@@ -151,7 +151,7 @@ def test_no_nan_gradients_at_the_ends_of_u(name):
     assert torch.isfinite(p.grad[1:]).all() and torch.isfinite(logits.grad).all()
 
 
-# --- closed-form means of the smoothers (what the smoothing chapter's bias figure shows
+# --- closed-form means of the smoothers (the smoothing chapter's bias figure) ----
 
 @pytest.mark.parametrize("name", list(sm.SMOOTHERS))
 @pytest.mark.parametrize("beta", [0.7, 3.0, 12.0])
