@@ -73,8 +73,7 @@ def test_bad_input_is_refused_with_the_allowed_values(tmp_path, monkeypatch):
 
 def test_a_data_set_that_is_not_mnist_trains_through_the_public_api():
     """8x8 binary images of bars made here (not MNIST): BinaryImages from a tensor, a
-    model
-    sized from the data, fit and evaluate on tensors, and the bound improves."""
+    model sized from the data, fit and evaluate on tensors, and the bound improves."""
     from vaebook.data import BinaryImages
     from vaebook.evaluation import evaluate
     from vaebook.models import VAEConfig

@@ -6,8 +6,7 @@ import torch
 
 def test_evaluate_standard_errors_are_std_over_sqrt_n(monkeypatch):
     """iw_nll_se and neg_elbo_se are std / sqrt(n) over the n images: recomputed here
-    from
-    per-image bounds made known in advance (std / n, a common slip, fails this)."""
+    from per-image bounds known in advance (std / n, a common slip, fails this)."""
     from vaebook import evaluation
     from vaebook.models import VAEConfig
 
