@@ -20,9 +20,16 @@ from vaebook.data import BinarizedMNIST  # noqa: E402
 from vaebook.discrete import log_prob_of  # noqa: E402
 from vaebook.discrete_vae import BinaryVAEConfig, CategoricalVAEConfig  # noqa: E402
 from vaebook.experiments.discrete_analysis import (  # noqa: E402
-    TracedObjective, hard_neg_elbo_samples, mutual_information)
+    TracedObjective,
+    hard_neg_elbo_samples,
+    mutual_information,
+)
 from vaebook.experiments.enumeration import (  # noqa: E402
-    enumerate_states, exact_gradient, exact_straight_through, gradient_samples)
+    enumerate_states,
+    exact_gradient,
+    exact_straight_through,
+    gradient_samples,
+)
 from vaebook.plots import discrete as dplots  # noqa: E402
 from vaebook.training import TrainConfig, fit  # noqa: E402
 

@@ -11,7 +11,12 @@ from torch import distributions as D
 from vaebook.checkpoints import load_checkpoint, save_checkpoint
 from vaebook.data import BinarizedMNIST
 from vaebook.discrete import CATEGORICAL_ESTIMATORS, ESTIMATORS
-from vaebook.discrete_vae import BinaryVAE, BinaryVAEConfig, CategoricalVAE, CategoricalVAEConfig
+from vaebook.discrete_vae import (
+    BinaryVAE,
+    BinaryVAEConfig,
+    CategoricalVAE,
+    CategoricalVAEConfig,
+)
 from vaebook.evaluation import evaluate
 from vaebook.experiments.enumeration import enumerate_states
 from vaebook.training import TrainConfig, TrainState, fit

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 
 from vaebook.data import BinarizedMNIST
+from vaebook.discrete_vae import BinaryVAEConfig
 from vaebook.experiments import comparison
 from vaebook.experiments.comparison import EstimatorSpec
 from vaebook.experiments.enumeration import exact_gradient
-from vaebook.discrete_vae import BinaryVAEConfig
 from vaebook.training import TrainConfig, TrainState
 
 

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from vaebook.data import BinarizedMNIST
-from vaebook.training import TrainConfig, TrainState
 from vaebook.experiments.vq import (
     AutoregressiveCodePrior,
     ema_kmeans,
@@ -18,6 +17,7 @@ from vaebook.experiments.vq import (
     moving_clusters,
     neg_elbo_under_prior,
 )
+from vaebook.training import TrainConfig, TrainState
 from vaebook.vq import VQVAEConfig, encode_codes, fit_code_prior, per_position_prior
 
 K, C = 8, 4

@@ -8,9 +8,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from vaebook.annealing import ExponentialDecay  # noqa: E402
-from vaebook.experiments.enumeration import bias_and_variance  # noqa: E402
 from vaebook.discrete_vae import CategoricalVAEConfig  # noqa: E402
-from vaebook.plots import gumbel, smoothing as smooth_plots  # noqa: E402
+from vaebook.experiments.enumeration import bias_and_variance  # noqa: E402
+from vaebook.plots import gumbel  # noqa: E402
+from vaebook.plots import smoothing as smooth_plots
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

@@ -19,14 +19,22 @@ import torch
 from torch import distributions as D
 from torch import nn
 
+from ._moved import forward_moved
 from .annealing import ExponentialDecay, SmoothingSchedule
-from .discrete import (CATEGORICAL_ESTIMATORS, ESTIMATORS, DiscreteLatents, bernoulli_latents,
-                       categorical_latents, get_estimator, kl_per_latent, log_prob_of)
+from .discrete import (
+    CATEGORICAL_ESTIMATORS,
+    ESTIMATORS,
+    DiscreteLatents,
+    bernoulli_latents,
+    categorical_latents,
+    get_estimator,
+    kl_per_latent,
+    log_prob_of,
+)
 from .distributions import bernoulli_pixels
 from .gradients import score_function_surrogate
 from .models import ACTIVATIONS, mlp
 from .objectives import training_metrics
-from ._moved import forward_moved
 from .registry import register
 
 

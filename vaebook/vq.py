@@ -25,11 +25,10 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch import nn
 
+from ._moved import forward_moved
 from .distributions import bernoulli_pixels
 from .objectives import training_metrics
-from ._moved import forward_moved
 from .registry import register
-
 
 # --- the pieces, as small functions (each tested against a reference) -----------------
 
