@@ -15,7 +15,6 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import distributions as D  # noqa: E402
 
-from vaebook import discrete  # noqa: E402
 from vaebook.data import BinarizedMNIST  # noqa: E402
 from vaebook.discrete import log_prob_of  # noqa: E402
 from vaebook.discrete_vae import BinaryVAEConfig, CategoricalVAEConfig  # noqa: E402
