@@ -129,9 +129,16 @@ def main() -> None:
         default=5,
         help="interleaved (recipe, vaebook) epoch pairs, >= 1 (default 5)",
     )
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice); 1 avoids the "
+                        "threads' spin-waits when other processes share the cores")
     options = parser.parse_args()
     if options.pairs < 1:
         parser.error(f"--pairs must be an integer >= 1, got {options.pairs}")
+    if options.threads is not None:
+        if options.threads < 1:
+            parser.error(f"--threads must be an integer >= 1, got {options.threads}")
+        torch.set_num_threads(options.threads)
     device = resolve_device(options.device)
     print(
         f"device: {device} | torch {torch.__version__} | threads: {torch.get_num_threads()}"
