@@ -1,13 +1,16 @@
 """The book's experiments: analyses, toys and measurements the chapters run on top of
 the library (:mod:`vaebook.discrete`, :mod:`vaebook.discrete_vae`, :mod:`vaebook.vq`).
 
-Nothing in the library imports this package; it reads the library the way a reader's
-own experiment would.
+No library module imports this package (only the lazy forwarders of names that moved
+here, :mod:`vaebook._moved`); it reads the library the way a reader's own experiment
+would.
 
-- :mod:`~vaebook.experiments.enumeration`: exact expectations and gradients over every
-  state of a few discrete latents, per-sample gradient estimates, their bias and variance.
-- :mod:`~vaebook.experiments.discrete_analysis`: per-step traces, the mutual information
-  I(x; z), the exact-sample test bound of a discrete VAE.
-- :mod:`~vaebook.experiments.comparison`: the estimator comparison (book/comparing_estimators).
+- :mod:`~vaebook.experiments.enumeration`: exact expectations and gradients over
+  every state of a few discrete latents, per-sample gradient estimates, their bias
+  and variance.
+- :mod:`~vaebook.experiments.discrete_analysis`: per-step traces, the mutual
+  information I(x; z), the exact-sample test bound of a discrete VAE.
+- :mod:`~vaebook.experiments.comparison`: the estimator comparison
+  (book/comparing_estimators).
 - :mod:`~vaebook.experiments.vq`: learned priors over VQ codes and the EMA k-means toy.
 """
