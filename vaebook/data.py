@@ -265,7 +265,7 @@ class BinaryImages:
         return torch.Generator(device=self.grey.device).manual_seed(seed)
 
     def binary(self, epoch: int = 0) -> torch.Tensor:
-        """The whole split as binary pixels (N, D): the fixed sample, or epoch ``epoch``'s."""
+        """All the images as binary pixels (N, D): the fixed sample, or epoch ``epoch``'s."""
         if self._static is not None:
             return self._static
         if self.binarization in ("grey", "binary"):
@@ -273,7 +273,7 @@ class BinaryImages:
         return binarize(self.grey, self._generator(self.seed * 1_000_003 + epoch))
 
     def fixed(self) -> torch.Tensor:
-        """A binarization that never changes (for evaluation): the static one, or epoch 0's."""
+        """A binarization that never changes (for evaluation): static, or epoch 0's."""
         return self.binary(epoch=0)
 
     def batches(

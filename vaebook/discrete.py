@@ -1,4 +1,4 @@
-"""Discrete latent variables: gradient estimators and the binary / categorical VAEs (notes 2).
+"""Discrete latent variables: gradient estimators and their distributions (notes 2).
 
 Shapes: S samples, B batch, D = 784 pixels, K latent variables, C classes.
 
@@ -279,7 +279,8 @@ def relaxed_distribution(
 ) -> D.Distribution:
     """torch's Gumbel-softmax (Jang et al. 2016; Maddison et al. 2017):
     ``RelaxedOneHotCategorical`` over the last axis, or ``RelaxedBernoulli`` (the
-    binary concrete), at a finite ``temperature`` > 0; it has ``rsample``, ``log_prob``."""
+    binary concrete), at a finite ``temperature`` > 0; it has ``rsample`` and
+    ``log_prob``."""
     tau = torch.tensor(
         positive_finite("temperature", temperature),
         dtype=logits.dtype,
@@ -385,13 +386,14 @@ def binary_concrete(logits: torch.Tensor, params: dict) -> D.RelaxedBernoulli:
 def straight_through_binary_concrete(
     logits: torch.Tensor, params: dict
 ) -> StraightThroughGumbel:
-    """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete gradient."""
+    """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete
+    gradient."""
     return StraightThroughGumbel(logits, _temperature(params))
 
 
 @register_estimator("score-function", score_function=True)
 def score_function_bernoulli(logits: torch.Tensor, params: dict) -> ScoreFunctionSample:
-    """A discrete sample with no pathwise gradient; the model adds the REINFORCE surrogate."""
+    """A discrete sample, no pathwise gradient; the model adds the REINFORCE surrogate."""
     return ScoreFunctionSample(logits.detach())
 
 
@@ -447,7 +449,7 @@ def straight_through_gumbel(
 def score_function_categorical(
     logits: torch.Tensor, params: dict
 ) -> ScoreFunctionSample:
-    """A one-hot sample with no pathwise gradient; the model adds the REINFORCE surrogate."""
+    """A one-hot sample, no pathwise gradient; the model adds the REINFORCE surrogate."""
     return ScoreFunctionSample(logits.detach(), categorical=True)
 
 
@@ -455,7 +457,7 @@ def score_function_categorical(
 
 
 class DiscreteLatents(D.Independent):
-    """Independent discrete latents (Bernoulli or one-hot categorical) as one distribution.
+    """Independent discrete latents (Bernoulli or one-hot categorical), one distribution.
 
     There is no reparameterization gradient: ``rsample`` returns a plain sample
     and is allowed only where no gradient is recorded (evaluation: the ELBO and
@@ -474,7 +476,8 @@ class DiscreteLatents(D.Independent):
 
 
 def kl_per_latent(q: DiscreteLatents, p: DiscreteLatents) -> torch.Tensor:
-    """KL(q(z_k) || p(z_k)) for each latent variable, closed form, broadcasting p over q's batch: (..., K)."""
+    """KL(q(z_k) || p(z_k)) for each latent variable, closed form, broadcasting p over
+    q's batch: (..., K)."""
     shape = torch.broadcast_shapes(q.base_dist.batch_shape, p.base_dist.batch_shape)
     return D.kl_divergence(q.base_dist.expand(shape), p.base_dist.expand(shape))
 
@@ -492,14 +495,16 @@ def bernoulli_latents(logits: torch.Tensor) -> DiscreteLatents:
 
 
 def categorical_latents(logits: torch.Tensor) -> DiscreteLatents:
-    """q(z|x) = prod_k OneHotCategorical(z_k; softmax(logits_k)): batch (...,), event (K, C)."""
+    """q(z|x) = prod_k OneHotCategorical(z_k; softmax(logits_k)): batch (...,),
+    event (K, C)."""
     return DiscreteLatents(D.OneHotCategorical(logits=logits), 1)
 
 
 def log_prob_of(
     logits: torch.Tensor, z: torch.Tensor, categorical: bool
 ) -> torch.Tensor:
-    """log q(z) for independent latents, summed over them: (...,). z may be any sample shape."""
+    """log q(z) for independent latents, summed over them: (...,); z may have any
+    sample shape."""
     if categorical:
         return (z * torch.log_softmax(logits, -1)).sum((-2, -1))
     return -F.binary_cross_entropy_with_logits(
