@@ -265,7 +265,7 @@ class BinaryImages:
         return torch.Generator(device=self.grey.device).manual_seed(seed)
 
     def binary(self, epoch: int = 0) -> torch.Tensor:
-        """All the images as binary pixels (N, D): the fixed sample, or epoch ``epoch``'s."""
+        """All images as binary pixels (N, D): fixed, or epoch ``epoch``'s."""
         if self._static is not None:
             return self._static
         if self.binarization in ("grey", "binary"):

@@ -393,7 +393,7 @@ def straight_through_binary_concrete(
 
 @register_estimator("score-function", score_function=True)
 def score_function_bernoulli(logits: torch.Tensor, params: dict) -> ScoreFunctionSample:
-    """A discrete sample, no pathwise gradient; the model adds the REINFORCE surrogate."""
+    """A sample, no pathwise gradient (the model adds REINFORCE's surrogate)."""
     return ScoreFunctionSample(logits.detach())
 
 
@@ -449,7 +449,7 @@ def straight_through_gumbel(
 def score_function_categorical(
     logits: torch.Tensor, params: dict
 ) -> ScoreFunctionSample:
-    """A one-hot sample, no pathwise gradient; the model adds the REINFORCE surrogate."""
+    """A one-hot sample, no pathwise gradient (the model adds the surrogate)."""
     return ScoreFunctionSample(logits.detach(), categorical=True)
 
 
@@ -457,7 +457,7 @@ def score_function_categorical(
 
 
 class DiscreteLatents(D.Independent):
-    """Independent discrete latents (Bernoulli or one-hot categorical), one distribution.
+    """Independent Bernoulli or one-hot categorical latents as one distribution.
 
     There is no reparameterization gradient: ``rsample`` returns a plain sample
     and is allowed only where no gradient is recorded (evaluation: the ELBO and
