@@ -18,10 +18,12 @@ from ..distributions import log_prob_matrix
 
 
 class TracedObjective:
-    """A model's own objective that also records batch means of some metrics at every training step.
+    """A model's own objective that also records batch means of some metrics at every
+    training step.
 
     ``fit(model, config, train, objective=traced)`` then leaves per-step curves in
-    ``traced.trace[key]`` (lists of floats; one device sync per step, so for small runs).
+    ``traced.trace[key]`` (lists of floats; one device sync per step, so for small
+    runs).
     """
 
     def __init__(self, keys: tuple[str, ...] = ("kl", "neg_elbo", "log_px_given_z")):
@@ -40,13 +42,15 @@ class TracedObjective:
 def mutual_information(
     logits: torch.Tensor, num_samples: int = 10, categorical: bool = False
 ) -> dict[str, float]:
-    """I(x; z) between N images x (uniform over them) and z ~ q(z|x), with q(z) = (1/N) sum_m q(z|x_m).
+    """I(x; z) between N images x (uniform over them) and z ~ q(z|x), with q(z) = (1/N)
+    sum_m q(z|x_m).
 
-    I(x; z) = E_x E_{q(z|x)}[log q(z|x) - log q(z)] (Hoffman & Johnson 2016), estimated with
-    ``num_samples`` draws of z per image; q(z) is the exact mixture over the N images, so only
-    the z are Monte Carlo. 0 <= I <= log N, and E_x KL(q(z|x) || p(z)) = I + KL(q(z) || p(z)) >= I.
-    ``logits``: (N, K) Bernoulli or (N, K, C) categorical encoder outputs. Returns the estimate,
-    its Monte Carlo standard error (the N images are the data distribution, not a sample) and log N.
+    I(x; z) = E_x E_{q(z|x)}[log q(z|x) - log q(z)] (Hoffman & Johnson 2016), estimated
+    with ``num_samples`` draws of z per image; q(z) is the exact mixture over the N
+    images, so only the z are Monte Carlo. 0 <= I <= log N, and E_x KL(q(z|x) || p(z)) =
+    I + KL(q(z) || p(z)) >= I. ``logits``: (N, K) Bernoulli or (N, K, C) categorical
+    encoder outputs. Returns the estimate, its Monte Carlo standard error (the N images
+    are the data distribution, not a sample) and log N.
     """
     n = len(logits)
     qz = categorical_latents(logits) if categorical else bernoulli_latents(logits)
@@ -77,10 +81,12 @@ def mutual_information(
 def hard_neg_elbo_samples(
     model: DiscreteVAE, x: torch.Tensor, num_samples: int = 1
 ) -> torch.Tensor:
-    """-(log p(x|z_s) - KL(q(z|x) || p(z))) for ``num_samples`` exact discrete z_s ~ q(z|x): (S, B).
+    """-(log p(x|z_s) - KL(q(z|x) || p(z))) for ``num_samples`` exact discrete z_s ~
+    q(z|x): (S, B).
 
-    Each row is an unbiased one-sample estimate of the discrete model's -ELBO (the KL is the
-    closed form), whatever estimator trained the model; their mean over S and B is the test -ELBO.
+    Each row is an unbiased one-sample estimate of the discrete model's -ELBO (the KL is
+    the closed form), whatever estimator trained the model; their mean over S and B is
+    the test -ELBO.
     """
     qz = model.encode(x)
     kl = D.kl_divergence(qz, model.prior())  # (B,)

@@ -23,7 +23,8 @@ def enumerate_states(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Every z: (2^K, K) binary vectors, or (C^K, K, C) one-hot tuples when ``num_classes`` is given."""
+    """Every z: (2^K, K) binary vectors, or (C^K, K, C) one-hot tuples when
+    ``num_classes`` is given."""
     if num_classes is None:
         states = torch.tensor(list(itertools.product([0.0, 1.0], repeat=num_latents)))
     else:
@@ -37,7 +38,8 @@ def enumerate_states(
 def exact_expectation(
     logits: torch.Tensor, f: Callable, categorical: bool = False
 ) -> torch.Tensor:
-    """E_{z ~ q(logits)}[f(z)] by enumeration, differentiable in ``logits`` ((K,) or (K, C))."""
+    """E_{z ~ q(logits)}[f(z)] by enumeration, differentiable in ``logits`` ((K,) or (K,
+    C))."""
     shape = logits.shape if categorical else logits.shape[-1:]
     states = enumerate_states(*shape, dtype=logits.dtype, device=logits.device)
     weights = log_prob_of(logits, states, categorical).exp()  # (N,)
@@ -62,7 +64,8 @@ def gradient_samples(
     categorical: bool = False,
     baseline: str | float | None = "auto",
 ) -> torch.Tensor:
-    """``num_samples`` independent single-sample estimates of d/dlogits E_q[f(z)]: (S, *logits.shape).
+    """``num_samples`` independent single-sample estimates of d/dlogits E_q[f(z)]: (S,
+    *logits.shape).
 
     ``f`` maps z (S, ...) to (S,) and must be differentiable in z for the pathwise
     estimators. The score-function estimate is (f(z) - b) d log q(z) / dlogits with
@@ -87,7 +90,8 @@ def gradient_samples(
 
 
 def bias_and_variance(samples: torch.Tensor, exact: torch.Tensor) -> dict[str, float]:
-    """Squared bias ||mean - exact||^2, its standard error, and the total variance (sum over coordinates)."""
+    """Squared bias ||mean - exact||^2, its standard error, and the total variance (sum
+    over coordinates)."""
     n = len(samples)
     mean = samples.mean(0)
     var = samples.var(0)
@@ -103,12 +107,14 @@ def bias_and_variance(samples: torch.Tensor, exact: torch.Tensor) -> dict[str, f
 def exact_straight_through(
     logits: torch.Tensor, f, categorical: bool = False
 ) -> torch.Tensor:
-    """The mean of the straight-through estimate, E_q[(df/dz)(z)] dp/dlogits, by enumeration of every z.
+    """The mean of the straight-through estimate, E_q[(df/dz)(z)] dp/dlogits, by
+    enumeration of every z.
 
-    Straight-through (Bengio et al. 2013; notes 2.1) forwards a discrete z ~ q and backpropagates as
-    if dz/dlogits = dp/dlogits (p = sigmoid or softmax of ``logits``). Its expectation, computed here
-    with no Monte Carlo error, minus :func:`vaebook.discrete.exact_gradient` is its bias.
-    ``logits`` (K,) or (K, C); ``f`` maps z (N, K) or (N, K, C) to (N,), differentiable in z.
+    Straight-through (Bengio et al. 2013; notes 2.1) forwards a discrete z ~ q and
+    backpropagates as if dz/dlogits = dp/dlogits (p = sigmoid or softmax of ``logits``).
+    Its expectation, computed here with no Monte Carlo error, minus
+    :func:`exact_gradient` is its bias. ``logits`` (K,) or (K, C);
+    ``f`` maps z (N, K) or (N, K, C) to (N,), differentiable in z.
     """
     shape = logits.shape if categorical else logits.shape[-1:]
     states = enumerate_states(

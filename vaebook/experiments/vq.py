@@ -21,9 +21,10 @@ from ..vq import VQVAE, code_counts, ema_update, nearest_code
 
 
 class _one_cpu_thread:
-    """``with _one_cpu_thread():`` runs loops of tiny tensor operations on one CPU thread (restored
-    after): for them the threads' synchronization costs more than it saves, and far more when
-    other processes share the cores (measured here: 0.1 s instead of 9 s for :func:`ema_kmeans`)."""
+    """``with _one_cpu_thread():`` runs loops of tiny tensor operations on one CPU
+    thread (restored after): for them the threads' synchronization costs more than it
+    saves, and far more when other processes share the cores (measured here: 0.1 s
+    instead of 9 s for :func:`ema_kmeans`)."""
 
     def __enter__(self) -> None:
         self.before = torch.get_num_threads()
@@ -34,13 +35,15 @@ class _one_cpu_thread:
 
 
 class AutoregressiveCodePrior(nn.Module):
-    """p(z) = prod_l p(z_l | z_<l) over the L codes of a grid in raster order, K codes each.
+    """p(z) = prod_l p(z_l | z_<l) over the L codes of a grid in raster order, K codes
+    each.
 
-    A tiny stand-in for the paper's PixelCNN prior: the codes, shifted right by one (a start
-    token K in front), are embedded, a stack of causal 1-D convolutions (left padding, so
-    position l sees only z_<l) with residual ReLU layers mixes them, and a linear head gives
-    the K logits of each position. A kernel longer than the grid's width lets each position
-    see the one above it. ``log_prob`` (B, L) -> (B,); ``sample`` draws L positions in turn.
+    A tiny stand-in for the paper's PixelCNN prior: the codes, shifted right by one (a
+    start token K in front), are embedded, a stack of causal 1-D convolutions (left
+    padding, so position l sees only z_<l) with residual ReLU layers mixes them, and a
+    linear head gives the K logits of each position. A kernel longer than the grid's
+    width lets each position see the one above it. ``log_prob`` (B, L) -> (B,);
+    ``sample`` draws L positions in turn.
     """
 
     def __init__(
@@ -104,8 +107,9 @@ def fit_autoregressive_prior(
     seed: int = 0,
     **options,
 ) -> tuple[AutoregressiveCodePrior, list]:
-    """Train an :class:`AutoregressiveCodePrior` on code grids ``codes`` (N, L) by maximum likelihood
-    (Adam, ``steps`` minibatches drawn at random); returns it (eval mode) and the per-step mean -log p(z)."""
+    """Train an :class:`AutoregressiveCodePrior` on code grids ``codes`` (N, L) by
+    maximum likelihood (Adam, ``steps`` minibatches drawn at random); returns it (eval
+    mode) and the per-step mean -log p(z)."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     prior = AutoregressiveCodePrior(codebook_size, codes.shape[1], **options).to(
@@ -132,9 +136,10 @@ def fit_autoregressive_prior(
 def neg_elbo_under_prior(
     model: VQVAE, x: torch.Tensor, prior, batch_size: int = 1000
 ) -> dict[str, torch.Tensor]:
-    """-ELBO of each image when the prior over code grids is ``prior`` (anything with ``log_prob``
-    (B, L) -> (B,)): q(z|x) is a point mass, so KL(q || p) = -log p(z_q) and
-    -ELBO = -log p(x|z_q) - log p(z_q). Returns per-image (N,) ``reconstruction``, ``kl``, ``neg_elbo``."""
+    """-ELBO of each image when the prior over code grids is ``prior`` (anything with
+    ``log_prob`` (B, L) -> (B,)): q(z|x) is a point mass, so KL(q || p) = -log p(z_q)
+    and -ELBO = -log p(x|z_q) - log p(z_q). Returns per-image (N,) ``reconstruction``,
+    ``kl``, ``neg_elbo``."""
     model.eval()
     recon, kl = [], []
     for b in x.split(batch_size):
@@ -149,13 +154,15 @@ def neg_elbo_under_prior(
 def ema_kmeans(
     batches: torch.Tensor, codebook: torch.Tensor, gamma: float, epsilon: float = 1e-5
 ) -> dict:
-    """Vector quantization with an EMA codebook alone (no encoder to train): online k-means.
+    """Vector quantization with an EMA codebook alone (no encoder to train): online
+    k-means.
 
-    ``batches`` (T, N, C) are the "encoder outputs" of T steps, ``codebook`` (K, C) the start
-    (N_i = 1 and m_i = e_i, as in :class:`VQVAE`). Each step assigns every point to its nearest
-    code and applies :func:`ema_update`. Returns the codebooks after each step ``trajectory``
-    (T + 1, K, C), the last step's assignment ``counts`` (K,) and the mean squared distance of each
-    batch to its codes before the update, ``distortion`` (T,).
+    ``batches`` (T, N, C) are the "encoder outputs" of T steps, ``codebook`` (K, C) the
+    start (N_i = 1 and m_i = e_i, as in :class:`VQVAE`). Each step assigns every point
+    to its nearest code and applies :func:`ema_update`. Returns the codebooks after each
+    step ``trajectory`` (T + 1, K, C), the last step's assignment ``counts`` (K,) and
+    the mean squared distance of each batch to its codes before the update,
+    ``distortion`` (T,).
     """
     k = codebook.shape[0]
     cluster_size, embed_sum = torch.ones(k, dtype=codebook.dtype), codebook.clone()
@@ -181,9 +188,10 @@ def moving_clusters(
     noise: float = 0.15,
     seed: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Toy "encoder outputs" that drift like a VQ-VAE encoder's in training: ``num_clusters``
-    Gaussian clusters on a circle whose radius grows from 0.2 to about 3 while it turns a
-    quarter turn. Returns the batches (steps, batch_size, 2) and the centres (steps, num_clusters, 2)."""
+    """Toy "encoder outputs" that drift like a VQ-VAE encoder's in training:
+    ``num_clusters`` Gaussian clusters on a circle whose radius grows from 0.2 to about
+    3 while it turns a quarter turn. Returns the batches (steps, batch_size, 2) and the
+    centres (steps, num_clusters, 2)."""
     g = torch.Generator().manual_seed(seed)
     t = torch.arange(steps, dtype=torch.float32)[:, None]
     radius = 0.2 + 2.8 * (1 - torch.exp(-t / (steps / 4)))
