@@ -55,7 +55,7 @@ def without_seconds(history):
 
 
 # The run to kill: vaebook.train as is, but the process SIGKILLs itself just before the
-# optimizer step number argv[1], so the kill lands mid-epoch whatever the machine's load.
+# optimizer step number argv[1], so the kill lands mid-epoch whatever the load.
 KILLED_RUN = """
 import os, signal, sys
 import torch
