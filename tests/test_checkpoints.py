@@ -90,3 +90,37 @@ def test_a_failed_write_leaves_the_old_checkpoint_whole(tmp_path, model):
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], "no temporary file is left behind"
     with pytest.raises(ValueError, match="dtype"):
         save_checkpoint(path, model, dtype="int4")
+
+
+def test_a_write_killed_midway_leaves_the_previous_checkpoint_whole(tmp_path, model):
+    """A process SIGKILLed while torch.save is half done (the new file's first bytes
+    written and flushed): the checkpoint at the path is still the old one, whole."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    path = save_checkpoint(tmp_path / "m.pt", model, metrics={"version": "old"})
+    before = path.read_bytes()
+    script = textwrap.dedent(f"""
+        import os, signal, torch
+        from vaebook import checkpoints
+        from vaebook.models import VAEConfig
+
+        def half_then_killed(obj, f):
+            f.write(b"PK" + b"x" * 5000)  # the start of a zip, never finished
+            f.flush()
+            os.fsync(f.fileno())
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        torch.save = half_then_killed
+        model = VAEConfig(hidden=(32, 16), latent_dim=3).build()
+        checkpoints.save_checkpoint({str(path)!r}, model, metrics={{"version": "new"}})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                            timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()
+    assert path.read_bytes() == before
+    assert load_checkpoint(path).metrics == {"version": "old"}
+    stray = [p for p in tmp_path.iterdir() if p != path]
+    assert len(stray) == 1 and stray[0].name.startswith(".m.pt.")  # the killed temp

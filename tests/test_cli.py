@@ -1,8 +1,11 @@
 """The command lines train, write and evaluate a real checkpoint."""
 
 import json
+import os
 import subprocess
 import sys
+
+import torch
 
 from vaebook.checkpoints import load_checkpoint
 
@@ -153,3 +156,115 @@ def test_evaluate_options_are_checked_before_any_work(tmp_path, capsys, monkeypa
     )
     monkeypatch.setenv("VAEBOOK_DATA", str(tmp_path / "empty"))
     one_line_error(capsys, evaluate.main, [str(ckpt)], "VAEBOOK_DATA", "MNIST test")
+# --- resuming (issue 10, section 2) ---------------------------------------------------
+RESUMABLE = ["gaussian-vae", "--hidden", "32", "--latent-dim", "4", "--epochs", "3",
+             "--train-limit", "3000", "--test-limit", "200", "--batch-size", "25",
+             "--lr-schedule", "cosine", "--beta-warmup", "0.5", "--iw-samples", "10",
+             "--eval-limit", "100", "--check-limit", "50", "--check-iw-samples", "5",
+             "--device", "cpu"]
+
+
+def without_seconds(history):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+# The run to kill: vaebook.train as is, but the process SIGKILLs itself just before the
+# optimizer step number argv[1], so the kill lands mid-epoch whatever the load.
+KILLED_RUN = """
+import os, signal, sys
+import torch
+from vaebook import train
+kill_at, steps, step = int(sys.argv[1]), [0], torch.optim.Adam.step
+def counted(self, *args, **kwargs):
+    steps[0] += 1
+    if steps[0] == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return step(self, *args, **kwargs)
+torch.optim.Adam.step = counted
+sys.exit(train.main(sys.argv[2:]))
+"""
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}  # fast on a shared CPU
+
+
+def test_a_run_killed_mid_epoch_and_resumed_ends_as_if_never_interrupted(tmp_path):
+    """SIGKILL half-way through epoch 2, then the same command with --resume: the final
+    checkpoint's history, weights and test metrics equal those of a run never
+    interrupted, exactly."""
+    import signal
+
+    def train(*extra, script=None):
+        head = ["-c", script] if script else ["-m", "vaebook.train"]
+        return subprocess.run([sys.executable, *head, *extra], capture_output=True,
+                              text=True, timeout=600, env=ONE_THREAD, check=False)
+
+    whole = tmp_path / "whole.pt"
+    result = train(*RESUMABLE, "--out", str(whole))
+    assert result.returncode == 0, result.stderr
+    reference = load_checkpoint(whole)
+    assert reference.resume is None, "the final checkpoint keeps no training state"
+
+    out, per_epoch = tmp_path / "killed.pt", 3000 // 25
+    result = train(str(per_epoch * 3 // 2), *RESUMABLE, "--out", str(out),
+                   script=KILLED_RUN)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    killed = load_checkpoint(out)  # whole, and resumable from the end of epoch 1
+    assert killed.resume is not None and killed.resume["step"] == per_epoch
+    assert len(killed.history) == 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    result = train(*RESUMABLE, "--out", str(out), "--resume", str(out))
+    assert result.returncode == 0, result.stderr
+    resumed = load_checkpoint(out)
+    assert without_seconds(resumed.history) == without_seconds(reference.history)
+    for (name, a), b in zip(reference.model.state_dict().items(),
+                            resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    for part in ("test", "check"):
+        assert ({k: v for k, v in resumed.metrics[part].items() if k != "command"}
+                == {k: v for k, v in reference.metrics[part].items() if k != "command"})
+    # the command recorded is the one that started the run, not the resuming one
+    assert resumed.command == resumed.metrics["test"]["command"]
+    assert f"--out {out}" in resumed.command and "--resume" not in resumed.command
+    assert reference.command.startswith("python -m vaebook.train gaussian-vae --hidden")
+
+
+def test_resume_from_another_config_or_a_final_checkpoint_is_refused(tmp_path):
+    from vaebook.checkpoints import save_checkpoint
+    from vaebook.models import VAEConfig
+    from vaebook.training import TrainConfig, fit
+
+    options = ["--hidden", "16", "--latent-dim", "2", "--epochs", "2",
+               "--train-limit", "500", "--test-limit", "100", "--iw-samples", "5",
+               "--eval-limit", "50", "--check-limit", "0", "--device", "cpu"]
+    path = tmp_path / "run.pt"
+    model = VAEConfig(hidden=(16,), latent_dim=2).build()
+    config = TrainConfig(epochs=2, train_limit=500, test_limit=100, device="cpu")
+
+    def stop_after_one(history, state):
+        save_checkpoint(path, model, config, history, command="python -m vaebook.train "
+                        "gaussian-vae " + " ".join(options), resume=state)
+        raise KeyboardInterrupt
+
+    try:
+        fit(model, config, on_epoch=stop_after_one)
+    except KeyboardInterrupt:
+        pass
+    out = str(tmp_path / "out.pt")
+    for argv, message in [
+        (["gaussian-vae", *options, "--latent-dim", "3"],
+         "latent_dim: 2 in the checkpoint, 3"),
+        (["gaussian-vae", *options, "--lr", "0.01"],
+         "lr: 0.001 in the checkpoint, 0.01"),
+        (["binary-vae", *options], "model gaussian-vae in the checkpoint"),
+    ]:
+        result = run("vaebook.train", *argv, "--out", out, "--resume", str(path))
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr, result.stderr
+        assert "--hidden 16" in result.stderr, result.stderr  # the command to rerun
+    same = ["vaebook.train", "gaussian-vae", *options, "--out", out]
+    result = run(*same, "--resume", str(path))
+    assert result.returncode == 0, result.stderr  # the same options finish the run
+    result = run(*same, "--resume", out)
+    assert result.returncode == 2 and "holds no training state" in result.stderr
+    result = run(*same, "--resume", str(tmp_path / "missing.pt"))
+    assert result.returncode == 2 and "no checkpoint at" in result.stderr

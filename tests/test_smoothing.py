@@ -1,4 +1,5 @@
-"""Smoothing transformations: the notes' four properties, closed forms, CDFs and gradients."""
+"""Smoothing transformations: the notes' four properties, closed forms, CDFs, gradients,
+and no NaN or value outside [0, 1] at any beta a reader or a training run can reach."""
 import math
 
 import pytest
@@ -32,21 +33,22 @@ def test_pointwise_convergence_to_step(name):
     f = sm.SMOOTHERS[name]
     u = grid(401)
     for p in PS:
-        away = (u - (1 - p)).abs() > 0.02  # the limit holds except at the jump u = 1 - p
+        away = (u - (1 - p)).abs() > 0.02  # the limit holds except at the jump 1 - p
         gaps = [(f(beta, p.expand_as(u), u) - sm.step(p, u))[away].abs().max().item()
                 for beta in (5.0, 50.0, 500.0)]
         assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.05, gaps
 
 
-@pytest.mark.parametrize("name,nonzero_from_zero", [("smoothing-f1", False), ("smoothing-f2", False),
-                                                     ("smoothing-f3", True)])
+@pytest.mark.parametrize("name,nonzero_from_zero", [
+    ("smoothing-f1", False), ("smoothing-f2", False), ("smoothing-f3", True)])
 def test_derivative_nonzero_almost_everywhere(name, nonzero_from_zero):
     """f1 and f2 are flat on the spike [0, 1-p]; beyond it (f3: everywhere) du f > 0."""
     f = sm.SMOOTHERS[name]
     for p in PS:
         u = torch.linspace(0.001, 0.999, 999, dtype=torch.float64, requires_grad=True)
         f(3.0, p.expand_as(u), u).sum().backward()
-        on = u.detach() > 1 - p + 1e-3 if not nonzero_from_zero else torch.ones_like(u, dtype=torch.bool)
+        on = (u.detach() > 1 - p + 1e-3 if not nonzero_from_zero
+              else torch.ones_like(u, dtype=torch.bool))
         assert torch.all(u.grad[on] > 0)
         if not nonzero_from_zero:
             assert torch.all(u.grad[u.detach() < 1 - p - 1e-3] == 0)
@@ -55,12 +57,16 @@ def test_derivative_nonzero_almost_everywhere(name, nonzero_from_zero):
 def test_closed_forms():
     p, u, beta = torch.tensor(0.3), torch.tensor(0.9), 4.0
     t = (u - 1 + p) / p
-    assert torch.isclose(sm.f1(beta, p, u, base=2.0), torch.log2(t * (2**beta - 1) + 1) / beta)
-    assert torch.isclose(sm.f1(beta, p, u), torch.log(t * (math.exp(beta) - 1) + 1) / beta)
+    assert torch.isclose(sm.f1(beta, p, u, base=2.0),
+                         torch.log2(t * (2**beta - 1) + 1) / beta)
+    assert torch.isclose(sm.f1(beta, p, u),
+                         torch.log(t * (math.exp(beta) - 1) + 1) / beta)
     assert torch.isclose(sm.f2(beta, p, u), 1 - ((1 - u) / p) ** beta)
     assert torch.isclose(sm.f3(beta, p, u), 1 - p * ((1 - u) / p) ** beta)
-    assert torch.isclose(sm.f3(beta, p, torch.tensor(0.35)), (1 - p) * (0.35 / 0.7) ** beta)
-    assert sm.f1(beta, p, torch.tensor(0.5)) == 0 and sm.f2(beta, p, torch.tensor(0.5)) == 0
+    assert torch.isclose(sm.f3(beta, p, torch.tensor(0.35)),
+                         (1 - p) * (0.35 / 0.7) ** beta)
+    assert sm.f1(beta, p, torch.tensor(0.5)) == 0
+    assert sm.f2(beta, p, torch.tensor(0.5)) == 0
 
 
 def test_f3_slope_beta_at_the_join_and_flat_ends():
@@ -73,7 +79,7 @@ def test_f3_slope_beta_at_the_join_and_flat_ends():
 
 
 def test_spike_exp_is_dvae_inverse_cdf():
-    """r(zeta|1) = beta e^(beta zeta)/(e^beta - 1): its CDF at f1 gives back (u - 1 + p)/p."""
+    """r(zeta|1) = beta e^(beta zeta)/(e^beta - 1): its CDF at f1 is (u - 1 + p)/p."""
     beta, p = 5.0, torch.tensor(0.6, dtype=torch.float64)
     u = torch.linspace(0.41, 0.99, 50, dtype=torch.float64)
     zeta = sm.spike_exp(beta, p, u)
@@ -92,15 +98,19 @@ def test_overlapping_exp_inverts_the_mixture_cdf():
 
 
 def test_power_function_inverts_cdf_and_has_the_implicit_gradient():
-    # beta = 4 (lambda = 1/4): at DVAE#'s beta = 30-40 the quantiles near 0 and 1 lie closer to the ends
+    # beta = 4 (lambda = 1/4): at DVAE#'s beta = 30-40 the quantiles near 0 and 1 lie
+    # closer to the ends
     # (zeta ~ 1e-21) than float64 resolves next to 1.
     beta, u = 4.0, torch.tensor([0.1, 0.45, 0.55, 0.9], dtype=torch.float64)
     q = torch.full_like(u, 0.5, requires_grad=True)
     zeta = sm.power_function(beta, q, u)
-    assert torch.allclose(sm.power_mixture_cdf(zeta.detach(), q.detach(), 1 / beta), u, atol=1e-9)
+    cdf = sm.power_mixture_cdf(zeta.detach(), q.detach(), 1 / beta)
+    assert torch.allclose(cdf, u, atol=1e-9)
     zeta.sum().backward()
     h = 1e-6
-    fd = (sm.power_function(beta, q.detach() + h, u) - sm.power_function(beta, q.detach() - h, u)) / (2 * h)
+    qd = q.detach()
+    f = sm.power_function
+    fd = (f(beta, qd + h, u) - f(beta, qd - h, u)) / (2 * h)
     assert torch.allclose(q.grad, fd, rtol=1e-3, atol=1e-6)
 
 
@@ -114,7 +124,7 @@ def test_gradient_in_p_matches_finite_differences(name):
     h = 1e-6
     fd = (f(4.0, p.detach() + h, u) - f(4.0, p.detach() - h, u)) / (2 * h)
     assert torch.allclose(p.grad, fd, rtol=1e-4, atol=1e-7)
-    assert p.grad[u > 0.45].abs().min() > 0  # the gradient flows through p past the spike
+    assert p.grad[u > 0.45].abs().min() > 0  # it flows through p past the spike
 
 
 def test_smooth_samples_have_the_bernoulli_mean_in_the_limit():
@@ -136,7 +146,8 @@ def test_f1_steep_form_agrees_with_the_direct_one():
     for beta in (29.0, 31.0, 60.0):
         direct = torch.log1p(t * math.expm1(beta)) / beta
         assert torch.allclose(sm.f1(beta, p, u), direct, atol=1e-12)
-    z = sm.f1(400.0, p.float(), u.float())  # float32, a^-beta underflows: still finite, 0 on the spike
+    # float32, a^-beta underflows: still finite, 0 on the spike
+    z = sm.f1(400.0, p.float(), u.float())
     assert torch.isfinite(z).all() and z[u.float() < 0.6].abs().max() == 0
 
 
@@ -144,7 +155,8 @@ def test_f1_steep_form_agrees_with_the_direct_one():
 def test_no_nan_gradients_at_the_ends_of_u(name):
     p = torch.full((3,), 0.3, requires_grad=True)
     u = torch.tensor([0.0, 0.5, 1.0 - 1e-7])
-    sm.SMOOTHERS[name](0.5, p, u).sum().backward()  # beta < 1: the power functions are steep at the ends
+    # beta < 1: the power functions are steep at the ends
+    sm.SMOOTHERS[name](0.5, p, u).sum().backward()
     torch.manual_seed(0)
     logits = torch.zeros(100_000, requires_grad=True)
     sm.smooth(name, logits, 0.5).sum().backward()
@@ -178,3 +190,154 @@ def test_expected_value_closed_forms_and_limits():
         assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.01, (name, gaps)
     with pytest.raises(KeyError, match="unknown smoother"):
         sm.expected_value("smoothing-f4", 2.0, p)
+# --- no NaN at any setting (issue 10, section 3) --------------------------------------
+# The betas a reader or a training run can reach: the smoothing chapter's slider spans 1
+# to 50, the shipped models use 5 fixed or 1 -> 10 annealed, the published ones 4-40; a
+# config accepts any positive beta, so the grid runs from 0.01 to 1e3.
+BETAS = (0.01, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 12.0, 14.0, 20.0, 35.0, 50.0, 100.0,
+         200.0, 500.0, 1000.0)
+LOGITS = torch.linspace(-30, 30, 601)  # float32, step 0.1
+U = torch.cat([torch.linspace(0, 1, 101),  # the ends, and what smooth() draws near them
+               torch.tensor([sm.EPS, 1 - sm.EPS, 1e-7, 1 - 1e-7, 0.5 - 1e-7])])
+
+
+def _grid32():
+    logits, u = torch.meshgrid(LOGITS, U, indexing="ij")
+    return logits.clone().requires_grad_(True), u
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_values_in_unit_interval_and_finite_gradients_on_the_whole_grid(name):
+    f = sm.SMOOTHERS[name]
+    logits, u = _grid32()
+    for beta in BETAS:
+        zeta = f(beta, torch.sigmoid(logits), u)
+        (grad,) = torch.autograd.grad(zeta.sum(), logits)
+        assert zeta.dtype == torch.float32
+        assert torch.isfinite(zeta).all(), (name, beta)
+        assert zeta.min() >= 0 and zeta.max() <= 1, (name, beta, zeta.min(), zeta.max())
+        bad = (~torch.isfinite(grad)).sum().item()
+        assert bad == 0, f"{name}, beta = {beta}: {bad} non-finite gradients"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_smooth_has_finite_gradients_at_the_published_and_extreme_betas(name):
+    """The issue's check: 4,001 logits in [-8, 8], u drawn by smooth(), float32."""
+    torch.manual_seed(0)
+    for beta in (5.0, 10.0, 12.0, 14.0, 20.0, 35.0, 1000.0):
+        logits = torch.linspace(-8, 8, 4001, requires_grad=True)
+        zeta = sm.smooth(name, logits, beta)
+        (grad,) = torch.autograd.grad(zeta.sum(), logits)
+        assert torch.isfinite(grad).all(), (name, beta)
+        assert zeta.min() >= 0 and zeta.max() <= 1, (name, beta)
+
+
+@pytest.mark.parametrize("name", ["smoothing-f2", "smoothing-f3"])
+def test_float32_agrees_with_float64_at_the_same_inputs(name):
+    """(f1 is left out: near the spike's edge its slope e^beta / beta amplifies the
+    rounding of t = (u - 1 + p) / p, in the formula unchanged by the fix.)"""
+    f = sm.SMOOTHERS[name]
+    logits, u = _grid32()
+    p = torch.sigmoid(logits.detach())
+    for beta in BETAS:
+        gap = (f(beta, p, u).double() - f(beta, p.double(), u.double())).abs().max()
+        assert gap < 5e-6 + 5e-8 * beta, (name, beta, gap)
+
+
+def test_overlapping_exp_float32_inverts_the_mixture_cdf_to_float32_accuracy():
+    """Backward error |F(zeta) - u| (F in float64): where F is flat (zeta in the middle
+    at a large beta) any zeta is right; where it is steep, zeta is within a few ulps."""
+    logits, u = _grid32()
+    q = sm._clip(torch.sigmoid(logits.detach()))
+    for beta in BETAS:
+        zeta = sm.overlapping_exp(beta, q, u).double()
+        qd, ud, norm = q.double(), u.double(), -math.expm1(-beta)
+        cdf = ((1 - qd) * -torch.expm1(-beta * zeta)
+               + qd * (torch.exp(beta * (zeta - 1)) - math.exp(-beta))) / norm
+        density = beta / norm * ((1 - qd) * torch.exp(-beta * zeta)
+                                 + qd * torch.exp(beta * (zeta - 1)))
+        # t = e^(-beta zeta) resolves zeta to about 1e-7 / beta
+        tol = 2e-6 + 5e-7 * density + 2e-7 / beta
+        assert torch.all((cdf - ud).abs() <= tol), beta
+
+
+def _old_f2(beta, p, u):  # the formulas before the fix (float64 references)
+    p = sm._clip(p)
+    zeta = 1 - ((1 - u) / p).clamp(0, 1.001).pow(beta)
+    return torch.where(u >= 1 - p, zeta, torch.zeros_like(u))
+
+
+def _old_f3(beta, p, u):
+    p = sm._clip(p)
+    lower = (1 - p) * (u / (1 - p)).clamp(0.0, 1.001).pow(beta)
+    upper = 1 - p * ((1 - u) / p).clamp(0.0, 1.001).pow(beta)
+    return torch.where(u <= 1 - p, lower, upper)
+
+
+def _old_overlapping_exp(beta, p, u):
+    q = sm._clip(p)
+    b = math.exp(-beta)
+    c = (1 - q) - q * b - u * (1 - b)
+    disc = torch.sqrt(c * c + 4 * (1 - q) * q * b)
+    t = torch.where(c >= 0, (c + disc) / (2 * (1 - q)), 2 * q * b / (disc - c))
+    return (-torch.log(t) / beta).clamp(0.0, 1.0)
+
+
+@pytest.mark.parametrize("name, old", [
+    ("smoothing-f2", _old_f2), ("smoothing-f3", _old_f3),
+    ("dvaepp-overlapping-exp", _old_overlapping_exp)])
+def test_fixed_smoothers_agree_with_the_previous_formulas_where_finite(name, old):
+    """In float64, values and d zeta / d logit, wherever the old ones were finite and in
+    [0, 1]. Up to beta = 200: beyond, e^(-beta) underflows to 0 in the old closed form
+    even in float64."""
+    f = sm.SMOOTHERS[name]
+    logits, u = torch.meshgrid(LOGITS.double(), U.double(), indexing="ij")
+    logits.requires_grad_(True)
+    for beta in [b for b in BETAS if b <= 200]:
+        z_old = old(beta, torch.sigmoid(logits), u)
+        (g_old,) = torch.autograd.grad(z_old.sum(), logits)
+        z_new = f(beta, torch.sigmoid(logits), u)
+        (g_new,) = torch.autograd.grad(z_new.sum(), logits)
+        ok = torch.isfinite(z_old) & (z_old >= 0) & (z_old <= 1)
+        torch.testing.assert_close(z_new[ok], z_old[ok].detach(), rtol=0, atol=1e-9)
+        ok &= torch.isfinite(g_old) & (g_old.abs() < sm.GRAD_MAX / 10)
+        torch.testing.assert_close(g_new[ok], g_old[ok], rtol=1e-6, atol=1e-9)
+
+
+def test_overlapping_exp_implicit_gradients_match_finite_differences():
+    beta = 12.0
+    u = torch.tensor([0.01, 0.2, 0.45, 0.6, 0.8, 0.99], dtype=torch.float64)
+    u.requires_grad_(True)
+    q = torch.full_like(u, 0.4, requires_grad=True)
+    dq, du = torch.autograd.grad(sm.overlapping_exp(beta, q, u).sum(), (q, u))
+    h, f = 1e-7, sm.overlapping_exp
+    qd, ud = q.detach(), u.detach()
+    fd_q = (f(beta, qd + h, ud) - f(beta, qd - h, ud)) / (2 * h)
+    fd_u = (f(beta, qd, ud + h) - f(beta, qd, ud - h)) / (2 * h)
+    torch.testing.assert_close(dq, fd_q, rtol=1e-5, atol=0)
+    torch.testing.assert_close(du, fd_u, rtol=1e-5, atol=0)
+
+
+def test_slider_and_shipped_schedules_stay_inside_the_tested_betas():
+    """What the smoothing chapter's slider and the shipped models' schedules reach lies
+    in BETAS' range, so the tests above cover every beta a reader can choose there."""
+    import re
+    from pathlib import Path
+
+    from vaebook import pretrained
+
+    text = (Path(__file__).parents[1] / "chapters" / "smoothing.md").read_text()
+    listed = re.search(r"SLIDER_BETAS = \[([^\]]*)\]", text).group(1)
+    slider = [float(v) for v in listed.split(",")]
+    reached = set(slider)
+    for name in pretrained.available():
+        config = pretrained.load(name).model_config
+        if getattr(config, "estimator", "").startswith(("smoothing", "dvae")):
+            start = config.smoothing_beta_start or config.smoothing_beta
+            reached |= {config.smoothing_beta, start}
+    assert min(BETAS) <= min(reached) and max(reached) <= max(BETAS), sorted(reached)
+    # and no schedule reaches beta <= 0 (smooth() refuses it): a linear one from 0 is refused
+    from vaebook.annealing import SmoothingSchedule
+    for start, end in ((0.0, 10.0), (-1.0, 10.0), (1.0, 0.0)):
+        with pytest.raises(ValueError, match="positive"):
+            SmoothingSchedule(end, start, "linear")

@@ -111,3 +111,74 @@ def test_a_models_own_objective_is_used(data):
     history = fit(model, TrainConfig(epochs=1, batch_size=500, device="cpu"), *data)
     assert Logged.calls == 4 + 1  # 2000/500 training batches, then one test batch
     assert abs(history[0]["test_mean_pixel"] - data[1].fixed().mean().item()) < 1e-5
+
+
+# --- resuming (issue 10, section 2) ---------------------------------------------------
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "binary-annealed", "score-function"])
+def test_an_interrupted_run_resumed_has_the_same_history(data, tmp_path, kind):
+    """Stopped after epoch 1 (its checkpoint written), reloaded from disk, resumed: the
+    history and the weights match a run never stopped, exactly (CPU). Cosine rate,
+    KL warm-up and an annealed smoothing beta check the schedules; the score-function
+    estimator's running baseline is a buffer of the model."""
+    from vaebook.checkpoints import load_checkpoint, save_checkpoint
+    from vaebook.discrete_vae import BinaryVAEConfig
+
+    if kind == "gaussian":
+        model_config = VAEConfig(hidden=(64,), latent_dim=4)
+    elif kind == "binary-annealed":
+        model_config = BinaryVAEConfig(
+            hidden=(32,), latent_dim=8, estimator="smoothing-f2", smoothing_beta=10.0,
+            smoothing_beta_start=1.0, smoothing_anneal="geometric")
+    else:
+        model_config = BinaryVAEConfig(hidden=(32,), latent_dim=8,
+                                       estimator="score-function")
+    config = TrainConfig(epochs=3, batch_size=200, seed=3, device="cpu",
+                         lr_schedule="cosine", beta_warmup=0.5)
+
+    torch.manual_seed(config.seed)
+    whole_model = model_config.build()
+    whole = fit(whole_model, config, *data)
+
+    path, steps = tmp_path / "run.pt", []
+    torch.manual_seed(config.seed)
+    stopped = model_config.build()
+
+    def save_then_stop(history, state):
+        save_checkpoint(path, stopped, config, history, resume=state)
+        steps.append(state["step"])
+        if len(history) == 1:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        fit(stopped, config, *data, on_epoch=save_then_stop)
+    assert steps == [10]  # 2,000 images / 200 per batch, one epoch
+    torch.manual_seed(12345)  # whatever the generators hold now, resuming restores them
+    ckpt = load_checkpoint(path)
+    assert ckpt.resume["epoch"] == 1 and len(ckpt.resume["history"]) == 1
+    resumed = fit(ckpt.model, config, *data, resume=ckpt.resume)
+    assert drop_time(resumed) == drop_time(whole)
+    for (name, a), b in zip(whole_model.state_dict().items(),
+                            ckpt.model.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_resuming_a_finished_run_trains_nothing_and_another_length_is_refused(data,
+                                                                            tmp_path):
+    from vaebook.checkpoints import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    model = VAEConfig(hidden=(16,), latent_dim=2).build()
+    config = TrainConfig(epochs=2, batch_size=500, device="cpu")
+    fit(model, config, *data, on_epoch=lambda history, state: save_checkpoint(
+        tmp_path / "m.pt", model, config, history, resume=state))
+    ckpt = load_checkpoint(tmp_path / "m.pt")
+    assert ckpt.resume["finished"] and ckpt.resume["epoch"] == 2
+    again = fit(ckpt.model, config, *data, resume=ckpt.resume)  # finished: nothing runs
+    assert drop_time(again) == drop_time(ckpt.history)
+    with pytest.raises(ValueError, match="steps in all"):
+        fit(ckpt.model, TrainConfig(epochs=2, batch_size=250, device="cpu"), *data,
+            resume=ckpt.resume)

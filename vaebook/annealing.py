@@ -100,8 +100,9 @@ class SmoothingSchedule:
             if self.start is None or self.start == self.end:
                 raise ValueError(f"annealing beta needs a start different from its end, got start={self.start}, "
                                  f"end={self.end}; use how='none' for a fixed beta")
-            if self.how == "geometric" and (self.start <= 0 or self.end <= 0):
-                raise ValueError("a geometric schedule needs positive start and end")
+        if self.end <= 0 or (self.how != "none" and self.start <= 0):
+            raise ValueError(f"smoothing beta must be positive at both ends, got "
+                             f"start={self.start}, end={self.end}")
 
     def __call__(self, progress: float) -> float:
         if self.how == "none":

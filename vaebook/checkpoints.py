@@ -1,14 +1,23 @@
 """Checkpoints: weights, model config, training config, history and metrics in one file.
 
-Written atomically (a temporary file in the same folder, then ``os.replace``),
-so a checkpoint is whole or absent, never half written. Everything stored is
-plain data and tensors, so it loads with ``torch.load(..., weights_only=True)``.
+Written atomically (a temporary file in the same folder, flushed to disk with
+fsync, then ``os.replace``), so a checkpoint is whole or absent, never half
+written: a process killed mid-write leaves the previous file intact (and, at
+worst, a stray ``.NAME.*.tmp`` beside it). Everything stored is plain data and
+tensors, so it loads with ``torch.load(..., weights_only=True)``.
+
+Optional entries (absent from older files, which load as before): ``command``,
+the command line that trained the model, and ``resume``, the training state that
+``python -m vaebook.train ... --resume CKPT`` continues from (optimizer, step,
+random state; see :func:`vaebook.training.training_state`). ``vaebook.train``
+writes one such resumable float32 checkpoint after every epoch and replaces it
+at the end with the final one (``--dtype``, metrics, no training state).
 """
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -19,7 +28,8 @@ from .training import TrainConfig
 FORMAT = "vaebook-checkpoint"
 VERSION = 1
 STORAGE_DTYPES = ("float32", "float16", "int8")
-SCALE_SUFFIX = ".int8_scale"  # int8 storage: each weight matrix keeps one float16 scale per output row
+# int8 storage: each weight matrix keeps one float16 scale per output row
+SCALE_SUFFIX = ".int8_scale"
 
 
 class CheckpointError(RuntimeError):
@@ -33,21 +43,32 @@ class Checkpoint:
     train_config: TrainConfig | None
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+    command: str | None = None  # the command line that trained it, where recorded
+    resume: dict | None = None  # training state and history, for fit(..., resume=...)
 
 
-def save_checkpoint(path: str | Path, model: torch.nn.Module, train_config: TrainConfig | None = None,
+def save_checkpoint(path: str | Path, model: torch.nn.Module,
+                    train_config: TrainConfig | None = None,
                     history: list[dict] | None = None, metrics: dict | None = None,
-                    dtype: str = "float32") -> Path:
-    """Write ``model`` (with its ``config``), training config, history and metrics to ``path``.
+                    dtype: str = "float32", command: str | None = None,
+                    resume: dict | None = None) -> Path:
+    """Write ``model`` (with its ``config``), training config, history and metrics to
+    ``path``.
 
     ``dtype="float16"`` halves the file; ``"int8"`` quarters it (weight matrices
     as int8 with one scale per output row, everything else float16). Weights are
-    cast back to float32 on load.
+    cast back to float32 on load. ``command``: the training command line;
+    ``resume``: a :func:`vaebook.training.training_state` (float32 weights only,
+    since resuming from rounded weights would not continue the same run).
     """
+    if resume is not None and dtype != "float32":
+        raise ValueError(f"a resumable checkpoint keeps float32 weights, got "
+                         f"dtype={dtype!r}")
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"dtype must be one of {STORAGE_DTYPES}, got {dtype!r}")
     if not hasattr(model, "config") or not hasattr(type(model.config), "registry_name"):
-        raise TypeError(f"{type(model).__name__} has no registered .config; it cannot be rebuilt from a checkpoint")
+        raise TypeError(f"{type(model).__name__} has no registered .config; it cannot "
+                        "be rebuilt from a checkpoint")
     state = encode_state(model.state_dict(), dtype)
     payload = {
         "format": FORMAT, "version": VERSION, "dtype": dtype,
@@ -55,6 +76,10 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, train_config: Trai
         "train_config": asdict(train_config) if train_config is not None else None,
         "state_dict": state, "history": history or [], "metrics": metrics or {},
     }
+    if command is not None:
+        payload["command"] = command
+    if resume is not None:
+        payload["resume"] = resume
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -63,12 +88,27 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, train_config: Trai
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        # mkstemp makes 0600 files; give the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)  # the rename itself reaches the disk
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows, where folders cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +117,8 @@ def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     The rounding error of each entry is at most half its row's scale, max|w_row| / 254.
     """
     rows = weight.detach().float().reshape(len(weight), -1)
-    scale = (rows.abs().amax(1) / 127).clamp_min(1e-12).half().float()  # (rows,), exactly representable in fp16
+    # (rows,), exactly representable in fp16
+    scale = (rows.abs().amax(1) / 127).clamp_min(1e-12).half().float()
     q = torch.round(rows / scale[:, None]).clamp(-127, 127).to(torch.int8)
     return q.reshape(weight.shape), scale.half()
 
@@ -87,7 +128,8 @@ def dequantize_rows(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 
 def encode_state(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:
-    """The state dict as stored: floating tensors in ``dtype`` (int8 for matrices and kernels only)."""
+    """The state dict as stored: floating tensors in ``dtype`` (int8 for matrices and
+    kernels only)."""
     out = {}
     for key, value in state.items():
         value = value.detach().cpu()
@@ -128,30 +170,79 @@ def read_checkpoint(path: str | Path) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # zip, unpickling and EOF errors all mean the same here
         raise CheckpointError(
-            f"{path} is not a readable checkpoint (corrupt or truncated: {type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}); retrain it or restore the file") from err
+            f"{path} is not a readable checkpoint (corrupt or truncated: "
+            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
+            "retrain it or restore the file") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a torch file but not a vaebook checkpoint (no format={FORMAT!r})")
+        raise CheckpointError(f"{path} is a torch file but not a vaebook checkpoint "
+                              f"(no format={FORMAT!r})")
     if payload.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}; this vaebook reads {VERSION}")
+        raise CheckpointError(f"{path} has checkpoint version "
+                              f"{payload.get('version')}; this vaebook reads {VERSION}")
     return payload
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Rebuild the model from its saved config and load its weights (float32, eval mode)."""
+    """Rebuild the model from its saved config and load its weights (float32, eval
+    mode)."""
     payload = read_checkpoint(path)
     try:
         model_config = config_from_dict(payload["model_config"])
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: its model config cannot be rebuilt: {err}") from err
+        message = f"{path}: its model config cannot be rebuilt: {err}"
+        raise CheckpointError(message) from err
     model = model_config.build()
     state = decode_state(payload["state_dict"])
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: the weights do not match the saved config {model_config}: "
+        raise CheckpointError(f"{path}: the weights do not match the saved config "
+                              f"{model_config}: "
                               f"{str(err).splitlines()[0]}") from err
     train = payload.get("train_config")
+    history, metrics = payload.get("history", []), payload.get("metrics", {})
+    test = metrics.get("test") if isinstance(metrics, dict) else None
+    command = payload.get("command") or (
+        test.get("command") if isinstance(test, dict) else None)
+    resume = payload.get("resume")
     return Checkpoint(model.to(device).eval(), model_config,
                       TrainConfig(**train) if train is not None else None,
-                      payload.get("history", []), payload.get("metrics", {}))
+                      history, metrics, command,
+                      {**resume, "history": history} if resume is not None else None)
+
+
+def load_for_resume(path: str | Path, model_config: object,
+                    train_config: TrainConfig) -> Checkpoint:
+    """The checkpoint ``path`` to continue training from, checked against the options of
+    the resuming command: same model and model config, same training config (the device
+    may differ: the run then continues, though not bit for bit). Raises
+    :class:`CheckpointError` naming what differs, or when the file holds no training
+    state (a final checkpoint, or one written before resumable training)."""
+    ckpt = load_checkpoint(path)
+    if ckpt.resume is None:
+        raise CheckpointError(
+            f"{path} holds no training state to resume: it is a final checkpoint "
+            "(training ended) or was written before resumable training; the state is "
+            "saved after every epoch while a run lasts")
+    differ = _differences(ckpt.model_config, model_config)
+    if ckpt.train_config is not None:
+        differ += _differences(ckpt.train_config, train_config, ignore=("device",))
+    if differ:
+        was = f"; it was trained by: {ckpt.command}" if ckpt.command else ""
+        raise CheckpointError(f"cannot resume from {path}: it was trained with other "
+                              f"options ({'; '.join(differ)}). Resume with the same "
+                              f"options{was}")
+    return ckpt
+
+
+def _differences(saved: object, given: object,
+                 ignore: tuple[str, ...] = ()) -> list[str]:
+    if type(saved) is not type(given):
+        names = [getattr(type(c), "registry_name", type(c).__name__)
+                 for c in (saved, given)]
+        return [f"model {names[0]} in the checkpoint, {names[1]} on the command line"]
+    return [f"{f.name}: {getattr(saved, f.name)!r} in the checkpoint, "
+            f"{getattr(given, f.name)!r} on the command line"
+            for f in fields(saved)
+            if f.name not in ignore
+            and getattr(saved, f.name) != getattr(given, f.name)]

@@ -22,7 +22,14 @@ from pathlib import Path
 import torch
 
 from . import registry
-from .checkpoints import STORAGE_DTYPES, decode_state, encode_state, save_checkpoint
+from .checkpoints import (
+    STORAGE_DTYPES,
+    CheckpointError,
+    decode_state,
+    encode_state,
+    load_for_resume,
+    save_checkpoint,
+)
 from .data import BinarizedMNIST, DataNotFoundError
 from .evaluation import evaluate
 from .training import TrainConfig, check_data_dim, fit, resolve_device
@@ -60,6 +67,9 @@ def parser_for(model_name: str) -> argparse.ArgumentParser:
                         help="also record the NLL on the first N test images (what a chapter recomputes)")
     parser.add_argument("--check-iw-samples", type=int, default=1000, help="importance samples for that check")
     parser.add_argument("--dtype", choices=list(STORAGE_DTYPES), default="float32", help="weight storage")
+    parser.add_argument("--resume", type=Path, default=None, metavar="CKPT",
+                        help="continue the run saved in CKPT (--out holds it after "
+                             "every epoch), given the same options")
     add_dataclass_options(parser, registry.CONFIGS[model_name])
     add_dataclass_options(parser, TrainConfig)
     return parser
@@ -128,18 +138,32 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, DataNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    command, resume = "python -m vaebook.train " + " ".join(argv), None
+    if options.resume is not None:
+        try:
+            ckpt = load_for_resume(options.resume, model_config, train_config)
+        except CheckpointError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        model, resume, command = ckpt.model, ckpt.resume, ckpt.command or command
+
+    def save_epoch(history: list[dict], state: dict) -> None:  # resumable, each epoch
+        save_checkpoint(options.out, model, train_config, history, command=command,
+                        resume=state)
+
     limited = _first(test, train_config.test_limit)
-    history = fit(model, train_config, train, limited)
+    history = fit(model, train_config, train, limited, resume=resume, on_epoch=save_epoch)
     if options.dtype != "float32":  # evaluate the weights as stored (float16 / int8)
         model.load_state_dict(decode_state(encode_state(model.state_dict(), options.dtype)))
     metrics = evaluate(model, _first(test, options.eval_limit),
                        iw_samples=options.iw_samples)
-    metrics["command"] = "python -m vaebook.train " + " ".join(argv)
+    metrics["command"] = command
     saved = {"test": metrics}
     if options.check_limit:
         saved["check"] = evaluate(model, _first(test, options.check_limit),
                                   iw_samples=options.check_iw_samples)
-    save_checkpoint(options.out, model, train_config, history, saved, dtype=options.dtype)
+    save_checkpoint(options.out, model, train_config, history, saved,
+                    dtype=options.dtype, command=command)
     print(json.dumps({"checkpoint": str(options.out), **metrics}, indent=2))
     return 0
 

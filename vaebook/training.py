@@ -182,11 +182,57 @@ def check_data_dim(model, data: BinaryImages) -> None:
                          f"data_dim={data.data_dim}")
 
 
+def rng_state() -> dict:
+    """The global torch generators (CPU, every CUDA device, MPS): the noise of rsample
+    and of the estimators. The data's binarization and shuffling generators need no
+    state: they are seeded per epoch from the config's seed (BinarizedMNIST.batches)."""
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore :func:`rng_state` (the devices this machine has)."""
+    torch.set_rng_state(state["cpu"])
+    if state.get("cuda") and torch.cuda.is_available():
+        for device, cuda in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda, device)
+    if "mps" in state and torch.backends.mps.is_available():
+        torch.mps.set_rng_state(state["mps"])
+
+
+def training_state(optimizer: torch.optim.Optimizer, state: TrainState,
+                   finished: bool) -> dict:
+    """What resuming needs beyond weights, config and history (plain data, tensors)."""
+    return {"epoch": state.epoch + 1, "step": state.step, "finished": finished,
+            "total_steps": state.total_steps, "elapsed": state.elapsed,
+            "optimizer": optimizer.state_dict(), "rng": rng_state()}
+
+
+def _restore(resume: dict, optimizer: torch.optim.Optimizer, state: TrainState) -> int:
+    """Load a :func:`training_state` into ``optimizer`` and ``state``; returns the first
+    epoch to run."""
+    if resume["total_steps"] != state.total_steps:
+        raise ValueError(f"cannot resume: the checkpoint's run has "
+                         f"{resume['total_steps']} steps in all, this one "
+                         f"{state.total_steps} (other data or batch size)")
+    optimizer.load_state_dict(resume["optimizer"])
+    state.step = resume["step"]
+    state.started = time.perf_counter() - resume["elapsed"]
+    set_rng_state(resume["rng"])
+    return state.config.epochs if resume["finished"] else resume["epoch"]
+
+
 def fit(model: torch.nn.Module, config: TrainConfig,
         train: BinaryImages | torch.Tensor | None = None,
         test: BinaryImages | torch.Tensor | None = None,
         objective: Callable | None = None,
-        optimizer: torch.optim.Optimizer | None = None) -> list[dict]:
+        optimizer: torch.optim.Optimizer | None = None, resume: dict | None = None,
+        on_epoch: Callable | None = None) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
     ``train``/``test``: :class:`vaebook.data.BinaryImages` or tensors of images
@@ -195,6 +241,14 @@ def fit(model: torch.nn.Module, config: TrainConfig,
     ``test_limit`` apply to MNIST only); ``test=False`` skips the per-epoch test pass.
     ``objective`` defaults to the model's own ``objective`` method if it has
     one, else the (beta-weighted) ELBO.
+
+    Resuming: after every epoch ``on_epoch(history, training_state(...))`` is called
+    (``vaebook.train`` writes a checkpoint there). Given the weights of such a
+    checkpoint in ``model`` and ``resume`` = its training state with ``"history"``
+    added (``Checkpoint.resume``), ``fit`` continues after the last saved epoch with
+    the same optimizer, step count, schedules and random state, and returns the same
+    history as a run never interrupted (bit for bit on the CPU; not under a
+    ``time_limit``, whose schedules follow the clock).
     """
     if objective is None:
         objective = model_objective if hasattr(model, "objective") else elbo_objective
@@ -215,8 +269,11 @@ def fit(model: torch.nn.Module, config: TrainConfig,
     from tqdm.auto import tqdm  # imported late: tqdm.auto inspects the frontend
     bar = tqdm(total=state.total_steps, desc=f"training {type(model).__name__}", unit="batch",
                disable=progress_disabled())
-    history = []
-    for epoch in range(config.epochs):
+    history, first = [], 0
+    if resume is not None:
+        first, history = _restore(resume, optimizer, state), list(resume["history"])
+        bar.update(state.step)
+    for epoch in range(first, config.epochs):
         state.epoch = epoch
         start = time.perf_counter()
         sums: dict[str, torch.Tensor] = {}
@@ -239,7 +296,12 @@ def fit(model: torch.nn.Module, config: TrainConfig,
             row.update({f"test_{k}": v for k, v in evaluate_objective(model, test, objective, state).items()})
         history.append(row)
         bar.set_postfix({k: f"{row[k]:.2f}" for k in ("train_neg_elbo", "test_neg_elbo") if k in row})
-        if config.time_limit is not None and state.elapsed >= config.time_limit:
+        limit = config.time_limit
+        out_of_time = limit is not None and state.elapsed >= limit
+        if on_epoch is not None:
+            on_epoch(history, training_state(optimizer, state,
+                                             out_of_time or epoch + 1 == config.epochs))
+        if out_of_time:
             break  # the time budget is spent (the schedules have reached their ends)
     bar.close()
     model.eval()
