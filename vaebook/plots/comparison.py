@@ -1,21 +1,21 @@
-"""The figure of the chapter comparing discrete-latent estimators (:mod:`vaebook.comparison`).
+"""The figure of the chapter comparing discrete-latent estimators.
 
-Returns a matplotlib Figure sized for the book's text column (7.2 in wide at 100 dpi, text
-at 9 pt or more): test -ELBO against training seconds for every trained model, above bias
-against variance of each estimator on the small enumerable model.
+(:mod:`vaebook.comparison`.) Returns a matplotlib Figure sized for the book's text
+column (7.2 in wide at 100 dpi, text at 9 pt or more): test -ELBO against training
+seconds for every trained model, above bias against variance of each estimator on the
+small enumerable model.
 """
 from __future__ import annotations
-
-import math
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.text import Text
 
-FAMILY_COLOURS = {"score-function": "C1", "straight-through": "C0", "gumbel-softmax": "C2",
-                  "straight-through-gumbel": "C3", "smoothing-f1": "C4", "smoothing-f2": "C5",
-                  "smoothing-f3": "C6", "naive": "C7", "score-function-no-baseline": "C8"}
-FONT = 9  # points: the smallest text in the figure (70 % of the 16 px body text at 100 dpi)
+FAMILY_COLOURS = {
+    "score-function": "C1", "straight-through": "C0", "gumbel-softmax": "C2",
+    "straight-through-gumbel": "C3", "smoothing-f1": "C4", "smoothing-f2": "C5",
+    "smoothing-f3": "C6", "naive": "C7", "score-function-no-baseline": "C8"}
+FONT = 9  # points: the smallest text (over 70 % of the 16 px body text at 100 dpi)
 
 
 def _style(label: str, estimator: str) -> dict:
@@ -35,19 +35,20 @@ def _learning_curves(ax, curves: dict[str, tuple[str, list[dict]]]) -> None:
     ax.tick_params(labelsize=FONT)
     ax.legend(fontsize=FONT, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
               frameon=False)
-    ax.set_title("learning curves: MNIST test set, one pass per epoch", fontsize=FONT + 1)
+    ax.set_title("learning curves: MNIST test set, one pass per epoch",
+                 fontsize=FONT + 1)
 
 
-OFFSETS = [((dx, dy), "left" if dx > 0 else "right") for dy in (3, -12, 16, -26, 30, -40)
-           for dx in (6, -6)]
+OFFSETS = [((dx, dy), "left" if dx > 0 else "right")
+           for dy in (3, -12, 16, -26, 30, -40) for dx in (6, -6)]
 
 
 def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
-    """Label each (text, x, y, error) beside its marker, at the first of :data:`OFFSETS` whose
-    box meets no label placed before, no other marker and no error bar (display coordinates,
-    after a draw); when every offset meets something, at the one that meets the fewest."""
+    """Label each (text, x, y, error) beside its marker, at the first of :data:`OFFSETS`
+    whose box meets no label placed before, no other marker and no error bar (display
+    coordinates, after a draw); else at the offset that meets the fewest."""
     fig = ax.figure
-    fig.canvas.draw()  # lays the figure out; then freeze it, so display coordinates stay put
+    fig.canvas.draw()  # lay the figure out, then freeze it: display coordinates hold
     fig.set_layout_engine("none")
     ax.set_xlim(ax.get_xlim())
     ax.set_ylim(ax.get_ylim())
@@ -70,12 +71,13 @@ def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
     for i, (text, x, y, _) in enumerate(points):
         best = None
         for offset, ha in OFFSETS:
-            leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if abs(offset[1]) > 3 else None
+            far = abs(offset[1]) > 3
+            leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if far else None
             ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset,
                               ha=ha, va="center", fontsize=FONT, arrowprops=leader)
             ann.set_in_layout(False)
             ann.update_positions(renderer)
-            box = Text.get_window_extent(ann, renderer)  # the text alone, not its leader
+            box = Text.get_window_extent(ann, renderer)  # the text, not its leader
             score = clashes(box, i)
             if best is None or score < best[0]:
                 if best is not None:
@@ -92,7 +94,7 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
     points = []
     for r in sorted(rows, key=lambda r: -r["bias_norm"]):
         style = _style(r["label"], r["estimator"])
-        if r["variance"] == 0:  # the naive estimator: no point on a log axis, a line instead
+        if r["variance"] == 0:  # naive: no point on a log axis, a line instead
             ax.axhline(r["bias_norm"], color=style["color"], ls=":", lw=1.2)
             ax.annotate(f"{r['label']}: variance 0, bias = ||exact gradient||",
                         (0.02, r["bias_norm"]), xycoords=("axes fraction", "data"),
@@ -113,19 +115,21 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
     ax.tick_params(labelsize=FONT)
     num = rows[0]["num_samples"] if rows else 0
     ax.set_title(f"gradient bias vs variance, small model ({num:,} estimates each)\n"
-                 "squares: bias within 3 Monte Carlo SE of 0; hollow: annealed or tau 0.5",
+                 "squares: bias within 3 Monte Carlo SE of 0; "
+                 "hollow: annealed or tau 0.5",
                  fontsize=FONT + 1)
     return points
 
 
 def estimator_comparison(curves: dict[str, tuple[str, list[dict]]], rows: list[dict],
                          title: str = "") -> plt.Figure:
-    """Two panels, stacked. Top: test -ELBO (hard, exact discrete bound) per epoch against
-    cumulative training seconds, ``curves`` = {label: (estimator name, history)}, with the
-    legend below it. Bottom: ``rows`` of :func:`vaebook.comparison.gradient_table`, bias
-    ||E[g] - grad|| (its Monte Carlo noise level as an error bar) against the variance of one
-    estimate, log-log. An estimator with zero variance (the naive one) has no place on a log
-    axis: it is a dotted horizontal line at its bias, labelled "variance 0"."""
+    """Two panels, stacked. Top: test -ELBO (hard, exact discrete bound) per epoch
+    against cumulative training seconds, ``curves`` = {label: (estimator, history)},
+    with the legend below it. Bottom: ``rows`` of
+    :func:`vaebook.comparison.gradient_table`, bias ||E[g] - grad|| (its Monte Carlo
+    noise level as an error bar) against the variance of one estimate, log-log. An
+    estimator with zero variance (the naive one) has no place on a log axis: it is a
+    dotted horizontal line at its bias, labelled "variance 0"."""
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.2, 10.0), layout="constrained",
                                    gridspec_kw={"height_ratios": [1, 1.25]})
     _learning_curves(ax1, curves)
