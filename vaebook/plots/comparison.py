@@ -1,7 +1,7 @@
 """The figure of the chapter comparing discrete-latent estimators.
 
 (:mod:`vaebook.comparison`.) Returns a matplotlib Figure sized for the book's text
-column (7.2 in wide at 100 dpi, text at 9 pt or more): test -ELBO against training
+column (6.8 in wide at 100 dpi, text at 9 pt or more): test -ELBO against training
 seconds for every trained model, above bias against variance of each estimator on the
 small enumerable model.
 """
@@ -40,7 +40,7 @@ def _learning_curves(ax, curves: dict[str, tuple[str, list[dict]]]) -> None:
 
 
 OFFSETS = [((dx, dy), "left" if dx > 0 else "right")
-           for dy in (3, -12, 16, -26, 30, -40) for dx in (6, -6)]
+           for dy in (3, -12, 16, -26, 30, -40, 44, -54) for dx in (6, -6, 30, -30)]
 
 
 def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
@@ -60,18 +60,18 @@ def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
     boxes = []
 
     def clashes(box, i) -> int:
-        n = sum(box.overlaps(b) for b in boxes)
+        n = 5 * sum(box.overlaps(b) for b in boxes)  # weights: labels, markers, bars
         for k, ((mx, my), (y0, y1)) in enumerate(zip(markers, bars)):
             if k != i and box.x0 - 4 < mx < box.x1 + 4 and box.y0 - 4 < my < box.y1 + 4:
-                n += 1
+                n += 3
             if box.x0 - 2 < mx < box.x1 + 2 and box.y0 < y1 and box.y1 > y0 and k != i:
                 n += 1
-        return n + (0 if frame.x0 <= box.x0 and box.x1 <= frame.x1 else 10)
+        return n + (0 if frame.x0 <= box.x0 and box.x1 <= frame.x1 else 20)
 
     for i, (text, x, y, _) in enumerate(points):
         best = None
         for offset, ha in OFFSETS:
-            far = abs(offset[1]) > 3
+            far = abs(offset[1]) > 3 or abs(offset[0]) > 6
             leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if far else None
             ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset,
                               ha=ha, va="center", fontsize=FONT, arrowprops=leader)
@@ -130,7 +130,7 @@ def estimator_comparison(curves: dict[str, tuple[str, list[dict]]], rows: list[d
     noise level as an error bar) against the variance of one estimate, log-log. An
     estimator with zero variance (the naive one) has no place on a log axis: it is a
     dotted horizontal line at its bias, labelled "variance 0"."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.2, 10.0), layout="constrained",
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.6, 10.0), layout="constrained",
                                    gridspec_kw={"height_ratios": [1, 1.25]})
     _learning_curves(ax1, curves)
     points = _bias_variance(ax2, rows)
