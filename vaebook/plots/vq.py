@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import NullLocator
 
 from ..training import column
 from .core import _tile, show_images
@@ -47,9 +48,10 @@ def code_grid(image: torch.Tensor, codes: torch.Tensor, side: int = 7,
 class CheckpointPanel:
     """One trained VQ-VAE at a glance, a slider frame that switches between checkpoints.
 
-    Top: test inputs over their reconstructions E[x|z_q], and the codebook usage (share
-    of positions per code, sorted; dead codes in red). Bottom: one history metric per
-    epoch (``curve``) and the last epoch's test losses beside the recounted usage.
+    Top: test inputs over their reconstructions E[x|z_q]. Bottom: the codebook usage
+    (share of positions per code, sorted; dead codes in red) and one history metric per
+    epoch (``curve``; the other checkpoints in grey). The numbers (losses, usage) belong
+    in a table beside the slider: text in a frame costs most of its rendering time.
     ``ckpts`` {name: checkpoint} and ``stats`` {name: :func:`vaebook.vq.codebook_stats`
     on ``x``}; the reconstructions of the first ``num_images`` of ``x`` are computed
     here, once.
@@ -68,9 +70,11 @@ class CheckpointPanel:
             both = torch.cat([x[:num_images], recon])
             self.mosaics[name] = _tile(both, num_images).numpy()
         k = len(next(iter(stats.values()))["counts"])
-        self.fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 4.8),
-                                      gridspec_kw={"height_ratios": [1, 1.1]})
-        (ax_img, self.ax_bar), (self.ax_curve, ax_text) = axes
+        self.fig = plt.figure(figsize=(WIDTH, 4.3))
+        grid = self.fig.add_gridspec(2, 2, height_ratios=[0.8, 1])
+        ax_img = self.fig.add_subplot(grid[0, :])
+        self.ax_bar = self.fig.add_subplot(grid[1, 0])
+        self.ax_curve = self.fig.add_subplot(grid[1, 1])
         first = next(iter(ckpts))
         self.image = ax_img.imshow(self.mosaics[first], cmap="gray_r", vmin=0, vmax=1)
         ax_img.set_axis_off()
@@ -90,24 +94,21 @@ class CheckpointPanel:
                                                      color="0.8", lw=1)
         if log:
             self.ax_curve.set_yscale("log")
+            self.ax_curve.yaxis.set_minor_locator(NullLocator())  # fewer artists
         self.ax_curve.set_xlabel("epoch", fontsize=FONT)
-        self.ax_curve.set_title(curve_label or curve.replace("_", " "), fontsize=FONT)
-        self.ax_curve.grid(alpha=0.3, which="both")
+        label = curve_label or curve.replace("_", " ")
+        self.ax_curve.set_title(f"{label}\n(blue; the others in grey)", fontsize=FONT)
+        self.ax_curve.grid(alpha=0.3)
         for ax in (self.ax_bar, self.ax_curve):
             ax.tick_params(labelsize=FONT)
-        self.notes = ax_text.text(0.02, 1.0, "", va="top", ha="left",
-                                  family="monospace", fontsize=FONT,
-                                  transform=ax_text.transAxes)
-        ax_text.set_axis_off()
         self.title = self.fig.suptitle("", fontsize=FONT + 1)
-        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.88,
-                                 hspace=0.45, wspace=0.3)
+        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.88,
+                                 hspace=0.4, wspace=0.3)
         # no layout engine: with one, every savefig draws the figure twice
 
     def draw(self, name: str, title: str = ""):
         """Show checkpoint ``name``; returns the same Figure every call."""
-        ckpt, stats = self.ckpts[name], self.stats[name]
-        last = ckpt.history[-1]
+        stats = self.stats[name]
         self.image.set_data(self.mosaics[name])
         counts = stats["counts"].sort(descending=True).values
         used = int((counts > 0).sum())
@@ -120,16 +121,6 @@ class CheckpointPanel:
             line.set_color("C0" if other == name else "0.8")
             line.set_zorder(3 if other == name else 2)
             line.set_linewidth(1.5 if other == name else 1)
-        self.notes.set_text(
-            f"test, last epoch ({len(ckpt.history)} epochs):\n"
-            f" -log p(x|z_q)  {-last['test_log_px_given_z']:9.2f}\n"
-            f" codebook loss  {last['test_codebook_loss']:9.3g}\n"
-            f" commitment     {last['test_commitment_loss']:9.3g}\n"
-            f" ||E(x)||       {last['test_encoder_norm']:9.3g}\n"
-            f" -ELBO          {last['test_neg_elbo']:9.2f}\n"
-            f"{len(self.x):,} test images:\n"
-            f" codes used     {stats['usage']:9.0%}\n"
-            f" perplexity     {stats['perplexity']:9.1f}")
         self.title.set_text(title or name)
         return self.fig
 
