@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..training import column
 from .core import _tile, show_images
 
 FONT = 9  # points: the smallest text (the book's column needs >= 8.1 pt at 100 dpi)
 WIDTH = 6.8  # inches: the book's text column at 100 dpi
+PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # log-axis labels without mathtext (slow)
 
 
 def code_grid(image: torch.Tensor, codes: torch.Tensor, side: int = 7,
@@ -95,6 +96,7 @@ class CheckpointPanel:
         if log:
             self.ax_curve.set_yscale("log")
             self.ax_curve.yaxis.set_minor_locator(NullLocator())  # fewer artists
+            self.ax_curve.yaxis.set_major_formatter(PLAIN)
         self.ax_curve.set_xlabel("epoch", fontsize=FONT)
         label = curve_label or curve.replace("_", " ")
         self.ax_curve.set_title(f"{label}\n(blue; the others in grey)", fontsize=FONT)
@@ -176,7 +178,9 @@ class EmaToyFigure:
         self.ax2.set_ylim(float(values.min()) / 1.5, float(values.max()) * 1.5)
         self.ax2.set_xlabel("step", fontsize=FONT)
         self.ax2.set_ylabel("mean ||E(x) - e_z||^2", fontsize=FONT)
-        self.ax2.grid(alpha=0.3, which="both")
+        self.ax2.yaxis.set_minor_locator(NullLocator())  # fewer artists per frame
+        self.ax2.yaxis.set_major_formatter(PLAIN)
+        self.ax2.grid(alpha=0.3)
         self.ax2.tick_params(labelsize=FONT)
         self.ax2.set_title("quantization error (before each update)", fontsize=FONT)
         self.title = ax1.set_title("", fontsize=FONT)
