@@ -1,18 +1,21 @@
-"""The figure of the chapter comparing discrete-latent estimators (:mod:`vaebook.comparison`).
+"""The figure of the chapter comparing discrete-latent estimators.
 
-Returns a matplotlib Figure: test -ELBO against training seconds for every trained model, beside
-bias against variance of each estimator on the small enumerable model.
+(:mod:`vaebook.experiments.comparison`.) Returns a matplotlib Figure sized for the book's text
+column (6.8 in wide at 100 dpi, text at 9 pt or more): test -ELBO against training
+seconds for every trained model, above bias against variance of each estimator on the
+small enumerable model.
 """
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.text import Text
 
-FAMILY_COLOURS = {"score-function": "C1", "straight-through": "C0", "gumbel-softmax": "C2",
-                  "straight-through-gumbel": "C3", "smoothing-f1": "C4", "smoothing-f2": "C5", "smoothing-f3": "C6",
-                  "naive": "C7", "score-function-no-baseline": "C8"}
+FAMILY_COLOURS = {
+    "score-function": "C1", "straight-through": "C0", "gumbel-softmax": "C2",
+    "straight-through-gumbel": "C3", "smoothing-f1": "C4", "smoothing-f2": "C5",
+    "smoothing-f3": "C6", "naive": "C7", "score-function-no-baseline": "C8"}
+FONT = 9  # points: the smallest text (over 70 % of the 16 px body text at 100 dpi)
 
 
 def _style(label: str, estimator: str) -> dict:
@@ -20,46 +23,117 @@ def _style(label: str, estimator: str) -> dict:
     return {"color": FAMILY_COLOURS.get(estimator, "C9"), "ls": dashes}
 
 
-def estimator_comparison(curves: dict[str, tuple[str, list[dict]]], rows: list[dict], title: str = "") -> plt.Figure:
-    """Left: test -ELBO (hard, exact discrete bound) per epoch against cumulative training seconds,
-    ``curves`` = {label: (estimator name, history)}. Right: ``rows`` of
-    :func:`vaebook.comparison.gradient_table`, bias ||E[g] - grad|| (with its Monte Carlo noise level
-    as an error bar) against the variance of one estimate, log-log; an estimator with zero variance
-    (the naive one) is drawn at the left edge."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.25, 1]})
+def _learning_curves(ax, curves: dict[str, tuple[str, list[dict]]]) -> None:
     for label, (estimator, history) in curves.items():
         seconds = torch.tensor([row["seconds"] for row in history]).cumsum(0).tolist()
-        ax1.plot(seconds, [row["test_neg_elbo"] for row in history], lw=1.3, label=label, **_style(label, estimator))
-    ax1.set_ylim(top=min(200, ax1.get_ylim()[1]))
-    ax1.set_xlabel("training seconds (one H200 shared by 13 trainings; test passes excluded)", fontsize=8)
-    ax1.set_ylabel("test -ELBO, exact discrete z (nats)", fontsize=8)
-    ax1.grid(alpha=0.3)
-    ax1.legend(fontsize=7, ncol=2)
-    ax1.set_title("learning curves: MNIST test set, one pass per epoch", fontsize=9)
-    positive = [r["variance"] for r in rows if r["variance"] > 0]
-    floor = min(positive) / 10 if positive else 1e-3
-    placed: list[tuple[float, float]] = []  # label anchors in log10 units, to push overlapping labels apart
+        ax.plot(seconds, [row["test_neg_elbo"] for row in history], lw=1.4, label=label,
+                **_style(label, estimator))
+    ax.set_ylim(top=min(200, ax.get_ylim()[1]))
+    ax.set_xlabel("training seconds (test passes excluded)", fontsize=FONT)
+    ax.set_ylabel("test -ELBO, exact discrete z (nats)", fontsize=FONT)
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=FONT)
+    ax.legend(fontsize=FONT, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              frameon=False)
+    ax.set_title("learning curves: MNIST test set, one pass per epoch",
+                 fontsize=FONT + 1)
+
+
+OFFSETS = [((dx, dy), "left" if dx > 0 else "right")
+           for dy in (3, -12, 16, -26, 30, -40, 44, -54) for dx in (6, -6, 30, -30)]
+
+
+def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
+    """Label each (text, x, y, error) beside its marker, at the first of :data:`OFFSETS`
+    whose box meets no label placed before, no other marker and no error bar (display
+    coordinates, after a draw); else at the offset that meets the fewest."""
+    fig = ax.figure
+    fig.canvas.draw()  # lay the figure out, then freeze it: display coordinates hold
+    fig.set_layout_engine("none")
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    renderer = fig.canvas.get_renderer()
+    to_px = ax.transData.transform
+    markers = [to_px((x, y)) for _, x, y, _ in points]
+    bars = [(to_px((x, y - e))[1], to_px((x, y + e))[1]) for _, x, y, e in points]
+    frame = ax.get_window_extent(renderer)
+    boxes = []
+
+    def clashes(box, i) -> int:
+        n = 5 * sum(box.overlaps(b) for b in boxes)  # weights: labels, markers, bars
+        for k, ((mx, my), (y0, y1)) in enumerate(zip(markers, bars)):
+            if k != i and box.x0 - 4 < mx < box.x1 + 4 and box.y0 - 4 < my < box.y1 + 4:
+                n += 3
+            if box.x0 - 2 < mx < box.x1 + 2 and box.y0 < y1 and box.y1 > y0 and k != i:
+                n += 1
+        return n + (0 if frame.x0 <= box.x0 and box.x1 <= frame.x1 else 20)
+
+    for i, (text, x, y, _) in enumerate(points):
+        best = None
+        for offset, ha in OFFSETS:
+            far = abs(offset[1]) > 3 or abs(offset[0]) > 6
+            leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if far else None
+            ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset,
+                              ha=ha, va="center", fontsize=FONT, arrowprops=leader)
+            ann.set_in_layout(False)
+            ann.update_positions(renderer)
+            box = Text.get_window_extent(ann, renderer)  # the text, not its leader
+            score = clashes(box, i)
+            if best is None or score < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (score, ann, box)
+            else:
+                ann.remove()
+            if score == 0:
+                break
+        boxes.append(best[2])
+
+
+def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
+    points = []
     for r in sorted(rows, key=lambda r: -r["bias_norm"]):
-        var = r["variance"] if r["variance"] > 0 else floor
         style = _style(r["label"], r["estimator"])
+        if r["variance"] == 0:  # naive: no point on a log axis, a line instead
+            ax.axhline(r["bias_norm"], color=style["color"], ls=":", lw=1.2)
+            ax.annotate(f"{r['label']}: variance 0, bias = ||exact gradient||",
+                        (0.02, r["bias_norm"]), xycoords=("axes fraction", "data"),
+                        textcoords="offset points", xytext=(0, -11), fontsize=FONT)
+            continue
         marker = "o" if r["bias_in_se"] > 3 else "s"
-        ax2.errorbar(var, r["bias_norm"], yerr=r["mean_se_norm"], fmt=marker, color=style["color"], ms=6,
-                     mfc=style["color"] if style["ls"] == "-" else "white", capsize=2)
-        lx, ly = math.log10(var), math.log10(r["bias_norm"])
-        shift = 0
-        while any(abs(lx - px) < 1.4 and abs(ly - shift * 0.06 - py) < 0.05 for px, py in placed):
-            shift += 1
-        placed.append((lx, ly - shift * 0.06))
-        ax2.annotate(r["label"], (var, r["bias_norm"]), textcoords="offset points", xytext=(5, 3 - 9 * shift),
-                     fontsize=7)
-    ax2.set_xscale("log")
-    ax2.set_yscale("log")
-    ax2.set_xlabel("variance of one estimate (trace of its covariance)", fontsize=8)
-    ax2.set_ylabel("bias ||E[estimate] - exact gradient||", fontsize=8)
-    ax2.grid(alpha=0.3, which="both")
+        ax.errorbar(r["variance"], r["bias_norm"], yerr=r["mean_se_norm"], fmt=marker,
+                    color=style["color"], ms=6, capsize=2,
+                    mfc=style["color"] if style["ls"] == "-" else "white")
+        points.append((r["label"], r["variance"], r["bias_norm"], r["mean_se_norm"]))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    left, right = ax.get_xlim()
+    ax.set_xlim(left / 3, right * 10)  # room for the labels of the outer points
+    ax.set_xlabel("variance of one estimate (trace of its covariance)", fontsize=FONT)
+    ax.set_ylabel("bias ||E[estimate] - exact gradient||", fontsize=FONT)
+    ax.grid(alpha=0.3, which="both")
+    ax.tick_params(labelsize=FONT)
     num = rows[0]["num_samples"] if rows else 0
-    ax2.set_title(f"gradient bias vs variance, small model ({num:,} estimates each;\n"
-                  "squares: bias within 3 Monte Carlo SE of 0; hollow: annealed or tau 0.5 settings)", fontsize=9)
-    fig.suptitle(title or "the discrete-latent estimators compared", fontsize=10)
-    fig.tight_layout()
+    ax.set_title(f"gradient bias vs variance, small model ({num:,} estimates each)\n"
+                 "squares: bias within 3 Monte Carlo SE of 0; "
+                 "hollow: annealed or tau 0.5",
+                 fontsize=FONT + 1)
+    return points
+
+
+def estimator_comparison(curves: dict[str, tuple[str, list[dict]]], rows: list[dict],
+                         title: str = "") -> plt.Figure:
+    """Two panels, stacked. Top: test -ELBO (hard, exact discrete bound) per epoch
+    against cumulative training seconds, ``curves`` = {label: (estimator, history)},
+    with the legend below it. Bottom: ``rows`` of
+    :func:`vaebook.experiments.comparison.gradient_table`, bias ||E[g] - grad|| (its Monte Carlo
+    noise level as an error bar) against the variance of one estimate, log-log. An
+    estimator with zero variance (the naive one) has no place on a log axis: it is a
+    dotted horizontal line at its bias, labelled "variance 0"."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.6, 10.0), layout="constrained",
+                                   gridspec_kw={"height_ratios": [1, 1.25]})
+    _learning_curves(ax1, curves)
+    points = _bias_variance(ax2, rows)
+    fig.suptitle(title or "the discrete-latent estimators compared", fontsize=FONT + 2)
+    _place_labels(ax2, points)
     return fig

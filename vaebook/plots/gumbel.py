@@ -54,7 +54,7 @@ def bias_variance_vs_temperature(temperatures: list[float], stats: dict[str, lis
                                  reference: dict[str, float] | None = None, title: str = ""):
     """Bias norm ||E[g] - grad|| (with its Monte Carlo standard error) and total variance of
     single-sample gradient estimates against the temperature; ``stats`` maps an estimator to
-    one :func:`vaebook.discrete.bias_and_variance` dict per temperature; ``reference``: variances
+    one :func:`vaebook.experiments.enumeration.bias_and_variance` dict per temperature; ``reference``: variances
     drawn as horizontal lines (an unbiased estimator that has no temperature)."""
     fig, (ax_b, ax_v) = plt.subplots(1, 2, figsize=(9.0, 3.2))
     for i, (name, rows) in enumerate(stats.items()):

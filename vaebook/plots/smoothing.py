@@ -1,122 +1,195 @@
 """Figures for the smoothing-transformation chapter (:mod:`vaebook.smoothing`).
 
-Each function returns a matplotlib Figure. ``u`` ~ U(0, 1) is the noise, ``p`` = q(z=1|x).
+Each function returns a matplotlib Figure sized for the book's column (6.8 in at 100
+dpi, text >= 9 pt). ``u`` ~ U(0, 1) is the noise, ``p`` = q(z=1|x).
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .. import smoothing as sm
 from ..training import column
 
 NOTES = {"f1": sm.f1, "f2": sm.f2, "f3": sm.f3}
-PUBLISHED = {"DVAE spike-and-exponential": sm.spike_exp, "DVAE++ overlapping exponentials": sm.overlapping_exp,
+PUBLISHED = {"DVAE spike-and-exponential": sm.spike_exp,
+             "DVAE++ overlapping exponentials": sm.overlapping_exp,
              "DVAE# power function": sm.power_function}
 STYLES = (":", "-", "--")  # the notes' Figure 1: dotted < solid < dashed beta
+FONT = 9  # points: the smallest text (the book's column needs >= 8.1 pt at 100 dpi)
+WIDTH = 6.8  # inches: the book's text column at 100 dpi
 
 
 def _grid(steps: int = 801) -> torch.Tensor:
     return torch.linspace(0, 1, steps, dtype=torch.float64)
 
 
-def _step(ax, p: float, u: torch.Tensor) -> None:
-    ax.plot(u.numpy(), sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(), color="0.75", lw=3, zorder=0,
-            label="step 1[u >= 1-p]")
+def _step(ax, p: float, u: torch.Tensor):
+    (line,) = ax.plot(u.numpy(), sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(),
+                      color="0.75", lw=3, zorder=0, label="step 1[u >= 1-p]")
+    return line
 
 
-def figure_one(betas: tuple[float, float, float], ps=(0.2, 0.5, 0.8), size: float = 2.3):
+def figure_one(betas: tuple[float, float, float], ps=(0.2, 0.5, 0.8)):
     """The notes' Figure 1: f1, f2, f3 (rows) for p in ``ps`` (columns) and three betas
     (dotted < solid < dashed), with the step they approach in grey."""
     u = _grid()
-    fig, axes = plt.subplots(len(NOTES), len(ps), figsize=(size * len(ps), 0.85 * size * len(NOTES)),
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(len(NOTES), len(ps), figsize=(WIDTH, 5.6), sharex=True,
+                             sharey=True, squeeze=False)
     for row, (name, f) in enumerate(NOTES.items()):
         for col, p in enumerate(ps):
             ax = axes[row, col]
             _step(ax, p, u)
             for beta, style in zip(betas, STYLES):
-                ax.plot(u.numpy(), f(beta, torch.tensor(p, dtype=u.dtype), u).numpy(), style, color="C0",
+                zeta = f(beta, torch.tensor(p, dtype=u.dtype), u)
+                ax.plot(u.numpy(), zeta.numpy(), style, color="C0",
                         label=f"beta = {beta:g}")
-            ax.tick_params(labelsize=7)
-            ax.set_title(f"{name}, p = {p:g}", fontsize=8)
+            ax.tick_params(labelsize=FONT)
+            ax.set_title(f"{name}, p = {p:g}", fontsize=FONT + 1)
             if col == 0:
-                ax.set_ylabel("zeta = f(beta, p, u)", fontsize=7)
+                ax.set_ylabel(f"zeta = {name}", fontsize=FONT)
             if row == len(NOTES) - 1:
-                ax.set_xlabel("u", fontsize=7)
-    axes[0, 0].legend(fontsize=6, loc="upper left")
+                ax.set_xlabel("u", fontsize=FONT)
+    axes[0, 0].legend(fontsize=FONT - 0.5, loc="upper left", handlelength=1.5)
     fig.tight_layout()
     return fig
+
+
+def _derivatives(beta: float, p: float, u: torch.Tensor) -> dict[str, tuple]:
+    """{name: (zeta, d zeta / d p)} of f1, f2, f3 at (beta, p) on the grid u (numpy)."""
+    out = {}
+    for name, f in NOTES.items():
+        q = torch.full_like(u, p).requires_grad_(True)  # one p per u: pointwise
+        zeta = f(beta, q, u)
+        (grad,) = torch.autograd.grad(zeta.sum(), q)
+        out[name] = (zeta.detach().numpy(), grad.numpy())
+    return out
+
+
+class SmoothersFigure:
+    """Left: f1, f2, f3 and the step against u at (beta, p); right: d zeta / d p, the
+    gradient the encoder receives through the latent (autograd), on a symlog scale.
+
+    One figure, updated in place by :meth:`draw` (a slider's draw function: it returns
+    the same Figure every call). The curves of every (beta, p) asked for are computed
+    once and cached (those of ``betas`` x ``ps`` up front). The gradient axis is the
+    same in every frame, up to 3e4: f1's peak, (e^beta - 1) / (beta p), leaves it at
+    large beta.
+    """
+
+    def __init__(self, betas=(), ps=(), steps: int = 601):
+        self.u = _grid(steps)
+        self.cache: dict[tuple[float, float], dict] = {}
+        for beta in betas:  # compute every frame's curves now, not per move
+            for p in ps:
+                self._curves(beta, p)
+        self.fig, (self.ax, self.ax_g) = plt.subplots(1, 2, figsize=(WIDTH, 3.0))
+        u = self.u.numpy()
+        self.step = _step(self.ax, 0.5, self.u)
+        self.lines, self.grads = {}, {}
+        for i, name in enumerate(NOTES):
+            (self.lines[name],) = self.ax.plot(u, u, color=f"C{i}", label=name)
+            (self.grads[name],) = self.ax_g.plot(u, u, color=f"C{i}", label=name)
+        self.joins = [a.axvline(0.5, color="0.5", lw=0.6, ls=":")
+                      for a in (self.ax, self.ax_g)]
+        for a in (self.ax, self.ax_g):  # few tick labels: each one costs time per frame
+            a.set_xlabel("u  (dotted: 1 - p)", fontsize=FONT)
+            a.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "", "0.5", "", "1"])
+            a.tick_params(labelsize=FONT)
+            a.grid(alpha=0.3)
+        self.ax.set_ylim(-0.04, 1.04)
+        self.ax.set_yticks([0, 0.25, 0.5, 0.75, 1], ["0", "", "0.5", "", "1"])
+        self.ax.legend(fontsize=FONT, loc="upper left")
+        self.ax_g.set_title("d zeta / d p (to the encoder)", fontsize=FONT + 1)
+        self.ax_g.set_yscale("symlog", linthresh=1.0)
+        # fixed ticks, plain labels: symlog's mathtext labels and minor ticks cost most
+        # of a frame's rendering time
+        self.ax_g.yaxis.set_major_locator(FixedLocator([0, 1, 10, 100, 1000, 10000]))
+        self.ax_g.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        self.ax_g.yaxis.set_minor_locator(NullLocator())
+        self.ax_g.set_ylim(0, 3e4)  # one scale for all frames; f1's peak may leave it
+        # fixed margins, no layout engine: with one, each savefig draws the figure twice
+        self.fig.subplots_adjust(left=0.075, right=0.99, bottom=0.16, top=0.9,
+                                 wspace=0.22)
+
+    def _curves(self, beta: float, p: float) -> dict:
+        key = (float(beta), float(p))
+        if key not in self.cache:
+            self.cache[key] = _derivatives(beta, p, self.u)
+        return self.cache[key]
+
+    def draw(self, beta: float, p: float):
+        """Update the figure to (beta, p) and return it (the same Figure every call)."""
+        curves = self._curves(beta, p)
+        self.step.set_ydata((self.u.numpy() >= 1 - p).astype(float))
+        for name, (zeta, grad) in curves.items():
+            self.lines[name].set_ydata(zeta)
+            self.grads[name].set_ydata(grad)
+        for line in self.joins:
+            line.set_xdata([1 - p, 1 - p])
+        self.ax.set_title(f"zeta = f(beta, p, u): beta = {beta:g}, p = {p:g}",
+                          fontsize=FONT + 1)
+        return self.fig
 
 
 def smoothers_at(beta: float, p: float):
-    """Left: f1, f2, f3 and the step against u at (beta, p). Right: the gradient the encoder
-    receives, d zeta / d p (autograd), against u."""
-    u = _grid(601)
-    fig, (ax, ax_g) = plt.subplots(1, 2, figsize=(8.4, 3.0))
-    _step(ax, p, u)
-    for i, (name, f) in enumerate(NOTES.items()):
-        q = torch.full_like(u, p).requires_grad_(True)  # one p per u: the sum's gradient is pointwise
-        zeta = f(beta, q, u)
-        (grad,) = torch.autograd.grad(zeta.sum(), q)
-        ax.plot(u.numpy(), zeta.detach().numpy(), color=f"C{i}", label=name)
-        ax_g.plot(u.numpy(), grad.numpy(), color=f"C{i}", label=name)
-    for a in (ax, ax_g):
-        a.axvline(1 - p, color="0.5", lw=0.6, ls=":")
-        a.set_xlabel("u  (dotted: 1 - p)", fontsize=8)
-        a.tick_params(labelsize=7)
-        a.grid(alpha=0.3)
-    ax.set_title(f"zeta = f(beta, p, u), beta = {beta:g}, p = {p:g}", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
-    ax_g.set_title("d zeta / d p (what the encoder's gradient is made of)", fontsize=9)
-    ax_g.set_yscale("symlog", linthresh=1.0)
-    fig.tight_layout()
-    return fig
+    """:class:`SmoothersFigure` at one (beta, p): a new figure."""
+    return SmoothersFigure().draw(beta, p)
 
 
-def published_inverse_cdfs(betas: dict[str, float], ps=(0.2, 0.5, 0.8), size: float = 2.8):
-    """zeta(u) = F^-1(u) of the three published mixtures at their published betas (one panel each),
-    for several q = p, with the step in grey."""
-    u = _grid(601)[1:-1]  # open interval: the power function's bisection needs no end points
-    fig, axes = plt.subplots(1, len(PUBLISHED), figsize=(size * len(PUBLISHED), 0.9 * size), sharey=True)
+def published_inverse_cdfs(betas: dict[str, float], ps=(0.2, 0.5, 0.8)):
+    """zeta(u) = F^-1(u) of the three published mixtures at their published betas (one
+    panel each), for several q = p, with the step in grey."""
+    u = _grid(601)[1:-1]  # open interval: the power function's bisection needs no ends
+    fig, axes = plt.subplots(1, len(PUBLISHED), figsize=(WIDTH, 2.9), sharey=True)
     for ax, (name, f) in zip(axes, PUBLISHED.items()):
         beta = betas[name]
         for i, p in enumerate(ps):
-            ax.plot(u.numpy(), sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(), color=f"C{i}", lw=3, alpha=0.2)
-            ax.plot(u.numpy(), f(beta, torch.tensor(p, dtype=u.dtype), u).numpy(), color=f"C{i}", label=f"q = {p:g}")
-        ax.set_title(f"{name}\nbeta = {beta:g}", fontsize=8)
-        ax.set_xlabel("u", fontsize=8)
-        ax.tick_params(labelsize=7)
+            q = torch.tensor(p, dtype=u.dtype)
+            ax.plot(u.numpy(), sm.step(q, u).numpy(), color=f"C{i}", lw=3, alpha=0.2)
+            ax.plot(u.numpy(), f(beta, q, u).numpy(), color=f"C{i}", label=f"q = {p:g}")
+        family, _, shape = name.partition(" ")
+        ax.set_title(f"{family}\n{shape}\nbeta = {beta:g}", fontsize=FONT)
+        ax.set_xlabel("u", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("zeta = F^-1(u)", fontsize=8)
-    axes[0].legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("zeta = F^-1(u)", fontsize=FONT)
+    axes[0].legend(fontsize=FONT, loc="upper left")
     fig.tight_layout()
     return fig
 
 
-def smoother_curves(histories: dict[str, list[dict]], reference: float | None = None, title: str = ""):
-    """Left: the test -ELBO with exact binary z (the discrete bound) per epoch; right: the
-    smoothing beta each model trained with (end of each epoch). One colour per smoother named
-    in the label (f1, f2, f3); dashed: annealed beta ("anneal" in the label), dotted: "long"."""
-    fig, (ax, ax_b) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1.6, 1]})
+def smoother_curves(histories: dict[str, list[dict]], reference: float | None = None,
+                    title: str = ""):
+    """Left: the test -ELBO with exact binary z (the discrete bound) per epoch; right:
+    the smoothing beta each model trained with (end of each epoch). One colour per
+    smoother named in the label (f1, f2, f3); dashed: annealed beta ("anneal" in the
+    label)."""
+    fig, (ax, ax_b) = plt.subplots(1, 2, figsize=(WIDTH, 3.9),
+                                   gridspec_kw={"width_ratios": [1.6, 1]})
     colors: dict[str, str] = {}
     for label, history in histories.items():
-        # one colour per smoother (f1, f2, f3 in the label), solid for a fixed beta, dashed when annealed
         smoother = next((f for f in NOTES if f in label), label)
         color = colors.setdefault(smoother, f"C{len(colors)}")
-        style = ":" if "long" in label else "--" if "anneal" in label else "-"
+        style = "--" if "anneal" in label else "-"
         epochs = column(history, "epoch")
-        ax.plot(epochs, column(history, "test_hard_neg_elbo"), style, color=color, label=label)
-        ax_b.plot(epochs, column(history, "test_smoothing_beta"), style, color=color, label=label)
+        ax.plot(epochs, column(history, "test_hard_neg_elbo"), style, color=color,
+                label=label)
+        ax_b.plot(epochs, column(history, "test_smoothing_beta"), style, color=color)
     if reference is not None:
-        ax.axhline(reference, color="k", lw=1, ls=":", label=f"Jang et al., Bernoulli latents: {reference:g}")
+        ax.axhline(reference, color="k", lw=1, ls=":",
+                   label=f"Jang et al., Bernoulli latents: {reference:g}")
     ax.set_ylim(top=min(ax.get_ylim()[1], 200))
-    ax.set_ylabel("test -ELBO, exact binary z (nats)")
-    ax_b.set_ylabel("smoothing beta")
+    ax.set_ylabel("test -ELBO, exact binary z (nats)", fontsize=FONT)
+    ax_b.set_ylabel("smoothing beta", fontsize=FONT)
     for a in (ax, ax_b):
-        a.set_xlabel("epoch")
+        a.set_xlabel("epoch", fontsize=FONT)
+        a.tick_params(labelsize=FONT)
         a.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    fig.suptitle(title or "binary VAEs trained with smoothing transformations", fontsize=10)
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT, ncol=3,
+               loc="lower center", frameon=False)
+    fig.suptitle(title or "binary VAEs trained with smoothing transformations",
+                 fontsize=FONT + 1)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig

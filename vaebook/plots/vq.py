@@ -1,148 +1,254 @@
 """Figures for the VQ-VAE chapter (:mod:`vaebook.vq`).
 
-Each function returns a matplotlib Figure. Shapes: N images (N, 784), L = 49 code positions
-(a 7x7 grid), K codes, T training steps, C code dimension.
+Each function returns a matplotlib Figure sized for the book's column (6.8 in at 100
+dpi, text >= 9 pt). The slider figures (:class:`CheckpointPanel`,
+:class:`EmaToyFigure`) are built once and updated in place: their ``draw`` returns the
+same Figure every call.
+Shapes: N images (N, 784), L = 49 code positions (a 7x7 grid), K codes, T training
+steps, C code dimension.
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import FuncFormatter, NullLocator
 
+from ..training import column
 from .core import _tile, show_images
 
+FONT = 9  # points: the smallest text (the book's column needs >= 8.1 pt at 100 dpi)
+WIDTH = 6.8  # inches: the book's text column at 100 dpi
+PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # log-axis labels without mathtext (slow)
 
-def code_grid(image: torch.Tensor, codes: torch.Tensor, side: int = 7, title: str = "") -> plt.Figure:
-    """One digit (784,) beside its grid of code indices (L,): each cell is the code of a 4x4 patch."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(5.4, 2.6))
-    ax1.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray_r", vmin=0, vmax=1)
+
+def code_grid(image: torch.Tensor, codes: torch.Tensor, side: int = 7,
+              title: str = "") -> plt.Figure:
+    """One digit (784,) beside its grid of code indices (L,): each cell is the code of a
+    4x4 patch."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.3))
+    ax1.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray_r", vmin=0,
+               vmax=1)
     for t in range(1, side):
         ax1.axhline(t * 28 / side - 0.5, color="C0", lw=0.4, alpha=0.5)
         ax1.axvline(t * 28 / side - 0.5, color="C0", lw=0.4, alpha=0.5)
     ax1.set_axis_off()
-    ax1.set_title("x and the 7x7 cells", fontsize=9)
+    ax1.set_title("x and the 7x7 cells", fontsize=FONT + 1)
     grid = codes.detach().cpu().reshape(side, side)
-    ax2.imshow((grid % 20).numpy(), cmap="tab20", vmin=0, vmax=19)  # 20 colours, cycled over the K codes
-    for (r, c), v in zip(torch.cartesian_prod(torch.arange(side), torch.arange(side)).tolist(), grid.flatten().tolist()):
-        ax2.text(c, r, str(v), ha="center", va="center", fontsize=7)
+    ax2.imshow((grid % 20).numpy(), cmap="tab20", vmin=0, vmax=19)  # 20 colours, cycled
+    cells = torch.cartesian_prod(torch.arange(side), torch.arange(side)).tolist()
+    for (r, c), v in zip(cells, grid.flatten().tolist()):
+        ax2.text(c, r, str(v), ha="center", va="center", fontsize=FONT)
     ax2.set_axis_off()
-    ax2.set_title("code z_l = argmin_k ||E(x)_l - e_k||", fontsize=9)
+    ax2.set_title("code z_l = argmin_k ||E(x)_l - e_k||", fontsize=FONT + 1)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=FONT + 1)
     fig.tight_layout()
     return fig
 
 
-def model_panel(title: str, x: torch.Tensor, recon: torch.Tensor, counts: torch.Tensor, history: list[dict],
-                curve: str = "test_encoder_norm", curve_label: str = "", log: bool = True,
-                notes: str = "") -> plt.Figure:
-    """One trained VQ-VAE at a glance (a slider frame): inputs over reconstructions, the code
-    counts sorted, one metric per epoch from the history, and a text box of numbers."""
-    fig, axes = plt.subplots(1, 4, figsize=(12.5, 3.0), gridspec_kw={"width_ratios": [1.5, 1.2, 1.1, 0.9]})
-    axes[0].imshow(_tile(torch.cat([x, recon]), len(x)).numpy(), cmap="gray_r", vmin=0, vmax=1)
-    axes[0].set_axis_off()
-    axes[0].set_title("test inputs (top), reconstructions E[x|z_q]", fontsize=9)
-    k = len(counts)
-    sorted_counts = counts.sort(descending=True).values
-    used = int((counts > 0).sum())
-    axes[1].bar(range(k), (sorted_counts / sorted_counts.sum()).tolist(),
-                color=["C0" if c > 0 else "C3" for c in sorted_counts.tolist()], width=1.0)
-    axes[1].axhline(1 / k, color="C7", ls=":", lw=1, label="uniform 1/K")
-    axes[1].set_xlabel(f"codes, sorted ({used} of {k} used)", fontsize=8)
-    axes[1].set_ylabel("share of positions", fontsize=8)
-    axes[1].legend(fontsize=7)
-    axes[1].set_title("codebook usage", fontsize=9)
-    epochs = [row["epoch"] for row in history]
-    axes[2].plot(epochs, [row[curve] for row in history], "o-", ms=3)
-    if log:
-        axes[2].set_yscale("log")
-    axes[2].set_xlabel("epoch", fontsize=8)
-    axes[2].set_title(curve_label or curve.replace("_", " "), fontsize=9)
-    axes[2].grid(alpha=0.3, which="both")
-    axes[3].text(0.0, 1.0, notes, va="top", ha="left", family="monospace", fontsize=8.5, transform=axes[3].transAxes)
-    axes[3].set_axis_off()
-    for ax in axes[1:3]:
-        ax.tick_params(labelsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+class CheckpointPanel:
+    """One trained VQ-VAE at a glance, a slider frame that switches between checkpoints.
+
+    Top: test inputs over their reconstructions E[x|z_q]. Bottom: the codebook usage
+    (share of positions per code, sorted; dead codes in red) and one history metric per
+    epoch (``curve``; the other checkpoints in grey). The numbers (losses, usage) belong
+    in a table beside the slider: text in a frame costs most of its rendering time.
+    ``ckpts`` {name: checkpoint} and ``stats`` {name: :func:`vaebook.vq.codebook_stats`
+    on ``x``}; the reconstructions of the first ``num_images`` of ``x`` are computed
+    here, once.
+    :meth:`draw` (name, title) updates the one figure in place and returns it.
+    """
+
+    @torch.no_grad()
+    def __init__(self, ckpts: dict, x: torch.Tensor, stats: dict,
+                 curve: str = "test_encoder_norm", curve_label: str = "",
+                 log: bool = True, num_images: int = 8):
+        self.ckpts, self.stats, self.curve, self.x = ckpts, stats, curve, x
+        self.mosaics = {}
+        for name, ckpt in ckpts.items():
+            model = ckpt.model
+            recon = model.decode(model.codes(x[:num_images])).mean
+            both = torch.cat([x[:num_images], recon])
+            self.mosaics[name] = _tile(both, num_images).numpy()
+        k = len(next(iter(stats.values()))["counts"])
+        self.fig = plt.figure(figsize=(WIDTH, 4.3))
+        grid = self.fig.add_gridspec(2, 2, height_ratios=[0.8, 1])
+        ax_img = self.fig.add_subplot(grid[0, :])
+        self.ax_bar = self.fig.add_subplot(grid[1, 0])
+        self.ax_curve = self.fig.add_subplot(grid[1, 1])
+        first = next(iter(ckpts))
+        self.image = ax_img.imshow(self.mosaics[first], cmap="gray_r", vmin=0, vmax=1)
+        ax_img.set_axis_off()
+        ax_img.set_title("test inputs (top), reconstructions", fontsize=FONT)
+        self.bars = self.ax_bar.bar(range(k), [1 / k] * k, width=1.0)
+        self.ax_bar.axhline(1 / k, color="C7", ls=":", lw=1, label="uniform 1/K")
+        top = max(float(s["counts"].max() / s["counts"].sum()) for s in stats.values())
+        self.ax_bar.set_ylim(0, 1.1 * top)
+        self.ax_bar.set_ylabel("share of positions", fontsize=FONT)
+        self.ax_bar.legend(fontsize=FONT)
+        self.ax_bar.set_title("codebook usage", fontsize=FONT)
+        self.lines = {}
+        for i, (name, ckpt) in enumerate(ckpts.items()):
+            history = ckpt.history
+            epochs, values = column(history, "epoch"), column(history, curve)
+            (self.lines[name],) = self.ax_curve.plot(epochs, values, "o-", ms=3,
+                                                     color="0.8", lw=1)
+        if log:
+            self.ax_curve.set_yscale("log")
+            self.ax_curve.yaxis.set_minor_locator(NullLocator())  # fewer artists
+            self.ax_curve.yaxis.set_major_formatter(PLAIN)
+        self.ax_curve.set_xlabel("epoch", fontsize=FONT)
+        label = curve_label or curve.replace("_", " ")
+        self.ax_curve.set_title(f"{label}\n(blue; the others in grey)", fontsize=FONT)
+        self.ax_curve.grid(alpha=0.3)
+        for ax in (self.ax_bar, self.ax_curve):
+            ax.tick_params(labelsize=FONT)
+        self.title = self.fig.suptitle("", fontsize=FONT + 1)
+        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.88,
+                                 hspace=0.4, wspace=0.3)
+        # no layout engine: with one, every savefig draws the figure twice
+
+    def draw(self, name: str, title: str = ""):
+        """Show checkpoint ``name``; returns the same Figure every call."""
+        stats = self.stats[name]
+        self.image.set_data(self.mosaics[name])
+        counts = stats["counts"].sort(descending=True).values
+        used = int((counts > 0).sum())
+        for bar, c in zip(self.bars, (counts / counts.sum()).tolist()):
+            bar.set_height(c)
+            bar.set_color("C0" if c > 0 else "C3")
+        self.ax_bar.set_xlabel(f"codes, sorted ({used} of {len(counts)} used)",
+                               fontsize=FONT)
+        for other, line in self.lines.items():  # the others in grey, for comparison
+            line.set_color("C0" if other == name else "0.8")
+            line.set_zorder(3 if other == name else 2)
+            line.set_linewidth(1.5 if other == name else 1)
+        self.title.set_text(title or name)
+        return self.fig
+
+
+@torch.no_grad()
+def checkpoint_panel(ckpt, x: torch.Tensor, stats: dict, title: str,
+                     curve: str = "test_encoder_norm", curve_label: str = "",
+                     log: bool = True, num_images: int = 8) -> plt.Figure:
+    """:class:`CheckpointPanel` of one checkpoint: a new figure."""
+    panel = CheckpointPanel({"model": ckpt}, x, {"model": stats}, curve, curve_label,
+                            log, num_images)
+    return panel.draw("model", title)
+
+
+class EmaToyFigure:
+    """EMA k-means on moving 2-D points (:func:`vaebook.experiments.vq.ema_kmeans`), runs per decay.
+
+    Left: the last batch, the true centres now, each code's path and where it ended
+    (dead codes as red crosses). Right: the quantization error per step, one axis scale
+    for all runs. ``runs`` {gamma: output of ema_kmeans}; :meth:`draw` (gamma) updates
+    the one figure in place and returns it.
+    """
+
+    def __init__(self, points: torch.Tensor, runs: dict, centres: torch.Tensor):
+        self.runs = runs
+        first = next(iter(runs.values()))
+        k = first["trajectory"].shape[1]
+        self.fig, (ax1, self.ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.3),
+                                                 gridspec_kw={"width_ratios": [1, 1.2]})
+        ax1.scatter(points[:, 0], points[:, 1], s=4, color="C7", alpha=0.5,
+                    label="last batch E(x)")
+        ax1.scatter(centres[:, 0], centres[:, 1], marker="+", s=60, color="k",
+                    label="true centres now")
+        self.paths = [ax1.plot([], [], lw=0.7, color=f"C{i % 10}", alpha=0.7)[0]
+                      for i in range(k)]
+        self.alive = ax1.scatter([], [], s=40, color="C0", edgecolor="k", zorder=3,
+                                 label="codes e_i")
+        self.dead = ax1.scatter([], [], s=40, color="C3", marker="X", zorder=3,
+                                label="unused codes")
+        every = torch.cat([r["trajectory"].reshape(-1, 2) for r in runs.values()]
+                          + [points.reshape(-1, 2)])
+        low, high = every.min(0).values, every.max(0).values
+        ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)
+        ax1.set_ylim(low[1] - 0.2, high[1] + 0.2)
+        ax1.set_aspect("equal")
+        ax1.tick_params(labelsize=FONT)
+        self.ax1 = ax1
+        steps = len(first["distortion"])
+        (self.curve,) = self.ax2.plot(range(steps), first["distortion"].tolist(),
+                                      lw=0.8)
+        values = torch.cat([r["distortion"] for r in runs.values()])
+        self.ax2.set_yscale("log")
+        self.ax2.set_ylim(float(values.min()) / 1.5, float(values.max()) * 1.5)
+        self.ax2.set_xlabel("step", fontsize=FONT)
+        self.ax2.set_ylabel("mean ||E(x) - e_z||^2", fontsize=FONT)
+        self.ax2.yaxis.set_minor_locator(NullLocator())  # fewer artists per frame
+        self.ax2.yaxis.set_major_formatter(PLAIN)
+        self.ax2.grid(alpha=0.3)
+        self.ax2.tick_params(labelsize=FONT)
+        self.ax2.set_title("quantization error (before each update)", fontsize=FONT)
+        self.title = ax1.set_title("", fontsize=FONT)
+        self.fig.legend(handles=[*ax1.collections], fontsize=FONT, ncol=4,
+                        loc="lower center", frameon=False, columnspacing=1.0,
+                        handletextpad=0.3)
+        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.26, top=0.9,
+                                 wspace=0.3)
+
+    def draw(self, gamma: float):
+        """Show the run with decay ``gamma``; returns the same Figure every call."""
+        out = self.runs[gamma]
+        traj = out["trajectory"]  # (T + 1, K, 2)
+        for k, path in enumerate(self.paths):
+            path.set_data(traj[:, k, 0].numpy(), traj[:, k, 1].numpy())
+        dead = out["counts"] == 0
+        self.alive.set_offsets(traj[-1, ~dead].numpy())
+        self.dead.set_offsets(traj[-1, dead].numpy().reshape(-1, 2))
+        self.curve.set_ydata(out["distortion"].numpy())
+        self.title.set_text(f"gamma = {gamma:g}: {int(dead.sum())} unused codes")
+        return self.fig
+
+
+def ema_toy(points: torch.Tensor, out: dict, centres: torch.Tensor, gamma: float,
+            title: str = "") -> plt.Figure:
+    """:class:`EmaToyFigure` of one run: a new figure."""
+    fig = EmaToyFigure(points, {gamma: out}, centres).draw(gamma)
+    if title:
+        fig.suptitle(title, fontsize=FONT + 1)
     return fig
 
 
-def codebook_over_training(histories: dict[str, list[dict]], title: str = "") -> plt.Figure:
+def codebook_over_training(histories: dict[str, list[dict]],
+                           title: str = "") -> plt.Figure:
     """Test-set codebook usage, perplexity and dead codes per epoch for several models.
 
-    The history records them per test batch of 1,000 images, averaged over the 10 batches."""
-    keys = [("test_usage", "share of the K codes used"), ("test_perplexity", "perplexity exp(H(codes))"),
+    The history records them per test batch of 1,000 images, averaged over 10."""
+    keys = [("test_usage", "share of the K codes used"),
+            ("test_perplexity", "perplexity exp(H(codes))"),
             ("test_unused_codes", "unused (dead) codes")]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.0))
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.4))
     for i, (label, history) in enumerate(histories.items()):
         seconds = torch.tensor([row["seconds"] for row in history]).cumsum(0).tolist()
         for ax, (key, _) in zip(axes, keys):
-            ax.plot(seconds, [row[key] for row in history], "o-", ms=3, color=f"C{i}", label=label)
+            ax.plot(seconds, [row[key] for row in history], "o-", ms=3, color=f"C{i}",
+                    label=label)
     for ax, (_, name) in zip(axes, keys):
-        ax.set_xlabel("training seconds (shared GPU)", fontsize=8)
-        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("training s", fontsize=FONT)
+        ax.set_title(name, fontsize=FONT)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title or "the codebook over training (MNIST test set, per epoch)", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def ema_toy(points: torch.Tensor, out: dict, centres: torch.Tensor, gamma: float, title: str = "") -> plt.Figure:
-    """EMA k-means on 2-D points (:func:`vaebook.vq.ema_kmeans`): the last batch, the code
-    trajectories, and the distortion per step against the moving cluster centres."""
-    traj = out["trajectory"]  # (T + 1, K, 2)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.4, 3.4), gridspec_kw={"width_ratios": [1, 1.3]})
-    ax1.scatter(points[:, 0], points[:, 1], s=4, color="C7", alpha=0.5, label="last batch E(x)")
-    ax1.scatter(centres[:, 0], centres[:, 1], marker="+", s=60, color="k", label="true centres now")
-    for k in range(traj.shape[1]):
-        ax1.plot(traj[:, k, 0], traj[:, k, 1], lw=0.7, color=f"C{k % 10}", alpha=0.7)
-    dead = out["counts"] == 0
-    ax1.scatter(traj[-1, ~dead, 0], traj[-1, ~dead, 1], s=40, color="C0", edgecolor="k", zorder=3, label="codes e_i")
-    ax1.scatter(traj[-1, dead, 0], traj[-1, dead, 1], s=40, color="C3", marker="X", zorder=3,
-                label=f"unused codes ({int(dead.sum())})")
-    ax1.set_aspect("equal")
-    ax1.legend(fontsize=6, loc="lower left")
-    ax1.set_title(f"codes and their paths, gamma = {gamma:g}", fontsize=9)
-    ax2.plot(out["distortion"].tolist(), lw=0.8)
-    ax2.set_yscale("log")
-    ax2.set_xlabel("step", fontsize=8)
-    ax2.set_ylabel("mean ||E(x) - e_z||^2 of the batch", fontsize=8)
-    ax2.grid(alpha=0.3, which="both")
-    ax2.set_title("quantization error (before each update)", fontsize=9)
-    fig.suptitle(title or "EMA codebook on moving 2-D clusters", fontsize=10)
-    fig.tight_layout()
+        ax.tick_params(labelsize=FONT)
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=FONT, ncol=3,
+               loc="lower center", frameon=False)
+    fig.suptitle(title or "the codebook over training (MNIST test set, per epoch)",
+                 fontsize=FONT + 1)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
 def sample_rows(rows: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
     """Decoded samples, one row per prior: {label: (n, 784) pixel probabilities}."""
-    fig, axes = plt.subplots(len(rows), 1, figsize=(0.6 * max(len(v) for v in rows.values()), 0.95 * len(rows)),
-                             squeeze=False)
+    ncol = max(len(v) for v in rows.values())
+    height = WIDTH / ncol * 1.45 * len(rows)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(WIDTH, height), squeeze=False)
     for ax, (label, images) in zip(axes[:, 0], rows.items()):
-        show_images(images, len(images), label, ax)
+        show_images(images, len(images), "", ax)
+        ax.set_title(label, fontsize=FONT + 1)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=FONT + 1)
     fig.tight_layout()
     return fig
-
-
-@torch.no_grad()
-def checkpoint_panel(ckpt, x: torch.Tensor, stats: dict, title: str, curve: str = "test_encoder_norm",
-                     curve_label: str = "", log: bool = True, num_images: int = 8) -> plt.Figure:
-    """:func:`model_panel` for a shipped VQ-VAE checkpoint: reconstructions of the first ``num_images``
-    of ``x``, the code counts of ``stats`` (from :func:`vaebook.vq.codebook_stats` on ``x``), one
-    history metric per epoch, and the last epoch's test losses beside the recounted usage."""
-    model, last = ckpt.model, ckpt.history[-1]
-    recon = model.decode(model.codes(x[:num_images])).mean
-    notes = (f"test, last epoch ({len(ckpt.history)} epochs):\n"
-             f" -log p(x|z_q)  {-last['test_log_px_given_z']:9.2f}\n"
-             f" codebook loss  {last['test_codebook_loss']:9.3g}\n"
-             f" commitment     {last['test_commitment_loss']:9.3g}\n"
-             f" ||E(x)||       {last['test_encoder_norm']:9.3g}\n"
-             f" -ELBO          {last['test_neg_elbo']:9.2f}\n"
-             f"{len(x):,} test images:\n"
-             f" codes used     {stats['usage']:9.0%}\n"
-             f" perplexity     {stats['perplexity']:9.1f}")
-    return model_panel(title, x[:num_images], recon, stats["counts"], ckpt.history, curve, curve_label, log, notes)
