@@ -2,6 +2,7 @@
 import matplotlib
 
 matplotlib.use("agg")
+import matplotlib.pyplot  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -72,3 +73,42 @@ def test_concept_figures():
     assert len(figures[1].axes) == 2 and len(figures[4].axes) == 2
     for fig in figures:
         matplotlib.pyplot.close(fig)
+
+
+def test_slider_figures_update_in_place(models):
+    """A slider's draw returns the same Figure every move, with the new frame's data."""
+    from vaebook.models import LinearGaussian
+    from vaebook.plots.core import BetaPosteriorFigure, PosteriorFigure
+    from vaebook.plots.estimators import GradientTermsFigure
+
+    _, vae2d = models
+    x = torch.bernoulli(torch.full((3, 784), 0.2))
+    posterior = PosteriorFigure(vae2d, x, steps=21)
+    first = posterior(0, "image 0")
+    extent0 = posterior.density.get_extent()
+    assert posterior(2, "image 2") is first and posterior.title.get_text() == "image 2"
+    window = posterior.windows[2]
+    assert posterior.density.get_extent() == list(window["extent"]) != extent0
+    assert abs(window["density"].sum().item() - 1) < 1e-4, "a posterior on the window sums to 1"
+    with pytest.raises(ValueError, match="image index"):
+        posterior(3)
+
+    ppca = LinearGaussian(torch.randn(784, 2), torch.zeros(784), 0.5)
+    curve = [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)]
+    beta_fig = BetaPosteriorFigure(ppca, x[:2], curve)
+    first = beta_fig(0.5)
+    assert beta_fig(1.0) is first
+    assert list(beta_fig.marker.get_xdata()) == [2.0], "the marker moved to beta = 1's rate"
+    exact = ppca.beta_posterior(x[:2], 1.0).mean[1].tolist()
+    assert beta_fig.points[1].get_xdata()[0] == pytest.approx(exact[0], rel=1e-5)
+    with pytest.raises(ValueError, match="beta must be one of"):
+        beta_fig(2.0)
+
+    terms = GradientTermsFigure(0.0, bins=10, limits=(-5, 5))
+    first = terms({"a": torch.zeros(100), "b": torch.ones(100)}, "one")
+    assert terms({"a": torch.ones(100), "b": torch.zeros(100)}, "two") is first
+    heights = terms.steps[0].get_data().values
+    assert heights.sum() == 100 and heights.argmax() == 6, "the 100 ones fill the bin [1, 2)"
+    with pytest.raises(ValueError, match="labels"):
+        terms({"c": torch.zeros(3)})
+    matplotlib.pyplot.close("all")
