@@ -3,6 +3,7 @@ import matplotlib
 
 matplotlib.use("agg")
 import matplotlib.pyplot  # noqa: E402
+import matplotlib.text  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -11,6 +12,22 @@ from vaebook.models import VAEConfig  # noqa: E402
 
 # tensors handed to matplotlib as arrays: no NumPy deprecation noise in the chapters' output
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+
+
+def layout_problems(fig, max_width_in: float = 6.8, min_font_pt: float = 8.5) -> list[str]:
+    """What would not fit the book's column: a tight width over 6.8 in (680 px at 100
+    dpi, the column is 688 px) or visible text under 8.5 pt (the rule is 8.1 pt =
+    70 % of the 16 px body text)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    width = fig.get_tightbbox(renderer).width
+    if width > max_width_in:
+        problems.append(f"tight width {width:.2f} in > {max_width_in} in")
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_visible() and text.get_text() and text.get_fontsize() < min_font_pt:
+            problems.append(f"{text.get_text()!r} at {text.get_fontsize()} pt")
+    return problems
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +56,7 @@ def test_figures(models):
                 plots.beta_posteriors(ppca, x[:2], 1.0, [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)])]
     for fig in figures:
         assert fig.axes, fig
+        assert layout_problems(fig) == [], fig
     mosaic = figures[4].axes[0].images[0].get_array()
     assert mosaic.shape == (5 * 28, 5 * 28)
     assert "3 of 5 above" in figures[7].axes[0].get_title()
@@ -67,6 +85,8 @@ def test_concept_figures():
                plots.plot_inverse_cdf(reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), num_samples=500),
                plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
                plots.planar_step_figure(-2.0, steps=61)]
+    for fig in figures[:3]:  # the estimator figures (the others belong to cont2)
+        assert layout_problems(fig) == [], fig
     for fig in figures:
         assert fig.axes, fig
     assert "integral of q on the grid" in figures[5].axes[0].get_title()
@@ -111,4 +131,6 @@ def test_slider_figures_update_in_place(models):
     assert heights.sum() == 100 and heights.argmax() == 6, "the 100 ones fill the bin [1, 2)"
     with pytest.raises(ValueError, match="labels"):
         terms({"c": torch.zeros(3)})
+    for fig in (posterior.fig, beta_fig.fig, terms.fig):
+        assert layout_problems(fig) == [], fig
     matplotlib.pyplot.close("all")

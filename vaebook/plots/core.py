@@ -18,8 +18,8 @@ from torch import distributions as D
 
 from ..training import column
 
-COLUMN_WIDTH = 7.0  # inches: the text column is about 720 px at 100 dpi
-MIN_FONT = 9  # points: the smallest text in any figure (70 % of the 16 px body text)
+COLUMN_WIDTH = 6.8  # inches: the text column is 688 px at 1280 px, figures 100 dpi
+MIN_FONT = 9  # points: the smallest text (>= 8.1 pt = 70 % of the 16 px body text)
 
 
 def freeze_layout(fig) -> None:
