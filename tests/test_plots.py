@@ -109,7 +109,7 @@ def test_slider_figures_update_in_place(models):
     assert posterior(2, "image 2") is first and posterior.title.get_text() == "image 2"
     window = posterior.windows[2]
     assert posterior.density.get_extent() == list(window["extent"]) != extent0
-    assert abs(window["density"].sum().item() - 1) < 1e-4, "a posterior on the window sums to 1"
+    assert abs(window["density"].sum().item() - 1) < 1e-4, "p(z|x) sums to 1"
     with pytest.raises(ValueError, match="image index"):
         posterior(3)
 
@@ -118,7 +118,7 @@ def test_slider_figures_update_in_place(models):
     beta_fig = BetaPosteriorFigure(ppca, x[:2], curve)
     first = beta_fig(0.5)
     assert beta_fig(1.0) is first
-    assert list(beta_fig.marker.get_xdata()) == [2.0], "the marker moved to beta = 1's rate"
+    assert list(beta_fig.marker.get_xdata()) == [2.0], "at beta = 1's rate"
     exact = ppca.beta_posterior(x[:2], 1.0).mean[1].tolist()
     assert beta_fig.points[1].get_xdata()[0] == pytest.approx(exact[0], rel=1e-5)
     with pytest.raises(ValueError, match="beta must be one of"):
@@ -128,7 +128,7 @@ def test_slider_figures_update_in_place(models):
     first = terms({"a": torch.zeros(100), "b": torch.ones(100)}, "one")
     assert terms({"a": torch.ones(100), "b": torch.zeros(100)}, "two") is first
     heights = terms.steps[0].get_data().values
-    assert heights.sum() == 100 and heights.argmax() == 6, "the 100 ones fill the bin [1, 2)"
+    assert heights.sum() == 100 and heights.argmax() == 6, "ones fill [1, 2)"
     with pytest.raises(ValueError, match="labels"):
         terms({"c": torch.zeros(3)})
     for fig in (posterior.fig, beta_fig.fig, terms.fig):

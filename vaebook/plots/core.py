@@ -8,6 +8,7 @@ inches wide (shown at their natural size at 100 dpi) and no text is smaller
 than ``MIN_FONT`` points. Figures that sliders redraw (:class:`PosteriorFigure`,
 :class:`BetaPosteriorFigure`) build their artists once and update them in place.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,11 @@ def freeze_layout(fig) -> None:
     fig.canvas.draw()
     for ax in fig.axes:
         if ax.title.get_text():
-            ax.set_title(ax.title.get_text(), y=ax.title.get_position()[1],
-                         fontsize=ax.title.get_fontsize())
+            ax.set_title(
+                ax.title.get_text(),
+                y=ax.title.get_position()[1],
+                fontsize=ax.title.get_fontsize(),
+            )
         to_axes = ax.transAxes.inverted()
         if ax.xaxis.label.get_text():
             y = to_axes.transform((0, ax.xaxis.label.get_position()[1]))[1]
@@ -51,9 +55,10 @@ def _tile(images: torch.Tensor, ncol: int) -> torch.Tensor:
     return grid.permute(0, 2, 1, 3).reshape(rows * 28, ncol * 28)
 
 
-def show_images(images: torch.Tensor, ncol: int = 10, title: str = "", ax=None,
-                scale: float = 0.6):
-    """A mosaic of MNIST-sized images on ``ax`` (a new figure if none); returns the figure.
+def show_images(
+    images: torch.Tensor, ncol: int = 10, title: str = "", ax=None, scale: float = 0.6
+):
+    """A mosaic of MNIST-sized images on ``ax`` (a new figure if none); returns it.
 
     A new figure gives each image ``scale`` inches, less if the row would be
     wider than the column.
@@ -62,8 +67,13 @@ def show_images(images: torch.Tensor, ncol: int = 10, title: str = "", ax=None,
     if ax is None:
         scale = min(scale, COLUMN_WIDTH / ncol)
         _, ax = plt.subplots(figsize=(scale * ncol, scale * mosaic.shape[0] / 28))
-    ax.imshow(mosaic.detach().cpu().numpy(), cmap="gray_r", vmin=0, vmax=1,
-              interpolation="nearest")
+    ax.imshow(
+        mosaic.detach().cpu().numpy(),
+        cmap="gray_r",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+    )
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
@@ -72,7 +82,7 @@ def show_images(images: torch.Tensor, ncol: int = 10, title: str = "", ax=None,
 
 @torch.no_grad()
 def reconstructions(model, x: torch.Tensor, title: str = "") -> plt.Figure:
-    """Inputs (top row) above the decoder's pixel probabilities at the posterior mean."""
+    """Inputs (top row) above the decoder's pixel probabilities at E[z|x]."""
     qz = model.encode(x)
     recon = model.decode(qz.mean).mean
     scale = min(0.6, COLUMN_WIDTH / len(x))
@@ -85,15 +95,19 @@ def reconstructions(model, x: torch.Tensor, title: str = "") -> plt.Figure:
 
 
 @torch.no_grad()
-def prior_samples(model, num_samples: int = 40, ncol: int = 10, title: str = "") -> plt.Figure:
+def prior_samples(
+    model, num_samples: int = 40, ncol: int = 10, title: str = ""
+) -> plt.Figure:
     """Decoded z ~ p(z): pixel probabilities of p(x|z)."""
     title = title or f"{num_samples} samples: z ~ p(z), shown as E[x|z]"
     return show_images(model.sample(num_samples), ncol, title)
 
 
 @torch.no_grad()
-def latent_scatter(model, x: torch.Tensor, labels: torch.Tensor, title: str = "") -> plt.Figure:
-    """Posterior means E[z|x] coloured by digit; the first two principal axes when K > 2."""
+def latent_scatter(
+    model, x: torch.Tensor, labels: torch.Tensor, title: str = ""
+) -> plt.Figure:
+    """Posterior means E[z|x] coloured by digit; two principal axes when K > 2."""
     loc = model.encode(x).mean
     axis_names = ("z1", "z2")
     if loc.shape[-1] > 2:
@@ -103,8 +117,14 @@ def latent_scatter(model, x: torch.Tensor, labels: torch.Tensor, title: str = ""
         axis_names = ("first principal axis of E[z|x]", "second principal axis")
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     loc = loc.detach().cpu()
-    points = ax.scatter(loc[:, 0].numpy(), loc[:, 1].numpy(), c=labels.cpu().numpy(),
-                        cmap="tab10", s=3, alpha=0.7)
+    points = ax.scatter(
+        loc[:, 0].numpy(),
+        loc[:, 1].numpy(),
+        c=labels.cpu().numpy(),
+        cmap="tab10",
+        s=3,
+        alpha=0.7,
+    )
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
@@ -114,10 +134,12 @@ def latent_scatter(model, x: torch.Tensor, labels: torch.Tensor, title: str = ""
 
 @torch.no_grad()
 def manifold(model, steps: int = 15, title: str = "") -> plt.Figure:
-    """Decode a grid of latent quantiles of the 2-D prior (Kingma & Welling 2014, Fig. 4)."""
+    """Decode a grid of quantiles of the 2-D prior (Kingma & Welling 2014, Fig. 4)."""
     if model.latent_dim != 2:
-        raise ValueError("the manifold plot needs a 2-D latent space, "
-                         f"this model has {model.latent_dim}")
+        raise ValueError(
+            "the manifold plot needs a 2-D latent space, "
+            f"this model has {model.latent_dim}"
+        )
     q = torch.linspace(0.5 / steps, 1 - 0.5 / steps, steps)
     values = D.Normal(0.0, 1.0).icdf(q)
     z1, z2 = torch.meshgrid(values, values.flip(0), indexing="xy")
@@ -129,12 +151,16 @@ def manifold(model, steps: int = 15, title: str = "") -> plt.Figure:
 
 
 @torch.no_grad()
-def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> plt.Figure:
+def interpolation(
+    model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10
+) -> plt.Figure:
     """Decode the straight line between the posterior means of two digits."""
     z_a, z_b = model.encode(x_a[None]).mean, model.encode(x_b[None]).mean
     t = torch.linspace(0, 1, steps, device=z_a.device)[:, None]
     images = model.decode((1 - t) * z_a + t * z_b).mean
-    return show_images(images, steps, "decoded (1 - t) E[z|x_a] + t E[z|x_b], t from 0 to 1")
+    return show_images(
+        images, steps, "decoded (1 - t) E[z|x_a] + t E[z|x_b], t from 0 to 1"
+    )
 
 
 def learning_curves(history: list[dict], title: str = "") -> plt.Figure:
@@ -142,7 +168,9 @@ def learning_curves(history: list[dict], title: str = "") -> plt.Figure:
     epochs = column(history, "epoch")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.2))
     for split, style in (("train", "-"), ("test", "--")):
-        ax1.plot(epochs, column(history, f"{split}_neg_elbo"), style, label=f"{split} -ELBO")
+        ax1.plot(
+            epochs, column(history, f"{split}_neg_elbo"), style, label=f"{split} -ELBO"
+        )
         recon = [-v for v in column(history, f"{split}_log_px_given_z")]
         ax2.plot(epochs, recon, style, label=f"{split} -E[log p(x|z)]")
         ax2.plot(epochs, column(history, f"{split}_kl"), style, label=f"{split} KL")
@@ -158,13 +186,19 @@ def learning_curves(history: list[dict], title: str = "") -> plt.Figure:
     return fig
 
 
-def compare_histories(histories: dict[str, list[dict]], key: str = "test_neg_elbo",
-                      title: str = "") -> plt.Figure:
+def compare_histories(
+    histories: dict[str, list[dict]], key: str = "test_neg_elbo", title: str = ""
+) -> plt.Figure:
     """One metric per epoch for several trained models (e.g. the test -ELBO)."""
     fig, ax = plt.subplots(figsize=(5.6, 3.4))
     for label, history in histories.items():
-        ax.plot([row["epoch"] for row in history], [row[key] for row in history], "o-", ms=3,
-                label=label)
+        ax.plot(
+            [row["epoch"] for row in history],
+            [row[key] for row in history],
+            "o-",
+            ms=3,
+            label=label,
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(key.replace("_", " ") + " (nats)")
     ax.grid(alpha=0.3)
@@ -174,27 +208,34 @@ def compare_histories(histories: dict[str, list[dict]], key: str = "test_neg_elb
     return fig
 
 
-def kl_per_dimension(kl: list[float] | torch.Tensor, threshold: float = 0.01,
-                     title: str = "") -> plt.Figure:
-    """Bars of KL(q(z_k|x) || p(z_k)) averaged over the test set, sorted, with the active-unit cut."""
+def kl_per_dimension(
+    kl: list[float] | torch.Tensor, threshold: float = 0.01, title: str = ""
+) -> plt.Figure:
+    """Bars of KL(q(z_k|x) || p(z_k)) averaged over the test set, sorted, with the
+    active-unit cut."""
     kl = torch.as_tensor(kl).sort(descending=True).values
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.8))
-    ax.bar(range(len(kl)), kl.tolist(), color=["C0" if v > threshold else "C7" for v in kl])
+    ax.bar(
+        range(len(kl)), kl.tolist(), color=["C0" if v > threshold else "C7" for v in kl]
+    )
     ax.axhline(threshold, color="C3", lw=1, ls="--", label=f"{threshold} nats")
     ax.set_yscale("log")
     ax.set_xlabel("latent dimension (sorted)")
     ax.set_ylabel("KL, nats")
     ax.legend(fontsize=MIN_FONT)
     active = int((kl > threshold).sum())
-    ax.set_title(title or f"KL per dimension: {active} of {len(kl)} above {threshold}",
-                 fontsize=10)
+    ax.set_title(
+        title or f"KL per dimension: {active} of {len(kl)} above {threshold}",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
 
 @torch.no_grad()
-def beta_panel(points: list[tuple[float, float, float]], beta: float, model,
-               x: torch.Tensor) -> plt.Figure:
+def beta_panel(
+    points: list[tuple[float, float, float]], beta: float, model, x: torch.Tensor
+) -> plt.Figure:
     """The KL weight's trade-off: rate-distortion curve with ``beta`` marked, its
     reconstructions and samples.
 
@@ -207,20 +248,39 @@ def beta_panel(points: list[tuple[float, float, float]], beta: float, model,
     betas, rates, distortions = zip(*sorted(points))
     ax.plot(rates, distortions, "o-", color="C7")
     for b, r, d in zip(betas, rates, distortions):
-        ax.annotate(f"{b:g}", (r, d), fontsize=MIN_FONT, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            f"{b:g}",
+            (r, d),
+            fontsize=MIN_FONT,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     rate, distortion = next((r, d) for b, r, d in points if b == beta)
     ax.plot([rate], [distortion], "o", color="C3", ms=10)
     ax.set_xlabel("rate: KL(q(z|x) || p(z)), nats")
     ax.set_ylabel("distortion, nats")
-    ax.set_title(f"beta = {beta:g}: rate {rate:.1f}, distortion {distortion:.1f}",
-                 fontsize=MIN_FONT)
+    ax.set_title(
+        f"beta = {beta:g}: rate {rate:.1f}, distortion {distortion:.1f}",
+        fontsize=MIN_FONT,
+    )
     ax.grid(alpha=0.3)
     recon = model.decode(model.encode(x).mean).mean
-    show_images(torch.cat([x, recon]), len(x), "inputs and reconstructions",
-                fig.add_subplot(grid[0, 1]))
+    show_images(
+        torch.cat([x, recon]),
+        len(x),
+        "inputs and reconstructions",
+        fig.add_subplot(grid[0, 1]),
+    )
     generator_state = torch.random.get_rng_state()
-    torch.manual_seed(0)  # the same prior draws for every beta, so frames differ only by the model
-    show_images(model.sample(2 * len(x)), len(x), "samples from p(z)", fig.add_subplot(grid[1, 1]))
+    torch.manual_seed(
+        0
+    )  # the same prior draws for every beta, so frames differ only by the model
+    show_images(
+        model.sample(2 * len(x)),
+        len(x),
+        "samples from p(z)",
+        fig.add_subplot(grid[1, 1]),
+    )
     torch.random.set_rng_state(generator_state)
     fig.tight_layout()
     return fig
@@ -238,7 +298,9 @@ def _ellipse_path(loc, cov, num_std: float = 2.0) -> tuple[list[float], list[flo
 
 def _ellipse(ax, loc, cov, color, label=None, num_std: float = 2.0):
     """Draw the num_std-standard-deviation contour of N(loc, cov); returns the line."""
-    (line,) = ax.plot(*_ellipse_path(loc, cov, num_std), color=color, lw=1.5, label=label)
+    (line,) = ax.plot(
+        *_ellipse_path(loc, cov, num_std), color=color, lw=1.5, label=label
+    )
     return line
 
 
@@ -267,13 +329,23 @@ def posterior_windows(model, x: torch.Tensor, steps: int = 101) -> list[dict]:
         axis1, axis2 = mean[n, 0] + half * unit, mean[n, 1] + half * unit
         z1, z2 = torch.meshgrid(axis1, axis2, indexing="xy")
         z = torch.stack([z1.reshape(-1), z2.reshape(-1)], -1)
-        log_joint = log_likelihood_matrix(model.decode(z), x[n:n + 1])[0]
+        log_joint = log_likelihood_matrix(model.decode(z), x[n : n + 1])[0]
         log_joint = log_joint + model.prior().log_prob(z)
         density = torch.softmax(log_joint, 0).reshape(steps, steps).cpu()
-        windows.append({"extent": (axis1[0].item(), axis1[-1].item(),
-                                   axis2[0].item(), axis2[-1].item()),
-                        "density": density, "image": x[n].cpu(),
-                        "q_loc": qz.mean[n].cpu(), "q_cov": torch.diag(qz.variance[n].cpu())})
+        windows.append(
+            {
+                "extent": (
+                    axis1[0].item(),
+                    axis1[-1].item(),
+                    axis2[0].item(),
+                    axis2[-1].item(),
+                ),
+                "density": density,
+                "image": x[n].cpu(),
+                "q_loc": qz.mean[n].cpu(),
+                "q_cov": torch.diag(qz.variance[n].cpu()),
+            }
+        )
     return windows
 
 
@@ -288,8 +360,10 @@ class PosteriorFigure:
 
     def __init__(self, model, x: torch.Tensor, steps: int = 101):
         if model.latent_dim != 2:
-            raise ValueError("the posterior figure needs a 2-D latent space, "
-                             f"this model has {model.latent_dim}")
+            raise ValueError(
+                "the posterior figure needs a 2-D latent space, "
+                f"this model has {model.latent_dim}"
+            )
         self.windows = posterior_windows(model, x, steps)
         self.fig = None
         self.frozen = False
@@ -298,13 +372,25 @@ class PosteriorFigure:
         self.fig = fig = plt.figure(figsize=(6.0, 3.1))
         ax_img = fig.add_axes((0.02, 0.12, 0.26, 0.70))
         self.ax = ax = fig.add_axes((0.42, 0.14, 0.44, 0.70))
-        self.image = ax_img.imshow(window["image"].reshape(28, 28).numpy(), cmap="gray_r",
-                                   vmin=0, vmax=1, interpolation="nearest")
+        self.image = ax_img.imshow(
+            window["image"].reshape(28, 28).numpy(),
+            cmap="gray_r",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
         ax_img.set_axis_off()
         ax_img.set_title("x", fontsize=10)
-        self.density = ax.imshow(window["density"].numpy(), extent=window["extent"],
-                                 origin="lower", cmap="Blues", interpolation="bilinear")
-        self.q_line = _ellipse(ax, window["q_loc"], window["q_cov"], "C3", "q(z|x), 2 std")
+        self.density = ax.imshow(
+            window["density"].numpy(),
+            extent=window["extent"],
+            origin="lower",
+            cmap="Blues",
+            interpolation="bilinear",
+        )
+        self.q_line = _ellipse(
+            ax, window["q_loc"], window["q_cov"], "C3", "q(z|x), 2 std"
+        )
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
         ax.legend(fontsize=MIN_FONT, loc="lower right")
@@ -312,7 +398,9 @@ class PosteriorFigure:
 
     def __call__(self, index: int, title: str = "") -> plt.Figure:
         if not 0 <= index < len(self.windows):
-            raise ValueError(f"image index must be in [0, {len(self.windows) - 1}], got {index}")
+            raise ValueError(
+                f"image index must be in [0, {len(self.windows) - 1}], got {index}"
+            )
         window = self.windows[index]
         if self.fig is None:
             self._build(window)
@@ -330,15 +418,22 @@ class PosteriorFigure:
         return self.fig
 
 
-def true_posterior(model, x: torch.Tensor, steps: int = 101, title: str = "") -> plt.Figure:
+def true_posterior(
+    model, x: torch.Tensor, steps: int = 101, title: str = ""
+) -> plt.Figure:
     """A 2-D latent model's true posterior p(z|x) of one image x (D,), with q(z|x)'s
     2-sigma ellipse and the image (:class:`PosteriorFigure` for one image)."""
     return PosteriorFigure(model, x[None], steps)(0, title)
 
 
-def bound_convergence(sample_sizes: list[int], estimates: dict[str, list[float]],
-                      exact: float | None = None, title: str = "") -> plt.Figure:
-    """Estimates of log p(x) against the number of samples (log axis), with the exact value."""
+def bound_convergence(
+    sample_sizes: list[int],
+    estimates: dict[str, list[float]],
+    exact: float | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Estimates of log p(x) against the number of samples (log axis), and the exact
+    value."""
     fig, ax = plt.subplots(figsize=(6, 3.4))
     for name, values in estimates.items():
         ax.plot(sample_sizes, values, "o-", label=name)
@@ -354,14 +449,23 @@ def bound_convergence(sample_sizes: list[int], estimates: dict[str, list[float]]
     return fig
 
 
-def monte_carlo_convergence(sample_sizes: list[int], means: list[float], errors: list[float],
-                            exact: float, title: str = "") -> plt.Figure:
+def monte_carlo_convergence(
+    sample_sizes: list[int],
+    means: list[float],
+    errors: list[float],
+    exact: float,
+    title: str = "",
+) -> plt.Figure:
     """A Monte Carlo estimate with a 2-standard-error band against its closed form."""
     fig, ax = plt.subplots(figsize=(6, 3.2))
     means_t, errors_t = torch.tensor(means), torch.tensor(errors)
-    ax.fill_between(sample_sizes, (means_t - 2 * errors_t).numpy(),
-                    (means_t + 2 * errors_t).numpy(), alpha=0.3,
-                    label="estimate +- 2 standard errors")
+    ax.fill_between(
+        sample_sizes,
+        (means_t - 2 * errors_t).numpy(),
+        (means_t + 2 * errors_t).numpy(),
+        alpha=0.3,
+        label="estimate +- 2 standard errors",
+    )
     ax.plot(sample_sizes, means, "o-", label="Monte Carlo estimate")
     ax.axhline(exact, color="k", ls="--", lw=1, label=f"closed form: {exact:.3f}")
     ax.set_xscale("log")
@@ -388,8 +492,10 @@ class BetaPosteriorFigure:
         self.paths = {}  # beta -> ([ellipse (xs, ys)], [mean (x, y)]): computed once
         for beta, _, _ in curve:
             qz = model.beta_posterior(x, beta)
-            self.paths[beta] = ([_ellipse_path(m, c) for m, c in
-                                 zip(qz.mean, qz.covariance_matrix)], qz.mean.tolist())
+            self.paths[beta] = (
+                [_ellipse_path(m, c) for m, c in zip(qz.mean, qz.covariance_matrix)],
+                qz.mean.tolist(),
+            )
         self.fig = None
         self.frozen = False
 
@@ -401,7 +507,9 @@ class BetaPosteriorFigure:
         self.lines, self.points = [], []
         for n in range(len(self.x)):
             label = f"q(z|x_n), n = 1..{len(self.x)}" if n == 0 else None
-            self.lines.append(_ellipse(ax, torch.zeros(2), torch.eye(2), f"C{n}", label))
+            self.lines.append(
+                _ellipse(ax, torch.zeros(2), torch.eye(2), f"C{n}", label)
+            )
             self.points.append(ax.plot([0.0], [0.0], "o", color=f"C{n}", ms=3)[0])
         ax.set_xlim(-4, 4)
         ax.set_ylim(-4, 4)
@@ -420,12 +528,15 @@ class BetaPosteriorFigure:
 
     def __call__(self, beta: float) -> plt.Figure:
         if beta not in self.paths:
-            raise ValueError(f"beta must be one of the curve's betas {list(self.paths)}, "
-                             f"got {beta}")
+            raise ValueError(
+                f"beta must be one of the curve's betas {list(self.paths)}, got {beta}"
+            )
         if self.fig is None:
             self._build()
         ellipses, means = self.paths[beta]
-        for line, point, path, (m1, m2) in zip(self.lines, self.points, ellipses, means):
+        for line, point, path, (m1, m2) in zip(
+            self.lines, self.points, ellipses, means
+        ):
             line.set_data(*path)
             point.set_data([m1], [m2])
         rate, distortion = next((r, d) for b, r, d in self.curve if b == beta)
@@ -438,7 +549,8 @@ class BetaPosteriorFigure:
         return self.fig
 
 
-def beta_posteriors(model, x: torch.Tensor, beta: float,
-                    curve: list[tuple[float, float, float]]) -> plt.Figure:
+def beta_posteriors(
+    model, x: torch.Tensor, beta: float, curve: list[tuple[float, float, float]]
+) -> plt.Figure:
     """One frame of :class:`BetaPosteriorFigure` (a new figure)."""
     return BetaPosteriorFigure(model, x, curve)(beta)

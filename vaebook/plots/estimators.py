@@ -3,6 +3,7 @@
 Each function returns a matplotlib Figure, sized for the book's column
 (:data:`vaebook.plots.core.COLUMN_WIDTH`, text of at least ``MIN_FONT`` points).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -11,12 +12,16 @@ import torch
 from .core import MIN_FONT, freeze_layout
 
 
-def plot_variance(num_samples: list[int], variances: dict[str, list[float]], title: str = ""):
+def plot_variance(
+    num_samples: list[int], variances: dict[str, list[float]], title: str = ""
+):
     """Variance of each S-sample estimator against S (log-log), with a 1/S guide through
     the first line."""
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
     for i, (label, values) in enumerate(variances.items()):
-        ax.loglog(num_samples[-len(values):], values, "o-", color=f"C{i}", label=label, ms=4)
+        ax.loglog(
+            num_samples[-len(values) :], values, "o-", color=f"C{i}", label=label, ms=4
+        )
     first = next(iter(variances.values()))
     s0 = num_samples[-len(first)]
     guide = [first[0] * s0 / s for s in num_samples]
@@ -41,30 +46,46 @@ class GradientTermsFigure:
     to 99 % quantile range of the first call's terms.
     """
 
-    def __init__(self, exact: float, bins: int = 60, limits: tuple[float, float] | None = None):
+    def __init__(
+        self, exact: float, bins: int = 60, limits: tuple[float, float] | None = None
+    ):
         self.exact, self.bins, self.limits = exact, bins, limits
         self.fig = None
         self.frozen = False
 
     def _build(self, labels: list[str], title: str) -> None:
         rows = len(labels)
-        self.fig, axes = plt.subplots(rows, 1, figsize=(6.0, 0.9 + 1.0 * rows), sharex=True,
-                                      squeeze=False)
+        self.fig, axes = plt.subplots(
+            rows, 1, figsize=(6.0, 0.9 + 1.0 * rows), sharex=True, squeeze=False
+        )
         self.labels = labels
         self.axes = list(axes[:, 0])
         self.edges = torch.linspace(*self.limits, self.bins + 1).tolist()
         self.steps, self.texts = [], []
         for i, (ax, label) in enumerate(zip(self.axes, labels)):
-            self.steps.append(ax.stairs([0.0] * self.bins, self.edges, fill=True,
-                                        color=f"C{i}", alpha=0.8))
+            self.steps.append(
+                ax.stairs(
+                    [0.0] * self.bins, self.edges, fill=True, color=f"C{i}", alpha=0.8
+                )
+            )
             ax.axvline(self.exact, color="k", lw=1)
             ax.set_yticks([])
             ax.set_title(label, fontsize=MIN_FONT, loc="left")
-            self.texts.append(ax.text(0.99, 0.72, "", transform=ax.transAxes, ha="right",
-                                      fontsize=MIN_FONT))
+            self.texts.append(
+                ax.text(
+                    0.99,
+                    0.72,
+                    "",
+                    transform=ax.transAxes,
+                    ha="right",
+                    fontsize=MIN_FONT,
+                )
+            )
         self.axes[-1].set_xlim(*self.limits)
-        self.axes[-1].set_xlabel("single-sample gradient estimate (black line: the exact "
-                                 "gradient)", fontsize=MIN_FONT)
+        self.axes[-1].set_xlabel(
+            "single-sample gradient estimate (black line: the exact gradient)",
+            fontsize=MIN_FONT,
+        )
         self.title = self.fig.suptitle(title, fontsize=10)
         self.fig.tight_layout()  # once: later frames keep this layout
 
@@ -76,8 +97,12 @@ class GradientTermsFigure:
         if self.fig is None:
             self._build(list(values), title)
         if list(values) != self.labels:
-            raise ValueError(f"terms must have the labels {self.labels}, got {list(values)}")
-        for ax, steps, text, v in zip(self.axes, self.steps, self.texts, values.values()):
+            raise ValueError(
+                f"terms must have the labels {self.labels}, got {list(values)}"
+            )
+        for ax, steps, text, v in zip(
+            self.axes, self.steps, self.texts, values.values()
+        ):
             counts = torch.histc(v.clamp(*self.limits), self.bins, *self.limits)
             steps.set_data(values=counts.tolist())
             ax.set_ylim(0, 1.15 * counts.max().item())
@@ -89,8 +114,13 @@ class GradientTermsFigure:
         return self.fig
 
 
-def plot_gradient_terms(terms: dict[str, torch.Tensor], exact: float, title: str = "",
-                        bins: int = 60, limits: tuple[float, float] | None = None):
+def plot_gradient_terms(
+    terms: dict[str, torch.Tensor],
+    exact: float,
+    title: str = "",
+    bins: int = 60,
+    limits: tuple[float, float] | None = None,
+):
     """Histograms of per-sample gradient terms, one row per estimator, with the exact
     gradient marked (one frame of :class:`GradientTermsFigure`, a new figure)."""
     return GradientTermsFigure(exact, bins, limits)(terms, title)
