@@ -232,58 +232,94 @@ def kl_per_dimension(
     return fig
 
 
-@torch.no_grad()
+class BetaPanelFigure:
+    """The KL weight's trade-off: the rate-distortion curve with one beta marked, that
+    model's reconstructions and its samples.
+
+    ``points`` are (beta, rate = test KL, distortion = test -E[log p(x|z)]) for every
+    trained beta; ``models`` maps each beta to its model. The images of every beta
+    are decoded once, here; calling the object with a beta updates one Figure in place
+    and returns it (the slider contract of :func:`vaebook.widgets.explore`).
+    """
+
+    @torch.no_grad()
+    def __init__(self, points: list[tuple[float, float, float]], models: dict, x):
+        self.points = sorted(points)
+        self.x = x
+        self.mosaics = {}  # beta -> (inputs over reconstructions, prior samples)
+        generator_state = torch.random.get_rng_state()
+        for beta, model in models.items():
+            recon = model.decode(model.encode(x).mean).mean
+            torch.manual_seed(0)  # the same prior draws for every beta
+            samples = model.sample(2 * len(x))
+            self.mosaics[beta] = (
+                _tile(torch.cat([x, recon]), len(x)),
+                _tile(samples, len(x)),
+            )
+        torch.random.set_rng_state(generator_state)
+        self.fig = None
+        self.frozen = False
+
+    def _build(self, mosaics) -> None:
+        self.fig = fig = plt.figure(figsize=(COLUMN_WIDTH, 3.0))
+        grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.4])
+        ax = fig.add_subplot(grid[:, 0])
+        betas, rates, distortions = zip(*self.points)
+        ax.plot(rates, distortions, "o-", color="C7")
+        for b, r, d in zip(betas, rates, distortions):
+            ax.annotate(
+                f"{b:g}",
+                (r, d),
+                fontsize=MIN_FONT,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        (self.marker,) = ax.plot([rates[0]], [distortions[0]], "o", color="C3", ms=10)
+        ax.set_xlabel("rate: KL(q(z|x) || p(z)), nats")
+        ax.set_ylabel("distortion, nats")
+        self.title = ax.set_title(" ", fontsize=MIN_FONT)
+        ax.grid(alpha=0.3)
+        self.images = []
+        for row, (mosaic, label) in enumerate(
+            zip(mosaics, ("inputs and reconstructions", "samples from p(z)"))
+        ):
+            image_ax = fig.add_subplot(grid[row, 1])
+            self.images.append(
+                image_ax.imshow(
+                    mosaic.numpy(),
+                    cmap="gray_r",
+                    vmin=0,
+                    vmax=1,
+                    interpolation="nearest",
+                )
+            )
+            image_ax.set_axis_off()
+            image_ax.set_title(label, fontsize=10)
+        fig.tight_layout()
+
+    def __call__(self, beta: float) -> plt.Figure:
+        if beta not in self.mosaics:
+            raise ValueError(f"beta must be one of {sorted(self.mosaics)}, got {beta}")
+        if self.fig is None:
+            self._build(self.mosaics[beta])
+        for image, mosaic in zip(self.images, self.mosaics[beta]):
+            image.set_data(mosaic.numpy())
+        rate, distortion = next((r, d) for b, r, d in self.points if b == beta)
+        self.marker.set_data([rate], [distortion])
+        self.title.set_text(
+            f"beta = {beta:g}: rate {rate:.1f}, distortion {distortion:.1f}"
+        )
+        if not self.frozen:  # the first frame fixes the layout of all others
+            freeze_layout(self.fig)
+            self.frozen = True
+        return self.fig
+
+
 def beta_panel(
     points: list[tuple[float, float, float]], beta: float, model, x: torch.Tensor
 ) -> plt.Figure:
-    """The KL weight's trade-off: rate-distortion curve with ``beta`` marked, its
-    reconstructions and samples.
-
-    ``points`` are (beta, rate = test KL, distortion = test -E[log p(x|z)]) for every
-    trained beta.
-    """
-    fig = plt.figure(figsize=(COLUMN_WIDTH, 3.0))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.4])
-    ax = fig.add_subplot(grid[:, 0])
-    betas, rates, distortions = zip(*sorted(points))
-    ax.plot(rates, distortions, "o-", color="C7")
-    for b, r, d in zip(betas, rates, distortions):
-        ax.annotate(
-            f"{b:g}",
-            (r, d),
-            fontsize=MIN_FONT,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
-    rate, distortion = next((r, d) for b, r, d in points if b == beta)
-    ax.plot([rate], [distortion], "o", color="C3", ms=10)
-    ax.set_xlabel("rate: KL(q(z|x) || p(z)), nats")
-    ax.set_ylabel("distortion, nats")
-    ax.set_title(
-        f"beta = {beta:g}: rate {rate:.1f}, distortion {distortion:.1f}",
-        fontsize=MIN_FONT,
-    )
-    ax.grid(alpha=0.3)
-    recon = model.decode(model.encode(x).mean).mean
-    show_images(
-        torch.cat([x, recon]),
-        len(x),
-        "inputs and reconstructions",
-        fig.add_subplot(grid[0, 1]),
-    )
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(
-        0
-    )  # the same prior draws for every beta, so frames differ only by the model
-    show_images(
-        model.sample(2 * len(x)),
-        len(x),
-        "samples from p(z)",
-        fig.add_subplot(grid[1, 1]),
-    )
-    torch.random.set_rng_state(generator_state)
-    fig.tight_layout()
-    return fig
+    """One frame of :class:`BetaPanelFigure` (a new figure): the model of ``beta``."""
+    return BetaPanelFigure(points, {beta: model}, x)(beta)
 
 
 def _ellipse_path(loc, cov, num_std: float = 2.0) -> tuple[list[float], list[float]]:
