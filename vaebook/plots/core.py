@@ -405,9 +405,9 @@ class PosteriorFigure:
         self.frozen = False
 
     def _build(self, window: dict) -> None:
-        self.fig = fig = plt.figure(figsize=(6.0, 3.1))
-        ax_img = fig.add_axes((0.02, 0.12, 0.26, 0.70))
-        self.ax = ax = fig.add_axes((0.42, 0.14, 0.44, 0.70))
+        self.fig = fig = plt.figure(figsize=(6.0, 3.4))
+        ax_img = fig.add_axes((0.0, 0.14, 0.32, 0.70))
+        self.ax = ax = fig.add_axes((0.42, 0.12, 0.56, 0.76))  # square: aspect equal
         self.image = ax_img.imshow(
             window["image"].reshape(28, 28).numpy(),
             cmap="gray_r",

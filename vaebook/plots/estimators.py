@@ -29,7 +29,7 @@ def plot_variance(
     ax.set_xlabel("samples S per estimate")
     ax.set_ylabel("variance of the estimate")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=MIN_FONT)
+    ax.legend(fontsize=MIN_FONT, loc="lower left")  # the lines fall to the right
     ax.set_title(title or "variance of S-sample gradient estimates", fontsize=10)
     fig.tight_layout()
     return fig
