@@ -7,6 +7,7 @@ Each function returns a matplotlib Figure, sized for the book's column
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy
 import torch
 
 from .core import MIN_FONT, freeze_layout
@@ -103,9 +104,10 @@ class GradientTermsFigure:
         for ax, steps, text, v in zip(
             self.axes, self.steps, self.texts, values.values()
         ):
-            counts = torch.histc(v.clamp(*self.limits), self.bins, *self.limits)
-            steps.set_data(values=counts.tolist())
-            ax.set_ylim(0, 1.15 * counts.max().item())
+            clamped = v.clamp(*self.limits).numpy()  # the edge bins count what is outside
+            counts, _ = numpy.histogram(clamped, self.bins, self.limits)
+            steps.set_data(values=counts)
+            ax.set_ylim(0, 1.15 * counts.max())
             text.set_text(f"mean {v.mean():.2f}, std {v.std():.2f}")
         self.title.set_text(title)
         if not self.frozen:  # the first frame fixes the layout of all others
