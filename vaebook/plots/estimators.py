@@ -104,7 +104,7 @@ class GradientTermsFigure:
         for ax, steps, text, v in zip(
             self.axes, self.steps, self.texts, values.values()
         ):
-            clamped = v.clamp(*self.limits).numpy()  # the edge bins count what is outside
+            clamped = v.clamp(*self.limits).numpy()  # edge bins count the outside
             counts, _ = numpy.histogram(clamped, self.bins, self.limits)
             steps.set_data(values=counts)
             ax.set_ylim(0, 1.15 * counts.max())
