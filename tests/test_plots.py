@@ -2,6 +2,8 @@
 import matplotlib
 
 matplotlib.use("agg")
+import matplotlib.pyplot  # noqa: E402
+import matplotlib.text  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -10,6 +12,22 @@ from vaebook.models import VAEConfig  # noqa: E402
 
 # tensors handed to matplotlib as arrays: no NumPy deprecation noise in the chapters' output
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+
+
+def layout_problems(fig, max_width_in: float = 6.8, min_font_pt: float = 8.5) -> list[str]:
+    """What would not fit the book's column: a tight width over 6.8 in (680 px at 100
+    dpi, the column is 688 px) or visible text under 8.5 pt (the rule is 8.1 pt =
+    70 % of the 16 px body text)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    width = fig.get_tightbbox(renderer).width
+    if width > max_width_in:
+        problems.append(f"tight width {width:.2f} in > {max_width_in} in")
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_visible() and text.get_text() and text.get_fontsize() < min_font_pt:
+            problems.append(f"{text.get_text()!r} at {text.get_fontsize()} pt")
+    return problems
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +56,7 @@ def test_figures(models):
                 plots.beta_posteriors(ppca, x[:2], 1.0, [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)])]
     for fig in figures:
         assert fig.axes, fig
+        assert layout_problems(fig) == [], fig
     mosaic = figures[4].axes[0].images[0].get_array()
     assert mosaic.shape == (5 * 28, 5 * 28)
     assert "3 of 5 above" in figures[7].axes[0].get_title()
@@ -66,9 +85,60 @@ def test_concept_figures():
                plots.plot_inverse_cdf(reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), num_samples=500),
                plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
                plots.planar_step_figure(-2.0, steps=61)]
+    for fig in figures[:3]:  # the estimator figures (the others belong to cont2)
+        assert layout_problems(fig) == [], fig
     for fig in figures:
         assert fig.axes, fig
     assert "integral of q on the grid" in figures[5].axes[0].get_title()
     assert len(figures[1].axes) == 2 and len(figures[4].axes) == 2
     for fig in figures:
         matplotlib.pyplot.close(fig)
+
+
+def test_slider_figures_update_in_place(models):
+    """A slider's draw returns the same Figure every move, with the new frame's data."""
+    from vaebook.models import LinearGaussian
+    from vaebook.plots.core import BetaPanelFigure, BetaPosteriorFigure, PosteriorFigure
+    from vaebook.plots.estimators import GradientTermsFigure
+
+    _, vae2d = models
+    x = torch.bernoulli(torch.full((3, 784), 0.2))
+    posterior = PosteriorFigure(vae2d, x, steps=21)
+    first = posterior(0, "image 0")
+    extent0 = posterior.density.get_extent()
+    assert posterior(2, "image 2") is first and posterior.title.get_text() == "image 2"
+    window = posterior.windows[2]
+    assert posterior.density.get_extent() == list(window["extent"]) != extent0
+    assert abs(window["density"].sum().item() - 1) < 1e-4, "p(z|x) sums to 1"
+    with pytest.raises(ValueError, match="image index"):
+        posterior(3)
+
+    ppca = LinearGaussian(torch.randn(784, 2), torch.zeros(784), 0.5)
+    curve = [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)]
+    beta_fig = BetaPosteriorFigure(ppca, x[:2], curve)
+    first = beta_fig(0.5)
+    assert beta_fig(1.0) is first
+    assert list(beta_fig.marker.get_xdata()) == [2.0], "at beta = 1's rate"
+    exact = ppca.beta_posterior(x[:2], 1.0).mean[1].tolist()
+    assert beta_fig.points[1].get_xdata()[0] == pytest.approx(exact[0], rel=1e-5)
+    with pytest.raises(ValueError, match="beta must be one of"):
+        beta_fig(2.0)
+
+    terms = GradientTermsFigure(0.0, bins=10, limits=(-5, 5))
+    first = terms({"a": torch.zeros(100), "b": torch.ones(100)}, "one")
+    assert terms({"a": torch.ones(100), "b": torch.zeros(100)}, "two") is first
+    heights = terms.steps[0].get_data().values
+    assert heights.sum() == 100 and heights.argmax() == 6, "ones fill [1, 2)"
+    with pytest.raises(ValueError, match="labels"):
+        terms({"c": torch.zeros(3)})
+    vae, _ = models
+    panel = BetaPanelFigure([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], {0.5: vae, 1.0: vae},
+                            x[:3])
+    first = panel(0.5)
+    assert panel(1.0) is first and list(panel.marker.get_xdata()) == [15.0]
+    assert panel.images[0].get_array().shape == (2 * 28, 3 * 28)
+    with pytest.raises(ValueError, match="beta must be one of"):
+        panel(2.0)
+    for fig in (posterior.fig, beta_fig.fig, terms.fig, panel.fig):
+        assert layout_problems(fig) == [], fig
+    matplotlib.pyplot.close("all")

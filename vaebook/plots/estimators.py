@@ -1,45 +1,128 @@
 """Figures for the chapter on gradient estimators (:mod:`vaebook.gradients`).
 
-Each function returns a matplotlib Figure.
+Each function returns a matplotlib Figure, sized for the book's column
+(:data:`vaebook.plots.core.COLUMN_WIDTH`, text of at least ``MIN_FONT`` points).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy
 import torch
 
+from .core import MIN_FONT, freeze_layout
 
-def plot_variance(num_samples: list[int], variances: dict[str, list[float]], title: str = ""):
-    """Variance of each S-sample estimator against S (log-log), with a 1/S guide through the first line."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+
+def plot_variance(
+    num_samples: list[int], variances: dict[str, list[float]], title: str = ""
+):
+    """Variance of each S-sample estimator against S (log-log), with a 1/S guide through
+    the first line."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
     for i, (label, values) in enumerate(variances.items()):
-        ax.loglog(num_samples[-len(values):], values, "o-", color=f"C{i}", label=label, ms=4)
+        ax.loglog(
+            num_samples[-len(values) :], values, "o-", color=f"C{i}", label=label, ms=4
+        )
     first = next(iter(variances.values()))
     s0 = num_samples[-len(first)]
-    ax.loglog(num_samples, [first[0] * s0 / s for s in num_samples], ":", color="C7", label="slope 1/S")
+    guide = [first[0] * s0 / s for s in num_samples]
+    ax.loglog(num_samples, guide, ":", color="C7", label="slope 1/S")
     ax.set_xlabel("samples S per estimate")
     ax.set_ylabel("variance of the estimate")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=MIN_FONT, loc="lower left")  # the lines fall to the right
     ax.set_title(title or "variance of S-sample gradient estimates", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_gradient_terms(terms: dict[str, torch.Tensor], exact: float, title: str = "", bins: int = 60,
-                        limits: tuple[float, float] | None = None):
-    """Histograms of per-sample gradient terms, one row per estimator, with the exact gradient marked."""
-    values = {k: v.detach().double().cpu().reshape(-1) for k, v in terms.items()}
-    if limits is None:
-        pooled = torch.cat(list(values.values()))
-        limits = (pooled.quantile(0.01).item(), pooled.quantile(0.99).item())
-    fig, axes = plt.subplots(len(values), 1, figsize=(5.2, 0.8 + 0.9 * len(values)), sharex=True, squeeze=False)
-    for i, (ax, (label, v)) in enumerate(zip(axes[:, 0], values.items())):
-        ax.hist(v.clamp(*limits).numpy(), bins=bins, range=limits, color=f"C{i}", alpha=0.8)
-        ax.axvline(exact, color="k", lw=1)
-        ax.set_yticks([])
-        ax.set_title(label, fontsize=8, loc="left")
-        ax.text(0.99, 0.75, f"mean {v.mean():.2f}, std {v.std():.2f}", transform=ax.transAxes, ha="right", fontsize=8)
-    axes[-1, 0].set_xlabel("single-sample gradient estimate (black line: the exact gradient)", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+class GradientTermsFigure:
+    """Histograms of per-sample gradient terms, one row per estimator, the exact
+    gradient marked.
+
+    Calling the object with ``terms`` ({label: (S,) tensor}) and a title draws them
+    into one Figure, the same object on every call, by updating its artists in place
+    (the slider contract of :func:`vaebook.widgets.explore`). ``limits`` fixes the
+    x-range (values outside are counted in the edge bins); by default it is the 1 %
+    to 99 % quantile range of the first call's terms.
+    """
+
+    def __init__(
+        self, exact: float, bins: int = 60, limits: tuple[float, float] | None = None
+    ):
+        self.exact, self.bins, self.limits = exact, bins, limits
+        self.fig = None
+        self.frozen = False
+
+    def _build(self, labels: list[str], title: str) -> None:
+        rows = len(labels)
+        self.fig, axes = plt.subplots(
+            rows, 1, figsize=(6.0, 0.9 + 1.0 * rows), sharex=True, squeeze=False
+        )
+        self.labels = labels
+        self.axes = list(axes[:, 0])
+        self.edges = torch.linspace(*self.limits, self.bins + 1).tolist()
+        self.steps, self.texts = [], []
+        for i, (ax, label) in enumerate(zip(self.axes, labels)):
+            self.steps.append(
+                ax.stairs(
+                    [0.0] * self.bins, self.edges, fill=True, color=f"C{i}", alpha=0.8
+                )
+            )
+            ax.axvline(self.exact, color="k", lw=1)
+            ax.set_yticks([])
+            ax.set_title(label, fontsize=MIN_FONT, loc="left")
+            self.texts.append(
+                ax.text(
+                    0.99,
+                    0.72,
+                    "",
+                    transform=ax.transAxes,
+                    ha="right",
+                    fontsize=MIN_FONT,
+                )
+            )
+        self.axes[-1].set_xlim(*self.limits)
+        self.axes[-1].set_xlabel(
+            "single-sample gradient estimate (black line: the exact gradient)",
+            fontsize=MIN_FONT,
+        )
+        self.title = self.fig.suptitle(title, fontsize=10)
+        self.fig.tight_layout()  # once: later frames keep this layout
+
+    def __call__(self, terms: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
+        values = {k: v.detach().double().cpu().reshape(-1) for k, v in terms.items()}
+        if self.limits is None:
+            pooled = torch.cat(list(values.values()))
+            self.limits = (pooled.quantile(0.01).item(), pooled.quantile(0.99).item())
+        if self.fig is None:
+            self._build(list(values), title)
+        if list(values) != self.labels:
+            raise ValueError(
+                f"terms must have the labels {self.labels}, got {list(values)}"
+            )
+        for ax, steps, text, v in zip(
+            self.axes, self.steps, self.texts, values.values()
+        ):
+            clamped = v.clamp(*self.limits).numpy()  # edge bins count the outside
+            counts, _ = numpy.histogram(clamped, self.bins, self.limits)
+            steps.set_data(values=counts)
+            ax.set_ylim(0, 1.15 * counts.max())
+            text.set_text(f"mean {v.mean():.2f}, std {v.std():.2f}")
+        self.title.set_text(title)
+        if not self.frozen:  # the first frame fixes the layout of all others
+            freeze_layout(self.fig)
+            self.frozen = True
+        return self.fig
+
+
+def plot_gradient_terms(
+    terms: dict[str, torch.Tensor],
+    exact: float,
+    title: str = "",
+    bins: int = 60,
+    limits: tuple[float, float] | None = None,
+):
+    """Histograms of per-sample gradient terms, one row per estimator, with the exact
+    gradient marked (one frame of :class:`GradientTermsFigure`, a new figure)."""
+    return GradientTermsFigure(exact, bins, limits)(terms, title)
