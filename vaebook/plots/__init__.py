@@ -24,5 +24,6 @@ from .core import (_ellipse, _tile, beta_panel, beta_posteriors, bound_convergen
                    learning_curves, manifold, monte_carlo_convergence, plt, prior_samples,
                    reconstructions, show_images, true_posterior)
 from .estimators import plot_gradient_terms, plot_variance  # noqa: F401
-from .flows import planar_step_figure, plot_densities  # noqa: F401
-from .reparam import plot_inverse_cdf, plot_samples_vs_density  # noqa: F401
+from .flows import PlanarStepFrame, planar_step_figure, plot_densities  # noqa: F401
+from .reparam import (DensityFrame, InverseCDFFrame, plot_families,  # noqa: F401
+                      plot_inverse_cdf, plot_samples_vs_density)
