@@ -20,6 +20,13 @@ FONT = 9  # points: the smallest text in these figures
 MASSES = (0.9, 0.7, 0.5, 0.3, 0.1)  # highest-density regions, widest first
 
 
+def _freeze_layout(fig: Figure) -> None:
+    """Lay the slider figure out once (tight_layout), then drop the layout engine:
+    with one set (tight_layout leaves a placeholder), every savefig draws twice."""
+    fig.tight_layout()
+    fig.set_layout_engine(None)
+
+
 def hdr_levels(density: torch.Tensor, cell: float, masses=MASSES) -> list[float]:
     """Density thresholds whose superlevel sets hold each of ``masses`` (on a grid)."""
     ordered = density.flatten().sort(descending=True).values
@@ -105,7 +112,7 @@ class PlanarStepFrame:
         limit: float = 4.0,
         steps: int = 121,
         num_samples: int = 300,
-        det_ylim=(-1.9, 5.2),
+        det_ylim=(-2.0, 7.2),
         figsize=(6.8, 3.2),
     ):
         self.u_direction, self.w, self.b = torch.tensor(u_direction), torch.tensor(w), b
@@ -142,28 +149,31 @@ class PlanarStepFrame:
             self.eps[:, 0].numpy(), self.eps[:, 1].numpy(), s=2, color="C3", alpha=0.5
         )
         self.left.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
-        self.left.set_xlabel("$z_1$", fontsize=FONT)
-        self.left.set_ylabel("$z_2$", fontsize=FONT)
+        self.left.set_xlabel("z₁", fontsize=FONT)
+        self.left.set_ylabel("z₂", fontsize=FONT)
         self.left_title = self.left.set_title(" ", fontsize=FONT)
 
         a = self.a.numpy()
         (self.raw_line,) = self.right.plot(
             a, np.ones_like(a), "--", color="C7", label="raw u"
         )
-        (self.hat_line,) = self.right.plot(
-            a, np.ones_like(a), color="C0", label="$\\hat u$"
-        )
+        (self.hat_line,) = self.right.plot(a, np.ones_like(a), color="C0", label="û")
         self.right.axhline(0, color="C3", lw=1)
         self.right.set(xlim=(-4, 4), ylim=det_ylim)
-        self.right.set_xlabel("$a = w^T z + b$", fontsize=FONT)
-        self.right.set_ylabel("$1 + h'(a)\\, w^T u$", fontsize=FONT)
+        self.right.set_xlabel("a = w·z + b", fontsize=FONT)
+        self.right.set_ylabel("1 + h'(a) w·u", fontsize=FONT)
         self.right.set_title("det of the Jacobian along a", fontsize=FONT)
-        self.legend = self.right.legend(fontsize=FONT, loc="upper right")
+        self.legend = self.right.legend(fontsize=FONT, loc="upper left")
         self.right.grid(alpha=0.3)
         for ax in (self.left, self.right):
             ax.tick_params(labelsize=FONT)
+            ax.set_xticks(
+                [-4, -2, 0, 2, 4]
+            )  # few ticks: tick labels are most of a frame
+        self.left.set_yticks([-4, -2, 0, 2, 4])
+        self.right.set_yticks([0, 2, 4, 6])
         self.title = self.fig.suptitle(" ", fontsize=FONT)
-        self.fig.tight_layout()
+        _freeze_layout(self.fig)
 
     def posterior(self, u_scale: float) -> D.Distribution:
         u = u_scale * self.u_direction
@@ -193,8 +203,8 @@ class PlanarStepFrame:
         self.raw_line.set_ydata((1 + self.slope * wu_raw).numpy())
         self.hat_line.set_ydata((1 + self.slope * wu_hat).numpy())
         raw_text, hat_text = self.legend.get_texts()
-        raw_text.set_text(f"raw u: $w^T u$ = {wu_raw:.2f}")
-        hat_text.set_text(f"$\\hat u$: $w^T \\hat u$ = {wu_hat:.2f}")
+        raw_text.set_text(f"raw u: w·u = {wu_raw:.2f}")
+        hat_text.set_text(f"û: w·û = {wu_hat:.2f}")
         self.title.set_text(f"one planar step: raw u = {u_scale:g} x {self.setting}")
         return self.fig
 

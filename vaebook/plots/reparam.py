@@ -16,6 +16,13 @@ from torch import distributions as D
 FONT = 9  # points: the smallest text in these figures
 
 
+def _freeze_layout(fig: Figure) -> None:
+    """Lay the slider figure out once (tight_layout), then drop the layout engine:
+    with one set (tight_layout leaves a placeholder), every savefig draws twice."""
+    fig.tight_layout()
+    fig.set_layout_engine(None)
+
+
 def _density_data(
     q: D.Distribution,
     num_samples: int,
@@ -143,7 +150,7 @@ class DensityFrame:
         self.ax.set_xlabel("z", fontsize=FONT)
         self.ax.legend(fontsize=FONT, loc="upper right")
         self.ax.grid(alpha=0.3)
-        self.fig.tight_layout()
+        _freeze_layout(self.fig)
 
     def __call__(
         self, q: D.Distribution, title: str = "", draws: torch.Tensor | None = None
@@ -184,7 +191,7 @@ class InverseCDFFrame:
         (self.map,) = self.left.plot([], [], color="C2")
         self.left.set(xlim=(0, 1), ylim=(0, 1))
         self.left.set_xlabel("u ~ U(0, 1)", fontsize=FONT)
-        self.left.set_ylabel("z = F$^{-1}$(u)", fontsize=FONT)
+        self.left.set_ylabel("z = F⁻¹(u)", fontsize=FONT)
         self.left.grid(alpha=0.3)
         self.hist = self.right.stairs(
             np.zeros(bins),
@@ -203,8 +210,10 @@ class InverseCDFFrame:
         self.right.set_title("samples against the density", fontsize=FONT)
         for ax in (self.left, self.right):
             ax.tick_params(labelsize=FONT)
+            ax.set_xticks([0, 0.5, 1])  # few ticks: tick labels are most of a frame
+        self.left.set_yticks([0, 0.5, 1])
         self.title = self.fig.suptitle(" ", fontsize=FONT + 1)
-        self.fig.tight_layout()
+        _freeze_layout(self.fig)
 
     def __call__(self, q: D.Distribution, title: str = "") -> Figure:
         with torch.no_grad():
