@@ -57,6 +57,12 @@ def student_t_radius(d: int, df: float, dtype=torch.float32) -> D.Distribution:
     )
 
 
+def _event_dim(loc: torch.Tensor) -> int:
+    if loc.dim() < 1:
+        raise ValueError("loc must have a last dimension d (a vector), got a scalar")
+    return loc.shape[-1]
+
+
 def _check_dim(d: int) -> None:
     if not isinstance(d, int) or d < 1:
         raise ValueError(f"the dimension d must be a positive integer, got {d!r}")
@@ -84,11 +90,7 @@ class Elliptical(D.Distribution):
         radius: D.Distribution,
         validate_args=None,
     ):
-        if loc.dim() < 1:
-            raise ValueError(
-                "loc must have a last dimension d (a vector), got a scalar"
-            )
-        d = loc.shape[-1]
+        d = _event_dim(loc)
         if scale_tril.dim() < 2 or scale_tril.shape[-2:] != (d, d):
             raise ValueError(
                 f"scale_tril must be (..., {d}, {d}) to match loc's last dimension "
@@ -129,14 +131,14 @@ class Elliptical(D.Distribution):
 
 def multivariate_gaussian(loc: torch.Tensor, scale_tril: torch.Tensor) -> Elliptical:
     """N(loc, L L^T) built as radius chi_d times a uniform direction."""
-    return Elliptical(loc, scale_tril, chi_radius(loc.shape[-1], loc.dtype))
+    return Elliptical(loc, scale_tril, chi_radius(_event_dim(loc), loc.dtype))
 
 
 def multivariate_student_t(
     loc: torch.Tensor, scale_tril: torch.Tensor, df: float
 ) -> Elliptical:
     """The multivariate Student's t: df degrees of freedom, location loc, scale LL^T."""
-    return Elliptical(loc, scale_tril, student_t_radius(loc.shape[-1], df, loc.dtype))
+    return Elliptical(loc, scale_tril, student_t_radius(_event_dim(loc), df, loc.dtype))
 
 
 def multivariate_t_log_prob(z, loc, scale_tril, df: float) -> torch.Tensor:

@@ -89,7 +89,7 @@ def plot_densities(
     fig, axes = plt.subplots(1, n, figsize=(width, width / n + 0.6), squeeze=False)
     for ax, (name, q) in zip(axes[0], posteriors.items()):
         total = _density_panel(ax, q, limit, steps, num_samples)
-        ax.set_title(f"{name}\nintegral on the grid: {total:.4f}", fontsize=FONT)
+        ax.set_title(f"{name}\nintegral of q on the grid: {total:.4f}", fontsize=FONT)
     fig.tight_layout()
     return fig
 
