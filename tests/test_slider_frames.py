@@ -80,6 +80,8 @@ def test_planar_step_frame():
     assert "integral 1.00" in frame.left_title.get_text()
     raw, hat = (t.get_text() for t in frame.legend.get_texts())
     assert raw == "raw u: w·u = -2.60" and hat.startswith("û: w·û = -0.9")
+    frame.precompute([0.0, 3.0])
+    assert set(frame.cache) == {1.0, -2.0, 0.0, 3.0}
     assert_fits_the_column(fig)
 
 
@@ -97,6 +99,9 @@ def test_beta_frame():
     mosaic = np.asarray(frame.samples.get_array())
     assert mosaic.shape == (2 * 28, 4 * 28)
     assert np.allclose(mosaic[:28, :28], samples[0].reshape(28, 28).numpy(), atol=1e-6)
+    cached = frame.cache[1.0]
+    assert frame.precompute(models) is frame and frame.cache[1.0] is cached
+    assert set(frame.cache) == {0.5, 1.0}
     with pytest.raises(ValueError, match="not among the trained betas"):
         frame(2.0, models[1.0])
     assert_fits_the_column(fig)

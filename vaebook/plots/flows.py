@@ -117,7 +117,8 @@ class PlanarStepFrame:
     regions, with samples. Right: the Jacobian determinant 1 + h'(a) w^T u along
     a = w^T z + b for the raw u and for u_hat: the raw one crosses zero (the map
     folds) once w^T u < -1. ``frame(u_scale)`` updates the artists of one figure
-    and returns it; eps and the grid are drawn once.
+    and returns it; eps and the grid are drawn once, and each value's frame data
+    is computed once (``precompute(values)`` does it ahead for a slider).
     """
 
     def __init__(
@@ -133,6 +134,7 @@ class PlanarStepFrame:
     ):
         self.u_direction, self.w, self.b = torch.tensor(u_direction), torch.tensor(w), b
         self.limit, self.steps = limit, steps
+        self.cache: dict[float, dict] = {}
         self.setting = f"{tuple(u_direction)}, w = {tuple(w)}, b = {b:g}"
         base = D.Independent(D.Normal(torch.zeros(2), torch.ones(2)), 1)
         self.eps = _samples(base, num_samples)
@@ -197,31 +199,51 @@ class PlanarStepFrame:
             torch.zeros(2), torch.ones(2), u[None], self.w[None], torch.tensor([self.b])
         )
 
-    def __call__(self, u_scale: float) -> Figure:
+    def frame_data(self, u_scale: float) -> dict:
+        """Everything a frame shows at ``u_scale`` (computed once per value, cached)."""
+        if u_scale in self.cache:
+            return self.cache[u_scale]
         u = u_scale * self.u_direction
         q = self.posterior(u_scale)
         # one grid twice as wide; its centre is the plotted grid
         with torch.no_grad(), _one_thread():
             wide = q.log_prob(self.wide_points).exp().reshape(self.wide_shape)
+            # the same eps through this step (the affine map before it is I)
+            z = q.transforms[1](self.eps)
         inner = slice(self.steps // 2, self.steps // 2 + self.steps)
         density = wide[inner, inner]
         levels = hdr_levels(density, self.cell)  # widest region first
-        # 0 outside the 90 % region, ..., 5 inside the 10 % region
-        region = np.digitize(density.numpy(), levels)
-        self.image.set_data(region)
-        integral = wide.sum().item() * self.cell
-        self.left_title.set_text(f"density of z = f(eps); integral {integral:.3f}")
-        with torch.no_grad():
-            # the same eps through this step (the affine map before it is I)
-            z = q.transforms[1](self.eps)
-        self.points.set_offsets(z.numpy())
         wu_raw = (self.w * u).sum().item()
         wu_hat = constrain_planar_u(u, self.w)[1].item() - 1
-        self.raw_line.set_ydata((1 + self.slope * wu_raw).numpy())
-        self.hat_line.set_ydata((1 + self.slope * wu_hat).numpy())
+        data = {
+            # 0 outside the 90 % region, ..., 5 inside the 10 % region
+            "region": np.digitize(density.numpy(), levels),
+            "integral": wide.sum().item() * self.cell,
+            "points": z.numpy(),
+            "wu_raw": wu_raw,
+            "wu_hat": wu_hat,
+        }
+        self.cache[u_scale] = data
+        return data
+
+    def precompute(self, u_scales) -> "PlanarStepFrame":
+        """Compute the frames of a slider's values ahead, so a move only redraws."""
+        for u_scale in u_scales:
+            self.frame_data(u_scale)
+        return self
+
+    def __call__(self, u_scale: float) -> Figure:
+        data = self.frame_data(u_scale)
+        self.image.set_data(data["region"])
+        self.left_title.set_text(
+            f"density of z = f(eps); integral {data['integral']:.3f}"
+        )
+        self.points.set_offsets(data["points"])
+        self.raw_line.set_ydata((1 + self.slope * data["wu_raw"]).numpy())
+        self.hat_line.set_ydata((1 + self.slope * data["wu_hat"]).numpy())
         raw_text, hat_text = self.legend.get_texts()
-        raw_text.set_text(f"raw u: w·u = {wu_raw:.2f}")
-        hat_text.set_text(f"û: w·û = {wu_hat:.2f}")
+        raw_text.set_text(f"raw u: w·u = {data['wu_raw']:.2f}")
+        hat_text.set_text(f"û: w·û = {data['wu_hat']:.2f}")
         self.title.set_text(f"one planar step: raw u = {u_scale:g} x {self.setting}")
         return self.fig
 

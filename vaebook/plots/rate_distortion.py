@@ -20,7 +20,8 @@ class BetaFrame:
     ``points`` are (beta, rate = test KL, distortion = test -E[log p(x|z)]) for every
     trained beta; ``x`` (N, 784) the images to reconstruct. The prior draws z are made
     once (seed ``seed``), so frames differ only by the model. ``frame(beta, model)``
-    updates the figure for the model trained with that beta and returns it.
+    updates the figure for the model trained with that beta and returns it; each
+    beta's images are decoded once (``precompute(models)`` does it ahead).
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class BetaFrame:
         self.points = {b: (r, d) for b, r, d in points}
         self.x = x
         self.ncol = len(x)
+        self.cache: dict[float, tuple] = {}
         generator = torch.Generator().manual_seed(seed)
         self.z = torch.randn(num_samples or 2 * len(x), latent_dim, generator=generator)
 
@@ -92,6 +94,27 @@ class BetaFrame:
             image_ax.set_axis_off()
 
     @torch.no_grad()
+    def mosaics(self, beta: float, model) -> tuple:
+        """(inputs over reconstructions, prior samples) of ``model``: computed once
+        per beta, then cached."""
+        if beta not in self.cache:
+            device = next(model.parameters()).device
+            x = self.x.to(device)
+            recon = model.decode(model.encode(x).mean).mean
+            samples = model.decode(self.z.to(device)).mean
+            self.cache[beta] = (
+                _tile(torch.cat([x, recon]), self.ncol).numpy(),
+                _tile(samples, self.ncol).numpy(),
+            )
+        return self.cache[beta]
+
+    def precompute(self, models: dict) -> "BetaFrame":
+        """Decode every beta's images ahead (``models``: beta -> model), so a move
+        only redraws."""
+        for beta, model in models.items():
+            self.mosaics(beta, model)
+        return self
+
     def __call__(self, beta: float, model) -> Figure:
         if beta not in self.points:
             raise ValueError(
@@ -102,11 +125,7 @@ class BetaFrame:
         self.title.set_text(
             f"beta = {beta:g}: rate {rate:.1f}, distortion {distortion:.1f}"
         )
-        device = next(model.parameters()).device
-        x = self.x.to(device)
-        recon = model.decode(model.encode(x).mean).mean
-        self.recon.set_data(_tile(torch.cat([x, recon]), self.ncol).numpy())
-        self.samples.set_data(
-            _tile(model.decode(self.z.to(device)).mean, self.ncol).numpy()
-        )
+        recon, samples = self.mosaics(beta, model)
+        self.recon.set_data(recon)
+        self.samples.set_data(samples)
         return self.fig
