@@ -7,6 +7,7 @@ the submodules group them by concept:
 - :mod:`vaebook.plots.estimators`: gradient estimators (:mod:`vaebook.gradients`).
 - :mod:`vaebook.plots.reparam`: reparameterizable families (:mod:`vaebook.reparam`).
 - :mod:`vaebook.plots.flows`: change of variables and planar flows (:mod:`vaebook.flows`).
+- :mod:`vaebook.plots.rate_distortion`: the KL weight beta as a slider.
 
 Dependencies point one way: these modules import the concept modules, never the reverse,
 so the concept modules do not need matplotlib.
@@ -24,5 +25,7 @@ from .core import (_ellipse, _tile, beta_panel, beta_posteriors, bound_convergen
                    learning_curves, manifold, monte_carlo_convergence, plt, prior_samples,
                    reconstructions, show_images, true_posterior)
 from .estimators import plot_gradient_terms, plot_variance  # noqa: F401
-from .flows import planar_step_figure, plot_densities  # noqa: F401
-from .reparam import plot_inverse_cdf, plot_samples_vs_density  # noqa: F401
+from .flows import PlanarStepFrame, planar_step_figure, plot_densities  # noqa: F401
+from .rate_distortion import BetaFrame  # noqa: F401
+from .reparam import (DensityFrame, InverseCDFFrame, plot_families,  # noqa: F401
+                      plot_inverse_cdf, plot_samples_vs_density)
