@@ -1,8 +1,8 @@
 """Figures for the chapters on discrete latents and the straight-through estimator
 (:mod:`vaebook.discrete`, :mod:`vaebook.discrete_vae`).
 
-Each function returns a matplotlib Figure sized for the book's text column (at most 7 in
-wide at 100 dpi, text of 9 pt or more). Shapes: S samples, K latents, C classes, N
+Each function returns a matplotlib Figure sized for the book's text column (at most 6.8
+in wide at 100 dpi, text of 9 pt or more). Shapes: S samples, K latents, C classes, N
 images. :class:`EstimatorBarsFigure` is a slider figure: built once, updated in place.
 """
 
@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .core import show_images
 
-WIDTH = 7.0  # inches: the text column at 100 dpi, with a margin
+WIDTH = 6.8  # inches: the text column (688 px at 1280 px) at 100 dpi, with a margin
 SMALL = 9  # pt: the smallest text in a figure (legends, ticks, annotations)
 
 

@@ -1,8 +1,8 @@
 """Figures for the Gumbel-softmax chapter (:mod:`vaebook.discrete`,
 :mod:`vaebook.annealing`).
 
-Each function returns a matplotlib Figure sized for the book's text column (at most 7 in
-wide at 100 dpi, text of 9 pt or more). Shapes: N samples, K latent variables, C
+Each function returns a matplotlib Figure sized for the book's text column (at most 6.8
+in wide at 100 dpi, text of 9 pt or more). Shapes: N samples, K latent variables, C
 classes, B images.
 
 The slider figures (:class:`SimplexFigure`, :class:`LatentSweepFigure`) are built once
@@ -26,7 +26,7 @@ from .core import _tile, show_images
 
 # corners of the probability simplex of C = 3 classes in the plane: e_1, e_2, e_3
 CORNERS = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]])
-WIDTH = 7.0  # inches: the text column at 100 dpi, with a margin
+WIDTH = 6.8  # inches: the text column (688 px at 1280 px) at 100 dpi, with a margin
 SMALL = 9  # pt: the smallest text in a figure (legends, ticks, annotations)
 
 
