@@ -295,7 +295,7 @@ class EstimatorBarsFigure:
         estimates: list[str],
         markers: list[str] = (),
         ylim: tuple[float, float] | None = None,
-        size=(WIDTH, 3.2),
+        size=(WIDTH, 3.6),
     ):
         self.idx = torch.arange(num).double().numpy()
         self.fig = Figure(figsize=size)
@@ -335,12 +335,14 @@ class EstimatorBarsFigure:
         self.fixed_ylim = ylim is not None
         if ylim is not None:
             ax.set_ylim(*ylim)
-        ax.legend(
-            fontsize=SMALL, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False
+        handles, labels = ax.get_legend_handles_labels()
+        self.fig.legend(
+            handles, labels, loc="lower center", ncol=2, fontsize=SMALL, frameon=False
         )
         ax.grid(alpha=0.3, axis="y")
         self.title = ax.set_title(" ", fontsize=10)
-        self.fig.tight_layout()
+        rows = -(-len(labels) // 2)  # legend rows below the axes
+        self.fig.tight_layout(rect=(0, 0.065 * rows, 1, 1))
 
     def update(
         self,
