@@ -11,6 +11,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .core import show_images
@@ -335,7 +337,21 @@ class EstimatorBarsFigure:
         self.fixed_ylim = ylim is not None
         if ylim is not None:
             ax.set_ylim(*ylim)
-        handles, labels = ax.get_legend_handles_labels()
+        # plain proxy handles: a legend of error-bar containers costs a third of a frame
+        handles = [Patch(color="C7", alpha=0.5)]
+        handles += [
+            Line2D([], [], marker="o", ls="", ms=4, color=f"C{i}")
+            for i in range(len(estimates))
+        ]
+        handles += [
+            Line2D([], [], marker="_", ls="", ms=14, mew=2, color=f"C{i}")
+            for i in range(len(markers))
+        ]
+        labels = [
+            "exact (enumeration)",
+            *[f"{e} (+-2 s.e.)" for e in estimates],
+            *markers,
+        ]
         self.fig.legend(
             handles, labels, loc="lower center", ncol=2, fontsize=SMALL, frameon=False
         )
