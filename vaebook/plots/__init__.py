@@ -26,3 +26,6 @@ from .core import (_ellipse, _tile, beta_panel, beta_posteriors, bound_convergen
 from .estimators import plot_gradient_terms, plot_variance  # noqa: F401
 from .flows import planar_step_figure, plot_densities  # noqa: F401
 from .reparam import plot_inverse_cdf, plot_samples_vs_density  # noqa: F401
+from . import style
+
+style.apply()  # dpi 100, tight boxes, 10 pt text: figures sized for the column
