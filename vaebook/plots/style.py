@@ -31,12 +31,11 @@ RC = {
     "savefig.dpi": "figure",
     "savefig.bbox": "tight",
     "font.size": 10.0,
-    "figure.figsize": (6.4, 4.0),
 }
 
 
 def apply() -> None:
-    """Set the book's matplotlib defaults (dpi 100, 10 pt text, 6.4 x 4 in figures)."""
+    """Set the book's matplotlib defaults: dpi 100, tight bounding boxes, 10 pt text."""
     import matplotlib
 
     matplotlib.rcParams.update(RC)
