@@ -1,4 +1,6 @@
-"""The slider helper: a scrubber with every frame in the static book, live widgets elsewhere."""
+"""The slider helper: a scrubber with every frame in the static book, live widgets
+elsewhere."""
+
 import base64
 import json
 import os
@@ -17,7 +19,9 @@ import pytest  # noqa: E402
 from vaebook import widgets  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
-IPYWIDGETS7 = ROOT / ".ipywidgets7"  # scripts/setup.sh: pip install --target it ipywidgets 7.7.1
+IPYWIDGETS7 = (
+    ROOT / ".ipywidgets7"
+)  # scripts/setup.sh: pip install --target it ipywidgets 7.7.1
 
 
 def draw(a, b="x"):
@@ -42,7 +46,9 @@ def one_figure():
 
 
 def frames_of(html):
-    return re.findall(r'"(iVBOR[^"]+)"', re.search(r"var frames=(\[.*?\]);", html).group(1))
+    return re.findall(
+        r'"(iVBOR[^"]+)"', re.search(r"var frames=(\[.*?\]);", html).group(1)
+    )
 
 
 def png_size(b64):
@@ -52,14 +58,18 @@ def png_size(b64):
 
 def test_static_scrubber_embeds_every_frame(monkeypatch):
     monkeypatch.setenv("VAEBOOK_STATIC", "1")
-    out = widgets.explore(draw, a=[1, 2, 3], b=["x", "y"], initial={"a": 2, "b": "y"},
-                          title="demo")
+    out = widgets.explore(
+        draw, a=[1, 2, 3], b=["x", "y"], initial={"a": 2, "b": "y"}, title="demo"
+    )
     html = out.data
     frames = frames_of(html)
-    assert len(frames) == 6 and len(set(frames)) == 6, "one different frame per combination"
+    assert len(frames) == 6 and len(set(frames)) == 6, (
+        "one different frame per combination"
+    )
     controls = html.split("<script>")[0]
     assert controls.count('type="range"') == 2 and "http" not in controls.replace(
-        "data:image/png", "")
+        "data:image/png", ""
+    )
     assert 'value="1"' in controls  # a=2 is index 1, b="y" is index 1
     # frames at the book's dpi (100): a 2 in wide figure is about 200 px (tight box)
     width, _ = png_size(frames[0])
@@ -82,7 +92,9 @@ def test_same_figure_is_rerendered_not_closed(monkeypatch):
     fig, draw_in_place, calls = one_figure()
     html = widgets.explore(draw_in_place, slope=[-2.0, 0.0, 2.0]).data
     frames = frames_of(html)
-    assert calls == [-2.0, 0.0, 2.0] and len(set(frames)) == 3, "every frame shows its value"
+    assert calls == [-2.0, 0.0, 2.0] and len(set(frames)) == 3, (
+        "every frame shows its value"
+    )
     assert len({png_size(f) for f in frames}) == 1, "one figure keeps one frame size"
     # the figure still works after explore: draw can keep updating and saving it
     draw_in_place(1.0).savefig(os.devnull, format="png")
@@ -114,7 +126,8 @@ def test_timing_file_has_one_line_per_frame(monkeypatch, tmp_path):
         assert row["notebook"] == "demo.ipynb" and row["mode"] == "static"
         assert row["draw_ms"] > 0 and row["render_ms"] > 0 and row["png_bytes"] > 0
     assert {tuple(r["values"].values()) for r in rows} == {
-        (a, b) for a in ("1", "2") for b in ("x", "y", "z")}
+        (a, b) for a in ("1", "2") for b in ("x", "y", "z")
+    }
 
 
 def test_bad_parameters_are_refused(monkeypatch):
@@ -131,7 +144,7 @@ def test_bad_parameters_are_refused(monkeypatch):
         widgets.explore(lambda a: None, a=[1, 2])
 
 
-# --- live sliders (also run under ipywidgets 7.7.1 by test_live_sliders_under_ipywidgets_7)
+# --- live sliders (run again under ipywidgets 7.7.1 by the last test)
 
 
 def test_live_sliders_build_and_a_move_rerenders(monkeypatch, tmp_path):
@@ -143,8 +156,13 @@ def test_live_sliders_build_and_a_move_rerenders(monkeypatch, tmp_path):
     if expected:  # the ipywidgets-7 run checks it really imported 7.x
         assert ipywidgets.__version__ == expected, ipywidgets.__file__
     families = ["Gaussian", "Student's t (df=4)"]
-    box = widgets.explore(lambda family, a: draw(a, family), family=families, a=[1, 2],
-                          initial={"family": "Gaussian", "a": 1}, title="demo")
+    box = widgets.explore(
+        lambda family, a: draw(a, family),
+        family=families,
+        a=[1, 2],
+        initial={"family": "Gaussian", "a": 1},
+        title="demo",
+    )
     assert isinstance(box, ipywidgets.VBox) and isinstance(box.image, ipywidgets.Image)
     assert list(box.sliders) == ["family", "a"]
     assert [s.description for s in box.sliders.values()] == ["family", "a"]
@@ -156,7 +174,8 @@ def test_live_sliders_build_and_a_move_rerenders(monkeypatch, tmp_path):
     assert bytes(box.image.value) != first, "a move renders a new frame"
     assert rows[0].children[1].value == "Student's t (df=4)"
     assert [[w.layout.width for w in row.children] for row in rows] == widths, (
-        "fixed widths: the layout does not jump when a value label changes")
+        "fixed widths: the layout does not jump when a value label changes"
+    )
     box.sliders["a"].value = 1  # what the browser does: the observer redraws
     assert rows[1].children[1].value == "2"
     modes = [json.loads(line)["mode"] for line in open(tmp_path / "t.jsonl")]
@@ -199,15 +218,35 @@ def test_live_draw_error_keeps_the_last_frame(monkeypatch):
 
 
 def test_live_sliders_under_ipywidgets_7():
-    """The live path again, in a subprocess that imports ipywidgets 7.7.1 (Colab's line)."""
+    """The live path again, in a subprocess importing ipywidgets 7.7.1 (as Colab)."""
     if not (IPYWIDGETS7 / "ipywidgets").is_dir():
-        pytest.skip(f"{IPYWIDGETS7} is missing: scripts/setup.sh installs ipywidgets 7.7.1 there")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(IPYWIDGETS7), str(ROOT)]),
-           "VAEBOOK_EXPECT_IPYWIDGETS": "7.7.1"}
+        pytest.skip(
+            f"{IPYWIDGETS7} is missing: scripts/setup.sh installs ipywidgets 7.7.1 "
+            "there"
+        )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(IPYWIDGETS7), str(ROOT)]),
+        "VAEBOOK_EXPECT_IPYWIDGETS": "7.7.1",
+    }
     env.pop("VAEBOOK_STATIC", None)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", "live and not ipywidgets_7"], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "live and not ipywidgets_7",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "3 passed" in result.stdout, result.stdout[-1000:]

@@ -28,6 +28,7 @@ JSON line (draw and render milliseconds, title, parameter names, notebook);
 ``benchmarks/sliders.py`` runs the chapters with it and prints a table.
 Only ipywidgets API that 7.6 has is used (Colab ships 7.x).
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,7 +44,9 @@ from typing import Callable, Sequence
 
 STATIC_ENV = "VAEBOOK_STATIC"
 TIMINGS_ENV = "VAEBOOK_SLIDER_TIMINGS"
-NOTEBOOK_ENV = "VAEBOOK_NOTEBOOK"  # set by benchmarks/sliders.py for the kernels it starts
+NOTEBOOK_ENV = (
+    "VAEBOOK_NOTEBOOK"  # set by benchmarks/sliders.py for the kernels it starts
+)
 MAX_FRAMES = 64  # a page should stay light: about 20-50 KB a frame at dpi 100
 FRAME_DPI = 100  # the book's figure dpi (vaebook.plots.style.DPI)
 BUSY_AFTER_S = 0.3  # a move slower than this shows the busy sign
@@ -65,10 +68,13 @@ def static_mode() -> bool:
     return False
 
 
-def _check_params(params: dict[str, Sequence], initial: dict | None) -> dict[str, object]:
+def _check_params(
+    params: dict[str, Sequence], initial: dict | None
+) -> dict[str, object]:
     if not params:
         raise ValueError(
-            "explore needs at least one parameter, e.g. temperature=[0.1, 0.5, 1.0]")
+            "explore needs at least one parameter, e.g. temperature=[0.1, 0.5, 1.0]"
+        )
     start = {}
     for name, values in params.items():
         values = list(values)
@@ -77,10 +83,13 @@ def _check_params(params: dict[str, Sequence], initial: dict | None) -> dict[str
         start[name] = (initial or {}).get(name, values[len(values) // 2])
         if start[name] not in values:
             raise ValueError(
-                f"initial {name}={start[name]!r} is not among its values {values}")
+                f"initial {name}={start[name]!r} is not among its values {values}"
+            )
     unknown = set(initial or {}) - set(params)
     if unknown:
-        raise ValueError(f"initial values given for unknown parameters {sorted(unknown)}")
+        raise ValueError(
+            f"initial values given for unknown parameters {sorted(unknown)}"
+        )
     return start
 
 
@@ -110,13 +119,25 @@ class FrameRenderer:
     does not return again is closed when the next one arrives.
     """
 
-    def __init__(self, draw: Callable, dpi: float | None = None, title: str = "",
-                 names: Sequence[str] = (), mode: str = "static"):
+    def __init__(
+        self,
+        draw: Callable,
+        dpi: float | None = None,
+        title: str = "",
+        names: Sequence[str] = (),
+        mode: str = "static",
+    ):
         self.draw, self.dpi = draw, dpi or FRAME_DPI
         self.last_figure, self.bbox = None, None
         self.timings = os.environ.get(TIMINGS_ENV) or None
-        self.info = {"explore": next(_explore_count), "title": title, "params": list(names),
-                     "mode": mode, "notebook": _notebook(), "cell": _execution_count()}
+        self.info = {
+            "explore": next(_explore_count),
+            "title": title,
+            "params": list(names),
+            "mode": mode,
+            "notebook": _notebook(),
+            "cell": _execution_count(),
+        }
 
     def __call__(self, values: dict) -> bytes:
         import matplotlib.pyplot as plt
@@ -126,12 +147,16 @@ class FrameRenderer:
         fig = self.draw(**values)
         drawn = time.perf_counter()
         if not isinstance(fig, Figure):
-            raise TypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__}"
-                            f" for {values}")
+            raise TypeError(
+                f"draw must return a matplotlib Figure, got {type(fig).__name__}"
+                f" for {values}"
+            )
         same = fig is self.last_figure
         if not same:
             if self.last_figure is not None:
-                plt.close(self.last_figure)  # draw made a new figure: the old one is done
+                plt.close(
+                    self.last_figure
+                )  # draw made a new figure: the old one is done
             plt.close(fig)  # out of pyplot's list only: Jupyter must not show it again
             self.bbox = None
         png = self._png(fig, reuse_box=same)
@@ -146,8 +171,13 @@ class FrameRenderer:
         if reuse_box and self.bbox is not None:
             fig.savefig(buffer, format="png", dpi=self.dpi, bbox_inches=self.bbox)
         else:
-            fig.savefig(buffer, format="png", dpi=self.dpi, bbox_inches="tight",
-                        pad_inches=PAD_INCHES)
+            fig.savefig(
+                buffer,
+                format="png",
+                dpi=self.dpi,
+                bbox_inches="tight",
+                pad_inches=PAD_INCHES,
+            )
             # the box savefig just used, kept for the next frames of this figure
             self.bbox = fig.get_tightbbox().padded(PAD_INCHES)
         return buffer.getvalue()
@@ -160,9 +190,15 @@ class FrameRenderer:
             plt.close(self.last_figure)
 
     def _record(self, values, same, draw_s, render_s, size) -> None:
-        row = {**self.info, "values": {k: _label(v) for k, v in values.items()},
-               "draw_ms": round(draw_s * 1e3, 3), "render_ms": round(render_s * 1e3, 3),
-               "same_figure": same, "png_bytes": size, "dpi": self.dpi}
+        row = {
+            **self.info,
+            "values": {k: _label(v) for k, v in values.items()},
+            "draw_ms": round(draw_s * 1e3, 3),
+            "render_ms": round(render_s * 1e3, 3),
+            "same_figure": same,
+            "png_bytes": size,
+            "dpi": self.dpi,
+        }
         with open(self.timings, "a") as f:
             f.write(json.dumps(row) + "\n")
 
@@ -195,20 +231,29 @@ def _ch(labels: Sequence[str]) -> int:
     return max(len(s) for s in labels) + 1
 
 
-def scrubber_html(draw: Callable, params: dict[str, Sequence], initial: dict,
-                  dpi: float | None = None, title: str = "") -> str:
-    """Render every combination of parameter values and wrap the frames in a scrubber."""
+def scrubber_html(
+    draw: Callable,
+    params: dict[str, Sequence],
+    initial: dict,
+    dpi: float | None = None,
+    title: str = "",
+) -> str:
+    """Render every combination of the parameters' values; wrap them in a scrubber."""
     names = list(params)
     grids = [list(params[n]) for n in names]
     count = 1
     for grid in grids:
         count *= len(grid)
     if count > MAX_FRAMES:
-        raise ValueError(f"{count} frames would make the page heavy; "
-                         f"use at most {MAX_FRAMES} combinations")
+        raise ValueError(
+            f"{count} frames would make the page heavy; "
+            f"use at most {MAX_FRAMES} combinations"
+        )
     renderer = FrameRenderer(draw, dpi, title, names, mode="static")
     try:
-        pngs = [renderer(dict(zip(names, combo))) for combo in itertools.product(*grids)]
+        pngs = [
+            renderer(dict(zip(names, combo))) for combo in itertools.product(*grids)
+        ]
     finally:
         renderer.close()
     frames = [base64.b64encode(p).decode("ascii") for p in pngs]
@@ -227,10 +272,14 @@ def scrubber_html(draw: Callable, params: dict[str, Sequence], initial: dict,
         f'<input type="range" min="0" max="{len(grids[k]) - 1}" step="1" '
         f'value="{start[k]}" aria-label="{html.escape(n)}" '
         'style="flex:0 1 18em;min-width:6em;margin:0">'
-        f'<b class="value" style="flex:none;width:{_ch(labels[k])}ch;white-space:nowrap">'
-        f'{html.escape(labels[k][start[k]])}</b></label>'
-        for k, n in enumerate(names))
-    caption = f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
+        f'<b class="value" style="flex:none;width:{_ch(labels[k])}ch;'
+        'white-space:nowrap">'
+        f"{html.escape(labels[k][start[k]])}</b></label>"
+        for k, n in enumerate(names)
+    )
+    caption = (
+        f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
+    )
     # the frame area keeps the tallest frame's height (at natural size), so moving a
     # slider never shifts the text below
     return (
@@ -251,8 +300,13 @@ def scrubber_html(draw: Callable, params: dict[str, Sequence], initial: dict,
     )
 
 
-def live_sliders(draw: Callable, params: dict[str, Sequence], initial: dict,
-                 dpi: float | None = None, title: str = ""):
+def live_sliders(
+    draw: Callable,
+    params: dict[str, Sequence],
+    initial: dict,
+    dpi: float | None = None,
+    title: str = "",
+):
     """ipywidgets selection sliders driving one image widget (ipywidgets 7.6+ API only).
 
     The returned ``VBox`` has ``sliders`` (name -> SelectionSlider over value
@@ -270,11 +324,17 @@ def live_sliders(draw: Callable, params: dict[str, Sequence], initial: dict,
     for n in names:
         sliders[n] = widgets.SelectionSlider(
             options=[(s, i) for i, s in enumerate(labels[n])],
-            value=grids[n].index(initial[n]), description=n, readout=False,
-            continuous_update=False, style={"description_width": f"{name_ch}ch"},
-            layout=widgets.Layout(width=f"calc({name_ch}ch + 18em)"))
-        value = widgets.Label(value=labels[n][sliders[n].value],
-                              layout=widgets.Layout(width=f"{_ch(labels[n])}ch"))
+            value=grids[n].index(initial[n]),
+            description=n,
+            readout=False,
+            continuous_update=False,
+            style={"description_width": f"{name_ch}ch"},
+            layout=widgets.Layout(width=f"calc({name_ch}ch + 18em)"),
+        )
+        value = widgets.Label(
+            value=labels[n][sliders[n].value],
+            layout=widgets.Layout(width=f"{_ch(labels[n])}ch"),
+        )
         rows.append(widgets.HBox([sliders[n], value]))
     status = widgets.HTML(value="", layout=widgets.Layout(height="1.6em"))
     heading = widgets.HTML(value=f"<b>{html.escape(title)}</b>" if title else "")
@@ -301,8 +361,10 @@ def live_sliders(draw: Callable, params: dict[str, Sequence], initial: dict,
             png = render(values)
             image.value = png  # the last frame stays until this one is ready
         except Exception as error:  # keep the last frame, say what went wrong
-            message = (f"<span style='color:#b00'>draw failed: "
-                       f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>")
+            message = (
+                f"<span style='color:#b00'>draw failed: "
+                f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>"
+            )
             raise
         finally:
             timer.cancel()
@@ -320,10 +382,12 @@ def live_sliders(draw: Callable, params: dict[str, Sequence], initial: dict,
         slider.observe(on_move, names="value")
 
     def move(**values) -> bytes:
-        """Set the sliders to ``values`` (a dict of parameter values) and redraw once."""
+        """Set the sliders to ``values`` (parameter name -> value) and redraw once."""
         unknown = set(values) - set(names)
         if unknown:
-            raise ValueError(f"unknown parameters {sorted(unknown)}; the sliders are {names}")
+            raise ValueError(
+                f"unknown parameters {sorted(unknown)}; the sliders are {names}"
+            )
         for n, v in values.items():
             if v not in grids[n]:
                 raise ValueError(f"{n}={v!r} is not among its values {grids[n]}")
@@ -343,8 +407,13 @@ def live_sliders(draw: Callable, params: dict[str, Sequence], initial: dict,
     return box
 
 
-def explore(draw: Callable, initial: dict | None = None, title: str = "",
-            dpi: float | None = None, **params: Sequence):
+def explore(
+    draw: Callable,
+    initial: dict | None = None,
+    title: str = "",
+    dpi: float | None = None,
+    **params: Sequence,
+):
     """Sliders over ``params`` (name -> values) driving ``draw(**values) -> Figure``.
 
     Returns a live widget box in Jupyter and Colab, and an HTML scrubber (an

@@ -14,6 +14,7 @@ backend's setting) and never wider than the column, so:
 it on import); :func:`check_figure` tells a plot's test whether a figure follows
 the rules.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,7 +43,7 @@ def apply() -> None:
 
 
 def figsize(width: float = 1.0, aspect: float = 0.6) -> tuple[float, float]:
-    """(width, height) in inches for a figure ``width`` (a fraction) of the column wide."""
+    """(width, height) in inches of a figure ``width`` (a fraction) of the column."""
     if not 0 < width <= 1:
         raise ValueError(f"width is a fraction of the column in (0, 1], got {width}")
     return (MAX_WIDTH_IN * width, MAX_WIDTH_IN * width * aspect)
@@ -57,8 +58,10 @@ def natural_width_px(fig, dpi: float | None = None) -> int:
     return struct.unpack(">I", buffer.getvalue()[16:20])[0]
 
 
-def check_figure(fig, dpi: float | None = None, column_px: float = COLUMN_PX) -> list[str]:
-    """What breaks the layout rules in ``fig`` ([] when nothing): too wide, text too small.
+def check_figure(
+    fig, dpi: float | None = None, column_px: float = COLUMN_PX
+) -> list[str]:
+    """What breaks the layout rules in ``fig`` ([] if nothing): too wide, small text.
 
     The figure is assumed shown as the book shows it: at its natural width, or
     scaled down to the column when wider. Each problem names the text or the size.
@@ -67,14 +70,21 @@ def check_figure(fig, dpi: float | None = None, column_px: float = COLUMN_PX) ->
     width = natural_width_px(fig, dpi)
     problems = []
     if width > column_px:
-        problems.append(f"natural width {width} px > column {column_px:g} px "
-                        f"(figure width <= {column_px / dpi:.2f} in at dpi {dpi:g})")
+        problems.append(
+            f"natural width {width} px > column {column_px:g} px "
+            f"(figure width <= {column_px / dpi:.2f} in at dpi {dpi:g})"
+        )
     shown = min(1.0, column_px / width)
-    for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
+    for text in fig.findobj(
+        lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")
+    ):
         if not text.get_visible() or not str(text.get_text()).strip():
             continue
         px = text.get_fontsize() * dpi / 72 * shown
         if px < MIN_LABEL_PX - 1e-6:
-            problems.append(f"text {str(text.get_text())[:30]!r} is {px:.1f} px on the page "
-                            f"(< {MIN_LABEL_PX:.1f} px: use >= {MIN_LABEL_PX * 72 / dpi / shown:.1f} pt)")
+            problems.append(
+                f"text {str(text.get_text())[:30]!r} is {px:.1f} px on the page "
+                f"(< {MIN_LABEL_PX:.1f} px: use >= "
+                f"{MIN_LABEL_PX * 72 / dpi / shown:.1f} pt)"
+            )
     return problems
