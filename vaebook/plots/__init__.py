@@ -19,6 +19,7 @@ import math  # noqa: F401
 import torch  # noqa: F401
 from torch import distributions as D  # noqa: F401
 
+from . import style
 from .core import (_ellipse, _tile, beta_panel, beta_posteriors, bound_convergence,  # noqa: F401
                    column, compare_histories, interpolation, kl_per_dimension, latent_scatter,
                    learning_curves, manifold, monte_carlo_convergence, plt, prior_samples,
@@ -26,6 +27,5 @@ from .core import (_ellipse, _tile, beta_panel, beta_posteriors, bound_convergen
 from .estimators import plot_gradient_terms, plot_variance  # noqa: F401
 from .flows import planar_step_figure, plot_densities  # noqa: F401
 from .reparam import plot_inverse_cdf, plot_samples_vs_density  # noqa: F401
-from . import style
 
 style.apply()  # dpi 100, tight boxes, 10 pt text: figures sized for the column
