@@ -114,9 +114,11 @@ def _notebook() -> str | None:
 class FrameRenderer:
     """Calls ``draw`` and turns its figure into PNG bytes, timing both.
 
-    A figure that ``draw`` returns again is rendered again (never closed in
-    between) with the bounding box of its first frame; a figure that ``draw``
-    does not return again is closed when the next one arrives.
+    Every figure is taken out of pyplot's list of open figures (``plt.close``,
+    which leaves the Figure intact): otherwise Jupyter would show it a second
+    time below the sliders, or in whichever cell runs pyplot next. A figure that
+    ``draw`` returns again is rendered again, with the bounding box of its
+    first frame (one draw per frame instead of two, and frames of one size).
     """
 
     def __init__(
@@ -152,12 +154,8 @@ class FrameRenderer:
                 f" for {values}"
             )
         same = fig is self.last_figure
+        plt.close(fig)  # out of pyplot's list only: the figure itself stays usable
         if not same:
-            if self.last_figure is not None:
-                plt.close(
-                    self.last_figure
-                )  # draw made a new figure: the old one is done
-            plt.close(fig)  # out of pyplot's list only: Jupyter must not show it again
             self.bbox = None
         png = self._png(fig, reuse_box=same)
         done = time.perf_counter()
