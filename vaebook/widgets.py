@@ -50,7 +50,7 @@ NOTEBOOK_ENV = (
 MAX_FRAMES = 64  # a page should stay light: about 20-50 KB a frame at dpi 100
 FRAME_DPI = 100  # the book's figure dpi (vaebook.plots.style.DPI)
 BUSY_AFTER_S = 0.3  # a move slower than this shows the busy sign
-BUSY = "<i>&#8987; drawing&hellip;</i>"
+BUSY = "<i style='color:#666'>drawing&hellip;</i>"
 FOLLOW_DRAG_S = 0.15  # live sliders redraw while dragging when a frame takes less
 PAD_INCHES = 0.1  # matplotlib's savefig.pad_inches around a tight box
 
@@ -337,7 +337,10 @@ def live_sliders(
     status = widgets.HTML(value="", layout=widgets.Layout(height="1.6em"))
     heading = widgets.HTML(value=f"<b>{html.escape(title)}</b>" if title else "")
     started = time.perf_counter()
-    image = widgets.Image(value=render(dict(initial)), format="png")
+    # natural size (a flex child would be stretched to the output's width), never wider
+    # than the output
+    fit = widgets.Layout(width="auto", max_width="100%", align_self="flex-start")
+    image = widgets.Image(value=render(dict(initial)), format="png", layout=fit)
     first_frame_s = time.perf_counter() - started
     lock = threading.Lock()
 
