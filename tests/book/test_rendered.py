@@ -171,9 +171,11 @@ def test_scrubbers_change_the_figure_when_moved(browser, site, page_path):
 
 @pytest.mark.parametrize("page_path", PAGES)
 def test_pages_stay_light(built_book, page_path):
-    """Scrubber frames are embedded in the page: about 3 MB of HTML a chapter at most."""
+    """Scrubber frames are embedded in the page: about 3 MB of HTML at most."""
     size = (built_book / f"{page_path}.html").stat().st_size
-    assert size < 3.2e6, f"{page_path}.html is {size / 1e6:.1f} MB: fewer, smaller frames"
+    assert size < 3.2e6, (
+        f"{page_path}.html is {size / 1e6:.1f} MB: fewer, smaller frames"
+    )
 
 
 @pytest.mark.parametrize("page_path", PAGES)
