@@ -255,7 +255,8 @@ def scrubber_html(
     finally:
         renderer.close()
     frames = [base64.b64encode(p).decode("ascii") for p in pngs]
-    height = max(_png_size(p)[1] for p in pngs)
+    sizes = [_png_size(p) for p in pngs]
+    width, height = max(w for w, _ in sizes), max(h for _, h in sizes)
     uid = "vaebook-scrubber-" + hashlib.sha1("".join(frames).encode()).hexdigest()[:12]
     labels = [[_label(v) for v in grid] for grid in grids]
     start = [grid.index(initial[n]) for n, grid in zip(names, grids)]
@@ -278,11 +279,12 @@ def scrubber_html(
     caption = (
         f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
     )
-    # the frame area keeps the tallest frame's height (at natural size), so moving a
+    # the frame area has the largest frame's size and scales with the page, so moving a
     # slider never shifts the text below
     return (
         f'<div class="vaebook-scrubber" id="{uid}">{caption}{controls}'
-        f'<div class="vaebook-frame" style="min-height:min({height}px,60vw)">'
+        f'<div class="vaebook-frame" style="max-width:{width}px;'
+        f'aspect-ratio:{width}/{height}">'
         f'<img alt="{html.escape(title or "figure")}" style="max-width:100%" '
         f'src="data:image/png;base64,{frames[first]}"></div></div>\n'
         f"<script>(function(){{var root=document.getElementById({json.dumps(uid)});"
