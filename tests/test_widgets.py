@@ -250,3 +250,42 @@ def test_live_sliders_under_ipywidgets_7():
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "3 passed" in result.stdout, result.stdout[-1000:]
+
+
+def test_slider_benchmark_table_puts_the_slowest_last(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import sliders
+
+    rows = [
+        {
+            "notebook": "a.ipynb",
+            "explore": 1,
+            "cell": 3,
+            "title": "fast",
+            "params": ["t"],
+            "draw_ms": d,
+            "render_ms": 20.0,
+            "png_bytes": 2048,
+            "same_figure": True,
+        }
+        for d in (10.0, 20.0, 30.0)
+    ] + [
+        {
+            "notebook": "b.ipynb",
+            "explore": 1,
+            "cell": 5,
+            "title": "slow",
+            "params": ["k"],
+            "draw_ms": d,
+            "render_ms": 100.0,
+            "png_bytes": 4096,
+            "same_figure": False,
+        }
+        for d in (200.0, 300.0)
+    ]
+    table = sliders.summarize(rows)
+    assert [r["title"] for r in table] == ["fast", "slow"]
+    assert table[0]["median_ms"] == 40.0 and table[1]["median_ms"] == 350.0
+    sliders.print_table(table)
+    out = capsys.readouterr().out.splitlines()
+    assert "ok" in out[2] and "SLOW" in out[3] and "1 over 100 ms" in out[-1]
