@@ -20,9 +20,10 @@ SCROLL_TAG = "scroll-x"  # a cell tagged so may scroll sideways on purpose
 
 # Blocks that must fit the text column; each is checked for content wider than its box
 # (scrollWidth > clientWidth) and for a box that sticks out of the column.
+# (the first kind that matches an element names it: outputs are div.highlight too)
 BLOCKS = {
-    "code": "div.cell_input pre, article div.highlight pre",
     "output": ".cell_output pre, .cell_output > .output",
+    "code": "div.cell_input pre, article div.highlight pre",
     "table": "article table",
     "equation": "article div.math, article mjx-container[display='true']",
     "slider": ".vaebook-scrubber",
@@ -33,9 +34,11 @@ OVERFLOW_JS = """([blocks, tag]) => {
   const cs = getComputedStyle(art), box = art.getBoundingClientRect();
   const right = box.right - parseFloat(cs.paddingRight);
   const cells = Array.from(art.querySelectorAll('div.cell'));
-  const found = [];
+  const found = [], seen = new Set();
   for (const [kind, selector] of Object.entries(blocks)) {
     for (const el of art.querySelectorAll(selector)) {
+      if (seen.has(el)) continue;
+      seen.add(el);
       const r = el.getBoundingClientRect();
       if (r.width === 0 || el.closest('.tag_' + tag)) continue;
       const hidden = el.scrollWidth - el.clientWidth, out = r.right - right;
@@ -50,7 +53,7 @@ OVERFLOW_JS = """([blocks, tag]) => {
     }
   }
   // report the innermost block only (a pre inside an overflowing output is one problem)
-  return found.filter(f => !found.some(g => g !== f && f.el.contains(g.el)))
+  return found.filter(f => !found.some(g => g.el !== f.el && f.el.contains(g.el)))
               .map(({el, ...rest}) => rest);
 }"""
 SHRUNK_JS = """(minShown) => Array.from(document.querySelectorAll('article img'))
