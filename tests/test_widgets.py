@@ -1,36 +1,133 @@
-"""The slider helper: a scrubber with every frame in the static book, live widgets elsewhere."""
+"""The slider helper: a scrubber with every frame in the static book, live widgets
+elsewhere."""
+
+import base64
+import json
+import os
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import matplotlib.pyplot as plt
-import pytest
+import matplotlib
 
-from vaebook import widgets
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from vaebook import widgets  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+IPYWIDGETS7 = (
+    ROOT / ".ipywidgets7"
+)  # scripts/setup.sh: pip install --target it ipywidgets 7.7.1
 
 
 def draw(a, b="x"):
-    fig, ax = plt.subplots(figsize=(1, 1))
+    fig, ax = plt.subplots(figsize=(2, 1.5))
     ax.set_title(f"{a}{b}")
     return fig
 
 
+def one_figure():
+    """A draw that updates one figure in place (the fast way the contract allows)."""
+    fig, ax = plt.subplots(figsize=(3, 2))
+    (line,) = ax.plot([0, 1], [0, 0])
+    ax.set_ylim(-3, 3)
+    calls = []
+
+    def draw_in_place(slope):
+        line.set_ydata([0, slope])
+        calls.append(slope)
+        return fig
+
+    return fig, draw_in_place, calls
+
+
+def frames_of(html):
+    return re.findall(
+        r'"(iVBOR[^"]+)"', re.search(r"var frames=(\[.*?\]);", html).group(1)
+    )
+
+
+def png_size(b64):
+    png = base64.b64decode(b64)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def test_static_scrubber_embeds_every_frame(monkeypatch):
     monkeypatch.setenv("VAEBOOK_STATIC", "1")
-    out = widgets.explore(draw, a=[1, 2, 3], b=["x", "y"], initial={"a": 2, "b": "y"}, title="demo")
+    out = widgets.explore(
+        draw, a=[1, 2, 3], b=["x", "y"], initial={"a": 2, "b": "y"}, title="demo"
+    )
     html = out.data
-    frames = re.search(r"var frames=(\[.*?\]);", html).group(1)
-    assert frames.count("iVBOR") == 6  # base64 PNG signature, one per combination
-    assert html.count('type="range"') == 2 and "cdn" not in html.lower()
-    assert 'value="1"' in html  # a=2 is index 1, b="y" is index 1
-    assert len(set(re.findall(r'"(iVBOR[^"]+)"', frames))) == 6, "different values draw different frames"
+    frames = frames_of(html)
+    assert len(frames) == 6 and len(set(frames)) == 6, (
+        "one different frame per combination"
+    )
+    controls = html.split("<script>")[0]
+    assert controls.count('type="range"') == 2 and "http" not in controls.replace(
+        "data:image/png", ""
+    )
+    assert 'value="1"' in controls  # a=2 is index 1, b="y" is index 1
+    # frames at the book's dpi (100): a 2 in wide figure is about 200 px (tight box)
+    width, _ = png_size(frames[0])
+    assert 150 < width <= 250, width
+    assert plt.get_fignums() == [], "explore leaves no figure for Jupyter to show twice"
 
 
-def test_live_mode_gives_ipywidgets(monkeypatch):
-    monkeypatch.delenv("VAEBOOK_STATIC", raising=False)
-    import ipywidgets
+def test_static_value_labels_have_one_fixed_width(monkeypatch):
+    monkeypatch.setenv("VAEBOOK_STATIC", "1")
+    families = ["Gaussian", "Student's t (df=4)", "Uniform"]
+    html = widgets.explore(lambda family: draw(family), family=families).data
+    value = re.search(r'<b class="value" style="([^"]*)">', html).group(1)
+    assert f"width:{len(families[1]) + 1}ch" in value and "nowrap" in value
+    name = re.search(r'<span style="(flex:none;width:\d+ch)">family</span>', html)
+    assert name, "the parameter name has a fixed width too"
 
-    box = widgets.explore(draw, a=[1, 2])
-    assert isinstance(box, ipywidgets.VBox)
-    assert [w.description for w in box.children[:-1]] == ["a"]
+
+def test_same_figure_is_rerendered_not_closed(monkeypatch):
+    monkeypatch.setenv("VAEBOOK_STATIC", "1")
+    fig, draw_in_place, calls = one_figure()
+    html = widgets.explore(draw_in_place, slope=[-2.0, 0.0, 2.0]).data
+    frames = frames_of(html)
+    assert calls == [-2.0, 0.0, 2.0] and len(set(frames)) == 3, (
+        "every frame shows its value"
+    )
+    assert len({png_size(f) for f in frames}) == 1, "one figure keeps one frame size"
+    # the figure still works after explore: draw can keep updating and saving it
+    draw_in_place(1.0).savefig(os.devnull, format="png")
+    assert plt.get_fignums() == []
+
+
+def test_new_figures_are_closed(monkeypatch):
+    monkeypatch.setenv("VAEBOOK_STATIC", "1")
+    made = []
+
+    def fresh(a):
+        made.append(draw(a))
+        return made[-1]
+
+    widgets.explore(fresh, a=[1, 2, 3])
+    assert len(made) == 3 and plt.get_fignums() == []
+
+
+def test_timing_file_has_one_line_per_frame(monkeypatch, tmp_path):
+    log = tmp_path / "timings.jsonl"
+    monkeypatch.setenv("VAEBOOK_STATIC", "1")
+    monkeypatch.setenv(widgets.TIMINGS_ENV, str(log))
+    monkeypatch.setenv(widgets.NOTEBOOK_ENV, "/x/book/demo.ipynb")
+    widgets.explore(draw, a=[1, 2], b=["x", "y", "z"], title="two sliders")
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(rows) == 6
+    for row in rows:
+        assert row["title"] == "two sliders" and row["params"] == ["a", "b"]
+        assert row["notebook"] == "demo.ipynb" and row["mode"] == "static"
+        assert row["draw_ms"] > 0 and row["render_ms"] > 0 and row["png_bytes"] > 0
+    assert {tuple(r["values"].values()) for r in rows} == {
+        (a, b) for a in ("1", "2") for b in ("x", "y", "z")
+    }
 
 
 def test_bad_parameters_are_refused(monkeypatch):
@@ -43,3 +140,152 @@ def test_bad_parameters_are_refused(monkeypatch):
         widgets.explore(draw, a=[1, 2], initial={"c": 1})
     with pytest.raises(ValueError, match="frames"):
         widgets.explore(draw, a=list(range(10)), b=list(range(10)))
+    with pytest.raises(TypeError, match="must return a matplotlib Figure"):
+        widgets.explore(lambda a: None, a=[1, 2])
+
+
+# --- live sliders (run again under ipywidgets 7.7.1 by the last test)
+
+
+def test_live_sliders_build_and_a_move_rerenders(monkeypatch, tmp_path):
+    monkeypatch.delenv("VAEBOOK_STATIC", raising=False)
+    monkeypatch.setenv(widgets.TIMINGS_ENV, str(tmp_path / "t.jsonl"))
+    import ipywidgets
+
+    expected = os.environ.get("VAEBOOK_EXPECT_IPYWIDGETS")
+    if expected:  # the ipywidgets-7 run checks it really imported 7.x
+        assert ipywidgets.__version__ == expected, ipywidgets.__file__
+    families = ["Gaussian", "Student's t (df=4)"]
+    box = widgets.explore(
+        lambda family, a: draw(a, family),
+        family=families,
+        a=[1, 2],
+        initial={"family": "Gaussian", "a": 1},
+        title="demo",
+    )
+    assert isinstance(box, ipywidgets.VBox) and isinstance(box.image, ipywidgets.Image)
+    assert list(box.sliders) == ["family", "a"]
+    assert [s.description for s in box.sliders.values()] == ["family", "a"]
+    rows = [c for c in box.children if isinstance(c, ipywidgets.HBox)]
+    widths = [[w.layout.width for w in row.children] for row in rows]
+    first = bytes(box.image.value)
+    assert first.startswith(b"\x89PNG")
+    box.move(family="Student's t (df=4)")
+    assert bytes(box.image.value) != first, "a move renders a new frame"
+    assert rows[0].children[1].value == "Student's t (df=4)"
+    assert [[w.layout.width for w in row.children] for row in rows] == widths, (
+        "fixed widths: the layout does not jump when a value label changes"
+    )
+    box.sliders["a"].value = 1  # what the browser does: the observer redraws
+    assert rows[1].children[1].value == "2"
+    modes = [json.loads(line)["mode"] for line in open(tmp_path / "t.jsonl")]
+    assert modes == ["live"] * 3
+    assert plt.get_fignums() == []
+
+
+def test_live_same_figure_and_busy_sign(monkeypatch):
+    monkeypatch.delenv("VAEBOOK_STATIC", raising=False)
+    fig, draw_in_place, calls = one_figure()
+    seen = {}
+
+    def slow(slope):
+        if calls:  # not the first frame: be slow, and look at the sign while slow
+            time.sleep(widgets.BUSY_AFTER_S + 0.25)
+            seen["status"] = box.status.value
+        return draw_in_place(slope)
+
+    box = widgets.explore(slow, slope=[-2.0, 0.0, 2.0])
+    before = bytes(box.image.value)
+    box.move(slope=2.0)
+    assert seen["status"] == widgets.BUSY, "a slow move shows the busy sign"
+    assert box.status.value == "", "and clears it when the frame is ready"
+    assert bytes(box.image.value) != before and calls == [0.0, 2.0]
+
+
+def test_live_draw_error_keeps_the_last_frame(monkeypatch):
+    monkeypatch.delenv("VAEBOOK_STATIC", raising=False)
+
+    def fragile(a):
+        if a == 2:
+            raise RuntimeError("no frame for a=2")
+        return draw(a)
+
+    box = widgets.explore(fragile, a=[1, 2], initial={"a": 1})
+    before = bytes(box.image.value)
+    with pytest.raises(RuntimeError):
+        box.move(a=2)
+    assert bytes(box.image.value) == before and "no frame for a=2" in box.status.value
+
+
+def test_live_sliders_under_ipywidgets_7():
+    """The live path again, in a subprocess importing ipywidgets 7.7.1 (as Colab)."""
+    if not (IPYWIDGETS7 / "ipywidgets").is_dir():
+        pytest.skip(
+            f"{IPYWIDGETS7} is missing: scripts/setup.sh installs ipywidgets 7.7.1 "
+            "there"
+        )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(IPYWIDGETS7), str(ROOT)]),
+        "VAEBOOK_EXPECT_IPYWIDGETS": "7.7.1",
+    }
+    env.pop("VAEBOOK_STATIC", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "live and not ipywidgets_7",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "3 passed" in result.stdout, result.stdout[-1000:]
+
+
+def test_slider_benchmark_table_puts_the_slowest_last(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import sliders
+
+    rows = [
+        {
+            "notebook": "a.ipynb",
+            "explore": 1,
+            "cell": 3,
+            "title": "fast",
+            "params": ["t"],
+            "draw_ms": d,
+            "render_ms": 20.0,
+            "png_bytes": 2048,
+            "same_figure": True,
+        }
+        for d in (10.0, 20.0, 30.0)
+    ] + [
+        {
+            "notebook": "b.ipynb",
+            "explore": 1,
+            "cell": 5,
+            "title": "slow",
+            "params": ["k"],
+            "draw_ms": d,
+            "render_ms": 100.0,
+            "png_bytes": 4096,
+            "same_figure": False,
+        }
+        for d in (200.0, 300.0)
+    ]
+    table = sliders.summarize(rows)
+    assert [r["title"] for r in table] == ["fast", "slow"]
+    assert table[0]["median_ms"] == 40.0 and table[1]["median_ms"] == 350.0
+    sliders.print_table(table)
+    out = capsys.readouterr().out.splitlines()
+    assert "ok" in out[2] and "SLOW" in out[3] and "1 over 100 ms" in out[-1]

@@ -3,15 +3,32 @@
 :func:`explore` turns a function of slider values that draws a matplotlib
 figure into
 
-- live ``ipywidgets`` sliders where a kernel runs (Jupyter, Colab), or
-- a precomputed, self-contained scrubber where none will (the HTML book):
-  one ``<input type="range">`` per parameter, every frame embedded as a
-  base64 PNG, a few lines of inline JavaScript, no CDN and no kernel.
+- live ``ipywidgets`` sliders where a kernel runs (Jupyter, Colab): one image
+  widget updated with PNG bytes on every move, the last frame kept until the new
+  one is ready, a busy sign when a move takes longer than :data:`BUSY_AFTER_S`;
+- a precomputed, self-contained scrubber where none will (the HTML book): one
+  ``<input type="range">`` per parameter, every frame embedded as a base64 PNG,
+  a few lines of inline JavaScript, no CDN and no kernel.
 
-Each reader gets only the form that works: book builds set ``VAEBOOK_STATIC=1``
-(the Sphinx extension in ``book/_ext`` does it), so the HTML never shows a
-dead slider, and Jupyter and Colab get live ones.
+Book builds set ``VAEBOOK_STATIC=1`` (the Sphinx extension in ``book/_ext`` does
+it), so the HTML never shows a dead slider, and Jupyter and Colab get live ones.
+
+The slider contract: ``draw(**values)`` returns a Figure; it may return the SAME
+Figure on every call after updating its artists in place (``set_data``,
+``set_ydata``, ``set_array``, ``set_text``...), which is the fast way. explore
+takes a figure out of pyplot's list once (so Jupyter does not show it a second
+time below the sliders) and keeps rendering it; a reused figure keeps the frame
+box of its first frame, so the picture does not jump between moves.
+
+Frames are rendered at :data:`FRAME_DPI` (100, the book's figure dpi, see
+``vaebook.plots.style``) with a tight bounding box, as static figures are.
+
+Timing: with ``VAEBOOK_SLIDER_TIMINGS=<file>`` every rendered frame appends one
+JSON line (draw and render milliseconds, title, parameter names, notebook);
+``benchmarks/sliders.py`` runs the chapters with it and prints a table.
+Only ipywidgets API that 7.6 has is used (Colab ships 7.x).
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,10 +38,23 @@ import io
 import itertools
 import json
 import os
+import threading
+import time
 from typing import Callable, Sequence
 
 STATIC_ENV = "VAEBOOK_STATIC"
-MAX_FRAMES = 64  # a page should stay light: about 10-30 KB a frame at the default size
+TIMINGS_ENV = "VAEBOOK_SLIDER_TIMINGS"
+NOTEBOOK_ENV = (
+    "VAEBOOK_NOTEBOOK"  # set by benchmarks/sliders.py for the kernels it starts
+)
+MAX_FRAMES = 64  # a page should stay light: about 20-50 KB a frame at dpi 100
+FRAME_DPI = 100  # the book's figure dpi (vaebook.plots.style.DPI)
+BUSY_AFTER_S = 0.3  # a move slower than this shows the busy sign
+BUSY = "<i style='color:#666'>drawing&hellip;</i>"
+FOLLOW_DRAG_S = 0.15  # live sliders redraw while dragging when a frame takes less
+PAD_INCHES = 0.1  # matplotlib's savefig.pad_inches around a tight box
+
+_explore_count = itertools.count(1)
 
 
 def static_mode() -> bool:
@@ -38,9 +68,13 @@ def static_mode() -> bool:
     return False
 
 
-def _check_params(params: dict[str, Sequence], initial: dict | None) -> dict[str, object]:
+def _check_params(
+    params: dict[str, Sequence], initial: dict | None
+) -> dict[str, object]:
     if not params:
-        raise ValueError("explore needs at least one parameter, e.g. temperature=[0.1, 0.5, 1.0]")
+        raise ValueError(
+            "explore needs at least one parameter, e.g. temperature=[0.1, 0.5, 1.0]"
+        )
     start = {}
     for name, values in params.items():
         values = list(values)
@@ -48,15 +82,136 @@ def _check_params(params: dict[str, Sequence], initial: dict | None) -> dict[str
             raise ValueError(f"parameter {name!r} has no values to choose from")
         start[name] = (initial or {}).get(name, values[len(values) // 2])
         if start[name] not in values:
-            raise ValueError(f"initial {name}={start[name]!r} is not among its values {values}")
+            raise ValueError(
+                f"initial {name}={start[name]!r} is not among its values {values}"
+            )
     unknown = set(initial or {}) - set(params)
     if unknown:
-        raise ValueError(f"initial values given for unknown parameters {sorted(unknown)}")
+        raise ValueError(
+            f"initial values given for unknown parameters {sorted(unknown)}"
+        )
     return start
 
 
-def render_png(fig, dpi: int = 72) -> str:
-    """A matplotlib figure as a base64 PNG string (the figure is closed)."""
+def _label(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _notebook() -> str | None:
+    """The notebook running this kernel, where the front end says (else None)."""
+    for key in (NOTEBOOK_ENV, "JPY_SESSION_NAME"):
+        if os.environ.get(key):
+            return os.path.basename(os.environ[key])
+    try:
+        from IPython import get_ipython
+
+        path = get_ipython().user_ns.get("__vsc_ipynb_file__")
+    except Exception:  # not in IPython
+        path = None
+    return os.path.basename(path) if path else None
+
+
+class FrameRenderer:
+    """Calls ``draw`` and turns its figure into PNG bytes, timing both.
+
+    Every figure is taken out of pyplot's list of open figures (``plt.close``,
+    which leaves the Figure intact): otherwise Jupyter would show it a second
+    time below the sliders, or in whichever cell runs pyplot next. A figure that
+    ``draw`` returns again is rendered again, with the bounding box of its
+    first frame (one draw per frame instead of two, and frames of one size).
+    """
+
+    def __init__(
+        self,
+        draw: Callable,
+        dpi: float | None = None,
+        title: str = "",
+        names: Sequence[str] = (),
+        mode: str = "static",
+    ):
+        self.draw, self.dpi = draw, dpi or FRAME_DPI
+        self.last_figure, self.bbox = None, None
+        self.timings = os.environ.get(TIMINGS_ENV) or None
+        self.info = {
+            "explore": next(_explore_count),
+            "title": title,
+            "params": list(names),
+            "mode": mode,
+            "notebook": _notebook(),
+            "cell": _execution_count(),
+        }
+
+    def __call__(self, values: dict) -> bytes:
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+
+        start = time.perf_counter()
+        fig = self.draw(**values)
+        drawn = time.perf_counter()
+        if not isinstance(fig, Figure):
+            raise TypeError(
+                f"draw must return a matplotlib Figure, got {type(fig).__name__}"
+                f" for {values}"
+            )
+        same = fig is self.last_figure
+        plt.close(fig)  # out of pyplot's list only: the figure itself stays usable
+        if not same:
+            self.bbox = None
+        png = self._png(fig, reuse_box=same)
+        done = time.perf_counter()
+        self.last_figure = fig
+        if self.timings:
+            self._record(values, same, drawn - start, done - drawn, len(png))
+        return png
+
+    def _png(self, fig, reuse_box: bool) -> bytes:
+        buffer = io.BytesIO()
+        if reuse_box and self.bbox is not None:
+            fig.savefig(buffer, format="png", dpi=self.dpi, bbox_inches=self.bbox)
+        else:
+            fig.savefig(
+                buffer,
+                format="png",
+                dpi=self.dpi,
+                bbox_inches="tight",
+                pad_inches=PAD_INCHES,
+            )
+            # the box savefig just used, kept for the next frames of this figure
+            self.bbox = fig.get_tightbbox().padded(PAD_INCHES)
+        return buffer.getvalue()
+
+    def close(self) -> None:
+        """Take the last figure out of pyplot (static mode: every frame is rendered)."""
+        import matplotlib.pyplot as plt
+
+        if self.last_figure is not None:
+            plt.close(self.last_figure)
+
+    def _record(self, values, same, draw_s, render_s, size) -> None:
+        row = {
+            **self.info,
+            "values": {k: _label(v) for k, v in values.items()},
+            "draw_ms": round(draw_s * 1e3, 3),
+            "render_ms": round(render_s * 1e3, 3),
+            "same_figure": same,
+            "png_bytes": size,
+            "dpi": self.dpi,
+        }
+        with open(self.timings, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def _execution_count():
+    try:
+        from IPython import get_ipython
+
+        return get_ipython().execution_count
+    except Exception:  # not in IPython
+        return None
+
+
+def render_png(fig, dpi: int = FRAME_DPI) -> str:
+    """A matplotlib figure as a base64 PNG string, tight box (the figure is closed)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -65,83 +220,216 @@ def render_png(fig, dpi: int = 72) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def scrubber_html(draw: Callable, params: dict[str, Sequence], initial: dict, dpi: int = 72,
-                  title: str = "") -> str:
-    """Render every combination of parameter values and wrap the frames in a scrubber."""
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _ch(labels: Sequence[str]) -> int:
+    """A width in ``ch`` that holds every label (fixed, so the layout does not jump)."""
+    return max(len(s) for s in labels) + 1
+
+
+def scrubber_html(
+    draw: Callable,
+    params: dict[str, Sequence],
+    initial: dict,
+    dpi: float | None = None,
+    title: str = "",
+) -> str:
+    """Render every combination of the parameters' values; wrap them in a scrubber."""
     names = list(params)
     grids = [list(params[n]) for n in names]
     count = 1
     for grid in grids:
         count *= len(grid)
     if count > MAX_FRAMES:
-        raise ValueError(f"{count} frames would make the page heavy; use at most {MAX_FRAMES} combinations")
-    frames = [render_png(draw(**dict(zip(names, combo))), dpi) for combo in itertools.product(*grids)]
+        raise ValueError(
+            f"{count} frames would make the page heavy; "
+            f"use at most {MAX_FRAMES} combinations"
+        )
+    renderer = FrameRenderer(draw, dpi, title, names, mode="static")
+    try:
+        pngs = [
+            renderer(dict(zip(names, combo))) for combo in itertools.product(*grids)
+        ]
+    finally:
+        renderer.close()
+    frames = [base64.b64encode(p).decode("ascii") for p in pngs]
+    sizes = [_png_size(p) for p in pngs]
+    width, height = max(w for w, _ in sizes), max(h for _, h in sizes)
     uid = "vaebook-scrubber-" + hashlib.sha1("".join(frames).encode()).hexdigest()[:12]
     labels = [[_label(v) for v in grid] for grid in grids]
     start = [grid.index(initial[n]) for n, grid in zip(names, grids)]
     first = 0
     for i, grid in zip(start, grids):
         first = first * len(grid) + i
+    name_ch = _ch(names)
     controls = "".join(
-        f'<label style="display:block;margin:2px 0;font-family:sans-serif;font-size:0.9em">'
-        f'<span style="display:inline-block;min-width:9em">{html.escape(n)} = '
-        f'<b class="value">{html.escape(labels[k][start[k]])}</b></span>'
-        f'<input type="range" min="0" max="{len(grids[k]) - 1}" step="1" value="{start[k]}" '
-        f'aria-label="{html.escape(n)}" style="width:18em;vertical-align:middle"></label>'
-        for k, n in enumerate(names))
-    caption = f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
+        '<label style="display:flex;flex-wrap:wrap;align-items:center;column-gap:0.5em;'
+        'margin:2px 0;font-family:sans-serif;font-size:0.9em">'
+        f'<span style="flex:none;width:{name_ch}ch">{html.escape(n)}</span>'
+        f'<input type="range" min="0" max="{len(grids[k]) - 1}" step="1" '
+        f'value="{start[k]}" aria-label="{html.escape(n)}" '
+        'style="flex:0 1 18em;min-width:6em;margin:0">'
+        f'<b class="value" style="flex:none;width:{_ch(labels[k])}ch;'
+        'white-space:nowrap">'
+        f"{html.escape(labels[k][start[k]])}</b></label>"
+        for k, n in enumerate(names)
+    )
+    caption = (
+        f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
+    )
+    # the frame area has the largest frame's size and scales with the page, so moving a
+    # slider never shifts the text below
     return (
         f'<div class="vaebook-scrubber" id="{uid}">{caption}{controls}'
+        f'<div class="vaebook-frame" style="max-width:{width}px;'
+        f'aspect-ratio:{width}/{height}">'
         f'<img alt="{html.escape(title or "figure")}" style="max-width:100%" '
-        f'src="data:image/png;base64,{frames[first]}"></div>\n'
+        f'src="data:image/png;base64,{frames[first]}"></div></div>\n'
         f"<script>(function(){{var root=document.getElementById({json.dumps(uid)});"
         f"var frames={json.dumps(frames)};var labels={json.dumps(labels)};"
-        "var inputs=root.querySelectorAll('input');var values=root.querySelectorAll('.value');"
+        "var inputs=root.querySelectorAll('input');"
+        "var values=root.querySelectorAll('.value');"
         "var img=root.querySelector('img');function update(){var idx=0;"
         "for(var i=0;i<inputs.length;i++){var v=Number(inputs[i].value);"
         "idx=idx*labels[i].length+v;values[i].textContent=labels[i][v];}"
         "img.src='data:image/png;base64,'+frames[idx];}"
-        "for(var i=0;i<inputs.length;i++){inputs[i].addEventListener('input',update);}})();</script>"
+        "for(var i=0;i<inputs.length;i++){inputs[i].addEventListener('input',update);}"
+        "})();</script>"
     )
 
 
-def _label(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def live_sliders(
+    draw: Callable,
+    params: dict[str, Sequence],
+    initial: dict,
+    dpi: float | None = None,
+    title: str = "",
+):
+    """ipywidgets selection sliders driving one image widget (ipywidgets 7.6+ API only).
 
-
-def live_sliders(draw: Callable, params: dict[str, Sequence], initial: dict):
-    """ipywidgets selection sliders that redraw the figure on every move."""
+    The returned ``VBox`` has ``sliders`` (name -> SelectionSlider over value
+    indices), ``image`` (the ``Image`` widget), ``status`` (busy sign and errors)
+    and ``move(**values)`` (what a slider move does; for tests and scripts).
+    """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
-    sliders = {n: widgets.SelectionSlider(options=list(v), value=initial[n], description=n,
-                                          continuous_update=False, style={"description_width": "initial"})
-               for n, v in params.items()}
-    out = widgets.Output()
+    names = list(params)
+    grids = {n: list(v) for n, v in params.items()}
+    labels = {n: [_label(v) for v in grid] for n, grid in grids.items()}
+    render = FrameRenderer(draw, dpi, title, names, mode="live")
+    name_ch = _ch(names)
+    sliders, rows = {}, []
+    for n in names:
+        sliders[n] = widgets.SelectionSlider(
+            options=[(s, i) for i, s in enumerate(labels[n])],
+            value=grids[n].index(initial[n]),
+            description=n,
+            readout=False,
+            continuous_update=False,
+            style={"description_width": f"{name_ch}ch"},
+            layout=widgets.Layout(width=f"calc({name_ch}ch + 18em)"),
+        )
+        value = widgets.Label(
+            value=labels[n][sliders[n].value],
+            layout=widgets.Layout(width=f"{_ch(labels[n])}ch"),
+        )
+        rows.append(widgets.HBox([sliders[n], value]))
+    status = widgets.HTML(value="", layout=widgets.Layout(height="1.6em"))
+    heading = widgets.HTML(value=f"<b>{html.escape(title)}</b>" if title else "")
+    started = time.perf_counter()
+    # natural size (a flex child would be stretched to the output's width), never wider
+    # than the output
+    fit = widgets.Layout(width="auto", max_width="100%", align_self="flex-start")
+    image = widgets.Image(value=render(dict(initial)), format="png", layout=fit)
+    first_frame_s = time.perf_counter() - started
+    lock = threading.Lock()
 
-    def redraw(**values):
-        with out:
-            out.clear_output(wait=True)
-            fig = draw(**values)
-            display(fig)
-            plt.close(fig)
+    def current() -> dict:
+        return {n: grids[n][sliders[n].value] for n in names}
 
-    widgets.interactive_output(redraw, sliders)
-    return widgets.VBox([*sliders.values(), out])
+    def show(values: dict) -> None:
+        done = threading.Event()
+
+        def busy_sign() -> None:  # runs on a timer thread if the move is slow
+            with lock:
+                if not done.is_set():
+                    status.value = BUSY
+
+        timer = threading.Timer(BUSY_AFTER_S, busy_sign)
+        timer.start()
+        message = ""
+        try:
+            png = render(values)
+            image.value = png  # the last frame stays until this one is ready
+        except Exception as error:  # keep the last frame, say what went wrong
+            message = (
+                f"<span style='color:#b00'>draw failed: "
+                f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>"
+            )
+            raise
+        finally:
+            timer.cancel()
+            with lock:
+                done.set()
+                status.value = message
+
+    def on_move(change) -> None:
+        for n, row in zip(names, rows):
+            row.children[1].value = labels[n][sliders[n].value]
+        show(current())
+
+    for slider in sliders.values():
+        slider.continuous_update = first_frame_s < FOLLOW_DRAG_S
+        slider.observe(on_move, names="value")
+
+    def move(**values) -> bytes:
+        """Set the sliders to ``values`` (parameter name -> value) and redraw once."""
+        unknown = set(values) - set(names)
+        if unknown:
+            raise ValueError(
+                f"unknown parameters {sorted(unknown)}; the sliders are {names}"
+            )
+        for n, v in values.items():
+            if v not in grids[n]:
+                raise ValueError(f"{n}={v!r} is not among its values {grids[n]}")
+        for slider in sliders.values():
+            slider.unobserve(on_move, names="value")
+        try:
+            for n, v in values.items():
+                sliders[n].value = grids[n].index(v)
+        finally:
+            for slider in sliders.values():
+                slider.observe(on_move, names="value")
+        on_move(None)
+        return image.value
+
+    box = widgets.VBox([heading, *rows, status, image])
+    box.sliders, box.image, box.status, box.move = sliders, image, status, move
+    return box
 
 
-def explore(draw: Callable, initial: dict | None = None, dpi: int = 72, title: str = "", **params: Sequence):
+def explore(
+    draw: Callable,
+    initial: dict | None = None,
+    title: str = "",
+    dpi: float | None = None,
+    **params: Sequence,
+):
     """Sliders over ``params`` (name -> values) driving ``draw(**values) -> Figure``.
 
     Returns a live widget box in Jupyter and Colab, and an HTML scrubber (an
-    ``IPython.display.HTML``) in the static book. Example::
+    ``IPython.display.HTML``) in the static book. ``draw`` may return the same
+    Figure every time, updated in place (fastest). Frames are rendered at
+    ``dpi`` (default :data:`FRAME_DPI`, the book's figure dpi: leave it). Example::
 
-        explore(lambda temperature: plot_relaxed(temperature), temperature=[0.1, 0.5, 1, 2])
+        explore(lambda temperature: plot_relaxed(temperature),
+                temperature=[0.1, 0.5, 1, 2])
     """
     start = _check_params(params, initial)
     if static_mode():
         from IPython.display import HTML
 
         return HTML(scrubber_html(draw, params, start, dpi, title))
-    return live_sliders(draw, params, start)
+    return live_sliders(draw, params, start, dpi, title)

@@ -20,6 +20,7 @@ import math  # noqa: F401
 import torch  # noqa: F401
 from torch import distributions as D  # noqa: F401
 
+from . import style
 from .core import (_ellipse, _tile, beta_panel, beta_posteriors, bound_convergence,  # noqa: F401
                    column, compare_histories, interpolation, kl_per_dimension, latent_scatter,
                    learning_curves, manifold, monte_carlo_convergence, plt, prior_samples,
@@ -29,3 +30,5 @@ from .flows import PlanarStepFrame, planar_step_figure, plot_densities  # noqa: 
 from .rate_distortion import BetaFrame  # noqa: F401
 from .reparam import (DensityFrame, InverseCDFFrame, plot_families,  # noqa: F401
                       plot_inverse_cdf, plot_samples_vs_density)
+
+style.apply()  # dpi 100, tight boxes, 10 pt text: figures sized for the column

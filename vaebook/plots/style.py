@@ -1,0 +1,90 @@
+"""Figure sizes and fonts that fit the book's text column (see /work/notes/layout.md).
+
+Measured in the built book (Jupyter Book 1 theme, headless chromium): at a 1280 px
+window the text column is 688 px wide and body text is 16 px. A figure is shown at
+its natural pixel width (PNG at ``figure.dpi``, ``bbox_inches="tight"``, the inline
+backend's setting) and never wider than the column, so:
+
+- natural width <= :data:`MAX_WIDTH_PX` (figure width <= 6.8 in at dpi 100);
+- every text label >= 70 % of body text once shown: >= 11.2 px, i.e. >= 8.1 pt at
+  dpi 100 (:data:`MIN_FONT_PT`); matplotlib's "small" (8.3 pt at font size 10)
+  passes, "x-small" does not.
+
+:func:`apply` pins the matplotlib settings this relies on (``vaebook.plots`` calls
+it on import); :func:`check_figure` tells a plot's test whether a figure follows
+the rules.
+"""
+
+from __future__ import annotations
+
+import io
+
+COLUMN_PX = 688  # text column at a 1280 px window (790 px at >= 1440, 368 px at 400)
+BODY_PX = 16.0  # body text size
+DPI = 100  # figure.dpi: one inch of figure is 100 px on the page
+MAX_WIDTH_PX = 680  # a little under the column, for rounding
+MAX_WIDTH_IN = MAX_WIDTH_PX / DPI
+MIN_LABEL_PX = 0.7 * BODY_PX  # 11.2 px on the page
+MIN_FONT_PT = MIN_LABEL_PX * 72 / DPI  # 8.06 pt at dpi 100 shown at natural size
+
+RC = {
+    "figure.dpi": DPI,
+    "savefig.dpi": "figure",
+    "savefig.bbox": "tight",
+    "font.size": 10.0,
+}
+
+
+def apply() -> None:
+    """Set the book's matplotlib defaults: dpi 100, tight bounding boxes, 10 pt text."""
+    import matplotlib
+
+    matplotlib.rcParams.update(RC)
+
+
+def figsize(width: float = 1.0, aspect: float = 0.6) -> tuple[float, float]:
+    """(width, height) in inches of a figure ``width`` (a fraction) of the column."""
+    if not 0 < width <= 1:
+        raise ValueError(f"width is a fraction of the column in (0, 1], got {width}")
+    return (MAX_WIDTH_IN * width, MAX_WIDTH_IN * width * aspect)
+
+
+def natural_width_px(fig, dpi: float | None = None) -> int:
+    """Width in px of ``fig`` saved as the book saves it (PNG, tight bounding box)."""
+    import struct
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, bbox_inches="tight")
+    return struct.unpack(">I", buffer.getvalue()[16:20])[0]
+
+
+def check_figure(
+    fig, dpi: float | None = None, column_px: float = COLUMN_PX
+) -> list[str]:
+    """What breaks the layout rules in ``fig`` ([] if nothing): too wide, small text.
+
+    The figure is assumed shown as the book shows it: at its natural width, or
+    scaled down to the column when wider. Each problem names the text or the size.
+    """
+    dpi = dpi or fig.dpi
+    width = natural_width_px(fig, dpi)
+    problems = []
+    if width > column_px:
+        problems.append(
+            f"natural width {width} px > column {column_px:g} px "
+            f"(figure width <= {column_px / dpi:.2f} in at dpi {dpi:g})"
+        )
+    shown = min(1.0, column_px / width)
+    for text in fig.findobj(
+        lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")
+    ):
+        if not text.get_visible() or not str(text.get_text()).strip():
+            continue
+        px = text.get_fontsize() * dpi / 72 * shown
+        if px < MIN_LABEL_PX - 1e-6:
+            problems.append(
+                f"text {str(text.get_text())[:30]!r} is {px:.1f} px on the page "
+                f"(< {MIN_LABEL_PX:.1f} px: use >= "
+                f"{MIN_LABEL_PX * 72 / dpi / shown:.1f} pt)"
+            )
+    return problems
