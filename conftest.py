@@ -9,6 +9,7 @@
   book build that follows (``execute_notebooks: cache``) reuses them instead of
   executing the chapter a second time.
 """
+
 import os
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def _execute_with_history(self, cell_input, allow_stdin=None):
     """nbval 0.11 executes cells with ``store_history=False``, which breaks IPython's
     trailing-``;`` output suppression (it reads the cell from the history) and the
     execution counts; run cells as Jupyter and the book build do."""
-    return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+    return self.kc.execute(
+        cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False
+    )
 
 
 def pytest_configure(config):
@@ -73,5 +76,8 @@ def _cache_executed(path: Path, nb) -> None:
                 if out.get("output_type") == "execute_result":
                     out["execution_count"] = count
     cache = get_cache(str(ROOT / "_build" / ".jupyter_cache"))
-    cache.cache_notebook_bundle(CacheBundleIn(nb, str(path.resolve()), data={"executed_by": "nbval"}),
-                                check_validity=False, overwrite=True)
+    cache.cache_notebook_bundle(
+        CacheBundleIn(nb, str(path.resolve()), data={"executed_by": "nbval"}),
+        check_validity=False,
+        overwrite=True,
+    )

@@ -129,9 +129,13 @@ def main() -> None:
         default=5,
         help="interleaved (recipe, vaebook) epoch pairs, >= 1 (default 5)",
     )
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice); 1 avoids the "
-                        "threads' spin-waits when other processes share the cores")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice); 1 avoids the "
+        "threads' spin-waits when other processes share the cores",
+    )
     options = parser.parse_args()
     if options.pairs < 1:
         parser.error(f"--pairs must be an integer >= 1, got {options.pairs}")

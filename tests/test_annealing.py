@@ -1,5 +1,6 @@
 """Temperature and smoothing schedules (vaebook.annealing) against their formulas, and a
 tiny Gumbel-softmax categorical VAE whose recorded temperature really anneals."""
+
 import math
 
 import pytest
@@ -9,7 +10,12 @@ from vaebook.data import BinarizedMNIST
 from vaebook.discrete_vae import CategoricalVAEConfig
 from vaebook.training import TrainConfig, column, fit
 
-SCHEDULES = [(1.0, 0.5, 1e-4, 500), (2.0, 0.3, 0.013, 7), (1.0, 0.5, 0.05, 1), (5.0, 0.1, 3e-3, 100)]
+SCHEDULES = [
+    (1.0, 0.5, 1e-4, 500),
+    (2.0, 0.3, 0.013, 7),
+    (1.0, 0.5, 0.05, 1),
+    (5.0, 0.1, 3e-3, 100),
+]
 
 
 @pytest.mark.parametrize("start,minimum,rate,every", SCHEDULES)
@@ -55,7 +61,9 @@ def test_annealing_that_never_anneals_is_refused():
 
 
 def test_rate_zero_is_a_constant_temperature():
-    sched = ExponentialDecay(start=0.7, minimum=2.0, rate=0.0, every=3)  # the floor is then ignored
+    sched = ExponentialDecay(
+        start=0.7, minimum=2.0, rate=0.0, every=3
+    )  # the floor is then ignored
     assert not sched.annealed and sched.steps_to_floor() == 0
     assert all(sched(t) == 0.7 for t in (0, 1, 5, 10**6))
 
@@ -65,9 +73,15 @@ def test_smoothing_schedule_endpoints_and_shape(how):
     start, end, fraction = 2.0, 8.0, 0.5
     sched = SmoothingSchedule(end, start, how, fraction)
     assert sched(0.0) == pytest.approx(start) and sched(-0.2) == pytest.approx(start)
-    assert sched(fraction) == pytest.approx(end) and sched(0.9) == end and sched(1.0) == end
+    assert (
+        sched(fraction) == pytest.approx(end)
+        and sched(0.9) == end
+        and sched(1.0) == end
+    )
     s = 0.3 / fraction
-    expected = start + s * (end - start) if how == "linear" else start * (end / start) ** s
+    expected = (
+        start + s * (end - start) if how == "linear" else start * (end / start) ** s
+    )
     assert sched(0.3) == pytest.approx(expected)
     if how == "geometric":  # the midpoint is the geometric mean
         assert sched(fraction / 2) == pytest.approx(math.sqrt(start * end))
@@ -93,25 +107,40 @@ def test_smoothing_schedule_refusals():
 
 # --- the temperature a trained model records ---------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def mnist():
-    return (BinarizedMNIST.load("train", limit=600), BinarizedMNIST.load("test", limit=200))
+    return (
+        BinarizedMNIST.load("train", limit=600),
+        BinarizedMNIST.load("test", limit=200),
+    )
 
 
 def tiny_config(**kw):
-    return CategoricalVAEConfig(hidden=(32,), num_latents=4, num_classes=3, estimator="gumbel-softmax", **kw)
+    return CategoricalVAEConfig(
+        hidden=(32,), num_latents=4, num_classes=3, estimator="gumbel-softmax", **kw
+    )
 
 
 def test_trained_temperature_anneals_to_its_floor(mnist):
     train, test = mnist
     every, steps_per_epoch, epochs = 2, 6, 3
-    rate = math.log(1.0 / 0.5) / 17  # the floor is reached at step 18, the end of training
-    config = tiny_config(temperature=1.0, temperature_min=0.5, anneal_rate=rate, anneal_every=every)
+    rate = (
+        math.log(1.0 / 0.5) / 17
+    )  # the floor is reached at step 18, the end of training
+    config = tiny_config(
+        temperature=1.0, temperature_min=0.5, anneal_rate=rate, anneal_every=every
+    )
     sched = config.temperature_schedule()
     assert sched.steps_to_floor() == steps_per_epoch * epochs
     model = config.build()
-    history = fit(model, TrainConfig(epochs=epochs, batch_size=100, device="cpu"), train, test)
-    test_tau, train_tau = column(history, "test_temperature"), column(history, "train_temperature")
+    history = fit(
+        model, TrainConfig(epochs=epochs, batch_size=100, device="cpu"), train, test
+    )
+    test_tau, train_tau = (
+        column(history, "test_temperature"),
+        column(history, "train_temperature"),
+    )
     assert all(b < a for a, b in zip(test_tau, test_tau[1:])), test_tau
     assert all(b < a for a, b in zip(train_tau, train_tau[1:])), train_tau
     assert test_tau[-1] == pytest.approx(0.5)  # at the floor once training ends
@@ -119,13 +148,17 @@ def test_trained_temperature_anneals_to_its_floor(mnist):
     for e in range(epochs):
         assert test_tau[e] == pytest.approx(sched(steps_per_epoch * (e + 1)))
         steps = range(steps_per_epoch * e, steps_per_epoch * (e + 1))
-        assert train_tau[e] == pytest.approx(sum(sched(t) for t in steps) / steps_per_epoch)
+        assert train_tau[e] == pytest.approx(
+            sum(sched(t) for t in steps) / steps_per_epoch
+        )
 
 
 def test_fixed_temperature_stays_constant(mnist):
     train, test = mnist
     model = tiny_config(temperature=0.8, anneal_rate=0.0).build()
-    history = fit(model, TrainConfig(epochs=2, batch_size=100, device="cpu"), train, test)
+    history = fit(
+        model, TrainConfig(epochs=2, batch_size=100, device="cpu"), train, test
+    )
     assert column(history, "train_temperature") == pytest.approx([0.8, 0.8])
     assert column(history, "test_temperature") == pytest.approx([0.8, 0.8])
 
@@ -134,7 +167,9 @@ def test_config_refuses_a_schedule_that_cannot_anneal():
     with pytest.raises(ValueError, match="minimum < start"):
         tiny_config(temperature=0.5, temperature_min=0.5, anneal_rate=1e-3)
     with pytest.raises(ValueError, match="start different"):
-        tiny_config(smoothing_anneal="linear", smoothing_beta_start=5.0, smoothing_beta=5.0)
+        tiny_config(
+            smoothing_anneal="linear", smoothing_beta_start=5.0, smoothing_beta=5.0
+        )
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -1.0])

@@ -1,5 +1,6 @@
 """Static checks of the chapters: committed without outputs, Colab cells agree with _config.yml,
 and each notebook agrees with its MyST Markdown twin in chapters/ (the jupytext pairing)."""
+
 import json
 from pathlib import Path
 
@@ -40,10 +41,14 @@ def test_launch_buttons_point_at_the_repository():
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_is_stripped_and_installs_from_the_configured_repository(path):
     nb = json.loads(path.read_text())
-    assert "widgets" not in nb["metadata"], "Colab's widget metadata breaks GitHub rendering"
+    assert "widgets" not in nb["metadata"], (
+        "Colab's widget metadata breaks GitHub rendering"
+    )
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     for cell in code:
-        assert cell["outputs"] == [] and cell["execution_count"] is None, "commit chapters without outputs"
+        assert cell["outputs"] == [] and cell["execution_count"] is None, (
+            "commit chapters without outputs"
+        )
     first = "".join(code[0]["source"])
     assert '"google.colab" in sys.modules' in first
     assert f'%pip install -q "git+{CONFIG["repository"]["url"]}"' in first
@@ -55,7 +60,8 @@ def test_every_text_twin_has_its_notebook():
     assert TWINS, "no chapters/*.md found"
     for md in TWINS:
         assert (ROOT / "book" / f"{md.stem}.ipynb").exists(), (
-            f"chapters/{md.name} has no notebook: run {SYNC.format(md.stem)}")
+            f"chapters/{md.name} has no notebook: run {SYNC.format(md.stem)}"
+        )
 
 
 def _cells(nb):
@@ -67,15 +73,23 @@ def test_notebook_and_text_twin_agree(path):
     """An edit made on one side only (in Jupyter, or in the .md) fails here until synced."""
     twin = ROOT / "chapters" / f"{path.stem}.md"
     fix = f"run `{SYNC.format(path.stem)}` (it copies the newer side onto the older)"
-    assert twin.exists(), f"book/{path.name} has no text twin chapters/{twin.name}: {fix}"
+    assert twin.exists(), (
+        f"book/{path.name} has no text twin chapters/{twin.name}: {fix}"
+    )
     nb, md = jupytext.read(path), jupytext.read(twin)
     a, b = _cells(nb), _cells(md)
     for i, (x, y) in enumerate(zip(a, b)):
-        assert x == y, (f"book/{path.name} and chapters/{twin.name} differ at cell {i} "
-                        f"({x[1][:60]!r} vs {y[1][:60]!r}): {fix}")
-    assert len(a) == len(b), (f"book/{path.name} has {len(a)} cells, chapters/{twin.name} "
-                              f"{len(b)}: {fix}")
+        assert x == y, (
+            f"book/{path.name} and chapters/{twin.name} differ at cell {i} "
+            f"({x[1][:60]!r} vs {y[1][:60]!r}): {fix}"
+        )
+    assert len(a) == len(b), (
+        f"book/{path.name} has {len(a)} cells, chapters/{twin.name} {len(b)}: {fix}"
+    )
     for key in ("accelerator", "colab", "kernelspec"):
         assert md.metadata.get(key) == nb.metadata.get(key), (
-            f"notebook metadata {key!r} differs between the twins: {fix}")
-    assert nb.metadata.get("accelerator") == "GPU", "Colab opens every chapter on a GPU runtime"
+            f"notebook metadata {key!r} differs between the twins: {fix}"
+        )
+    assert nb.metadata.get("accelerator") == "GPU", (
+        "Colab opens every chapter on a GPU runtime"
+    )

@@ -1,8 +1,14 @@
 """Checkpoints: round trip, weights_only loading, atomic writes, clear errors."""
+
 import pytest
 import torch
 
-from vaebook.checkpoints import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from vaebook.checkpoints import (
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from vaebook.models import VAEConfig
 from vaebook.training import TrainConfig
 
@@ -15,13 +21,23 @@ def model():
 
 def test_round_trip_keeps_weights_configs_history_and_metrics(tmp_path, model):
     history = [{"epoch": 1, "test_neg_elbo": 123.4, "test_kl_per_dim": [0.1, 0.2, 0.3]}]
-    path = save_checkpoint(tmp_path / "m.pt", model, TrainConfig(epochs=3, beta=0.5), history, {"test": {"iw_nll": 90.0}})
+    path = save_checkpoint(
+        tmp_path / "m.pt",
+        model,
+        TrainConfig(epochs=3, beta=0.5),
+        history,
+        {"test": {"iw_nll": 90.0}},
+    )
     raw = torch.load(path, weights_only=True)  # plain data and tensors only
     assert raw["format"] == "vaebook-checkpoint"
     ckpt = load_checkpoint(path)
-    assert ckpt.model_config == model.config and ckpt.train_config == TrainConfig(epochs=3, beta=0.5)
+    assert ckpt.model_config == model.config and ckpt.train_config == TrainConfig(
+        epochs=3, beta=0.5
+    )
     assert ckpt.history == history and ckpt.metrics == {"test": {"iw_nll": 90.0}}
-    for (name, a), (_, b) in zip(model.state_dict().items(), ckpt.model.state_dict().items()):
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), ckpt.model.state_dict().items()
+    ):
         assert torch.equal(a, b), name
     assert not ckpt.model.training
 
@@ -33,18 +49,27 @@ def test_float16_storage_is_close_and_loads_as_float32(tmp_path, model):
         assert b.dtype == torch.float32
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
     x = torch.bernoulli(torch.full((4, 784), 0.2))
-    torch.testing.assert_close(model.decode(model.encode(x).mean).base_dist.logits,
-                               loaded.decode(loaded.encode(x).mean).base_dist.logits, rtol=0, atol=2e-2)
+    torch.testing.assert_close(
+        model.decode(model.encode(x).mean).base_dist.logits,
+        loaded.decode(loaded.encode(x).mean).base_dist.logits,
+        rtol=0,
+        atol=2e-2,
+    )
 
 
 def test_int8_storage_rounds_each_row_to_half_its_scale(tmp_path, model):
     path = save_checkpoint(tmp_path / "q.pt", model, dtype="int8")
     raw = torch.load(path, weights_only=True)["state_dict"]
-    assert raw["encoder.0.weight"].dtype == torch.int8 and raw["encoder.0.bias"].dtype == torch.float16
+    assert (
+        raw["encoder.0.weight"].dtype == torch.int8
+        and raw["encoder.0.bias"].dtype == torch.float16
+    )
     loaded = load_checkpoint(path).model
     for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
         assert b.dtype == torch.float32
-        if a.dim() >= 2:  # |w - w_hat| <= scale / 2 per row, scale = max|w_row| / 127 (plus fp16 rounding of it)
+        if (
+            a.dim() >= 2
+        ):  # |w - w_hat| <= scale / 2 per row, scale = max|w_row| / 127 (plus fp16 rounding of it)
             bound = a.abs().amax(1, keepdim=True) / 254 * 1.002 + 1e-7
             assert torch.all((a - b).abs() <= bound), name
         else:
@@ -87,7 +112,9 @@ def test_a_failed_write_leaves_the_old_checkpoint_whole(tmp_path, model):
     with pytest.raises(Exception):
         save_checkpoint(path, model, metrics={"unpicklable": lambda: None})
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], "no temporary file is left behind"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], (
+        "no temporary file is left behind"
+    )
     with pytest.raises(ValueError, match="dtype"):
         save_checkpoint(path, model, dtype="int4")
 
@@ -117,8 +144,9 @@ def test_a_write_killed_midway_leaves_the_previous_checkpoint_whole(tmp_path, mo
         model = VAEConfig(hidden=(32, 16), latent_dim=3).build()
         checkpoints.save_checkpoint({str(path)!r}, model, metrics={{"version": "new"}})
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=300
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
     assert path.read_bytes() == before
     assert load_checkpoint(path).metrics == {"version": "old"}

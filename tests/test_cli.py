@@ -156,12 +156,38 @@ def test_evaluate_options_are_checked_before_any_work(tmp_path, capsys, monkeypa
     )
     monkeypatch.setenv("VAEBOOK_DATA", str(tmp_path / "empty"))
     one_line_error(capsys, evaluate.main, [str(ckpt)], "VAEBOOK_DATA", "MNIST test")
+
+
 # --- resuming (issue 10, section 2) ---------------------------------------------------
-RESUMABLE = ["gaussian-vae", "--hidden", "32", "--latent-dim", "4", "--epochs", "3",
-             "--train-limit", "3000", "--test-limit", "200", "--batch-size", "25",
-             "--lr-schedule", "cosine", "--beta-warmup", "0.5", "--iw-samples", "10",
-             "--eval-limit", "100", "--check-limit", "50", "--check-iw-samples", "5",
-             "--device", "cpu"]
+RESUMABLE = [
+    "gaussian-vae",
+    "--hidden",
+    "32",
+    "--latent-dim",
+    "4",
+    "--epochs",
+    "3",
+    "--train-limit",
+    "3000",
+    "--test-limit",
+    "200",
+    "--batch-size",
+    "25",
+    "--lr-schedule",
+    "cosine",
+    "--beta-warmup",
+    "0.5",
+    "--iw-samples",
+    "10",
+    "--eval-limit",
+    "100",
+    "--check-limit",
+    "50",
+    "--check-iw-samples",
+    "5",
+    "--device",
+    "cpu",
+]
 
 
 def without_seconds(history):
@@ -194,8 +220,14 @@ def test_a_run_killed_mid_epoch_and_resumed_ends_as_if_never_interrupted(tmp_pat
 
     def train(*extra, script=None):
         head = ["-c", script] if script else ["-m", "vaebook.train"]
-        return subprocess.run([sys.executable, *head, *extra], capture_output=True,
-                              text=True, timeout=600, env=ONE_THREAD, check=False)
+        return subprocess.run(
+            [sys.executable, *head, *extra],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=ONE_THREAD,
+            check=False,
+        )
 
     whole = tmp_path / "whole.pt"
     result = train(*RESUMABLE, "--out", str(whole))
@@ -204,8 +236,9 @@ def test_a_run_killed_mid_epoch_and_resumed_ends_as_if_never_interrupted(tmp_pat
     assert reference.resume is None, "the final checkpoint keeps no training state"
 
     out, per_epoch = tmp_path / "killed.pt", 3000 // 25
-    result = train(str(per_epoch * 3 // 2), *RESUMABLE, "--out", str(out),
-                   script=KILLED_RUN)
+    result = train(
+        str(per_epoch * 3 // 2), *RESUMABLE, "--out", str(out), script=KILLED_RUN
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr
     killed = load_checkpoint(out)  # whole, and resumable from the end of epoch 1
     assert killed.resume is not None and killed.resume["step"] == per_epoch
@@ -216,12 +249,14 @@ def test_a_run_killed_mid_epoch_and_resumed_ends_as_if_never_interrupted(tmp_pat
     assert result.returncode == 0, result.stderr
     resumed = load_checkpoint(out)
     assert without_seconds(resumed.history) == without_seconds(reference.history)
-    for (name, a), b in zip(reference.model.state_dict().items(),
-                            resumed.model.state_dict().values()):
+    for (name, a), b in zip(
+        reference.model.state_dict().items(), resumed.model.state_dict().values()
+    ):
         assert torch.equal(a, b), name
     for part in ("test", "check"):
-        assert ({k: v for k, v in resumed.metrics[part].items() if k != "command"}
-                == {k: v for k, v in reference.metrics[part].items() if k != "command"})
+        assert {k: v for k, v in resumed.metrics[part].items() if k != "command"} == {
+            k: v for k, v in reference.metrics[part].items() if k != "command"
+        }
     # the command recorded is the one that started the run, not the resuming one
     assert resumed.command == resumed.metrics["test"]["command"]
     assert f"--out {out}" in resumed.command and "--resume" not in resumed.command
@@ -233,16 +268,39 @@ def test_resume_from_another_config_or_a_final_checkpoint_is_refused(tmp_path):
     from vaebook.models import VAEConfig
     from vaebook.training import TrainConfig, fit
 
-    options = ["--hidden", "16", "--latent-dim", "2", "--epochs", "2",
-               "--train-limit", "500", "--test-limit", "100", "--iw-samples", "5",
-               "--eval-limit", "50", "--check-limit", "0", "--device", "cpu"]
+    options = [
+        "--hidden",
+        "16",
+        "--latent-dim",
+        "2",
+        "--epochs",
+        "2",
+        "--train-limit",
+        "500",
+        "--test-limit",
+        "100",
+        "--iw-samples",
+        "5",
+        "--eval-limit",
+        "50",
+        "--check-limit",
+        "0",
+        "--device",
+        "cpu",
+    ]
     path = tmp_path / "run.pt"
     model = VAEConfig(hidden=(16,), latent_dim=2).build()
     config = TrainConfig(epochs=2, train_limit=500, test_limit=100, device="cpu")
 
     def stop_after_one(history, state):
-        save_checkpoint(path, model, config, history, command="python -m vaebook.train "
-                        "gaussian-vae " + " ".join(options), resume=state)
+        save_checkpoint(
+            path,
+            model,
+            config,
+            history,
+            command="python -m vaebook.train gaussian-vae " + " ".join(options),
+            resume=state,
+        )
         raise KeyboardInterrupt
 
     try:
@@ -251,10 +309,14 @@ def test_resume_from_another_config_or_a_final_checkpoint_is_refused(tmp_path):
         pass
     out = str(tmp_path / "out.pt")
     for argv, message in [
-        (["gaussian-vae", *options, "--latent-dim", "3"],
-         "latent_dim: 2 in the checkpoint, 3"),
-        (["gaussian-vae", *options, "--lr", "0.01"],
-         "lr: 0.001 in the checkpoint, 0.01"),
+        (
+            ["gaussian-vae", *options, "--latent-dim", "3"],
+            "latent_dim: 2 in the checkpoint, 3",
+        ),
+        (
+            ["gaussian-vae", *options, "--lr", "0.01"],
+            "lr: 0.001 in the checkpoint, 0.01",
+        ),
         (["binary-vae", *options], "model gaussian-vae in the checkpoint"),
     ]:
         result = run("vaebook.train", *argv, "--out", out, "--resume", str(path))

@@ -5,6 +5,7 @@ formulas, enumeration of every z (exact_gradient) checked in turn by central fin
 differences and by the Bernoulli difference formula, Monte Carlo means within a few
 standard errors, and torch.distributions' closed-form KLs.
 """
+
 import math
 
 import pytest
@@ -16,7 +17,9 @@ from vaebook.experiments import enumeration as en
 
 F64 = torch.float64
 BERN_LOGITS = torch.tensor([-1.5, 0.2, 1.0], dtype=F64)  # K = 3
-CAT_LOGITS = torch.tensor([[0.5, -0.3, 0.1], [-1.0, 0.8, 0.2]], dtype=F64)  # K = 2, C = 3
+CAT_LOGITS = torch.tensor(
+    [[0.5, -0.3, 0.1], [-1.0, 0.8, 0.2]], dtype=F64
+)  # K = 2, C = 3
 WEIGHTS = torch.tensor([0.0, 1.0, 3.0], dtype=F64)
 # chi-squared critical values at p = 0.001, by degrees of freedom
 CHI2_001 = {1: 10.83, 2: 13.82, 3: 16.27, 4: 18.47, 5: 20.52, 6: 22.46}
@@ -38,7 +41,12 @@ def chi2_bernoulli(z, p):
     n = len(z)
     ones = z.sum(0)
     expected1, expected0 = n * p, n * (1 - p)
-    return float((((ones - expected1) ** 2) / expected1 + ((n - ones - expected0) ** 2) / expected0).sum())
+    return float(
+        (
+            ((ones - expected1) ** 2) / expected1
+            + ((n - ones - expected0) ** 2) / expected0
+        ).sum()
+    )
 
 
 def chi2_categorical(z, p):
@@ -53,6 +61,7 @@ def mean_and_se(samples):
 
 
 # --- Gumbel-max and exact samples -----------------------------------------------------
+
 
 def test_gumbel_max_frequencies():
     torch.manual_seed(0)
@@ -71,8 +80,10 @@ def test_gumbel_and_logistic_noise_moments():
     """Standard Gumbel: mean = Euler's gamma, variance pi^2/6. Logistic: mean 0, variance pi^2/3."""
     torch.manual_seed(1)
     like = torch.zeros(200_000, dtype=F64)
-    for noise, mean, var in [(d.gumbel_noise(like), 0.5772156649, math.pi**2 / 6),
-                             (d.logistic_noise(like), 0.0, math.pi**2 / 3)]:
+    for noise, mean, var in [
+        (d.gumbel_noise(like), 0.5772156649, math.pi**2 / 6),
+        (d.logistic_noise(like), 0.0, math.pi**2 / 3),
+    ]:
         se = (noise.var() / len(noise)) ** 0.5
         assert abs(noise.mean().item() - mean) < 4 * se
         assert abs(noise.var().item() / var - 1) < 0.03
@@ -83,11 +94,28 @@ EXACT_CATEGORICAL = [n for n, e in d.CATEGORICAL_ESTIMATORS.items() if not e.rel
 
 
 def test_registry_flags():
-    assert {"naive", "straight-through", "straight-through-gumbel", "score-function"} <= set(EXACT_BERNOULLI)
-    assert {"naive", "straight-through", "straight-through-gumbel", "score-function"} <= set(EXACT_CATEGORICAL)
-    assert d.ESTIMATORS["gumbel-softmax"].relaxed and d.CATEGORICAL_ESTIMATORS["gumbel-softmax"].relaxed
-    assert [n for n, e in d.ESTIMATORS.items() if e.score_function] == ["score-function"]
-    assert [n for n, e in d.CATEGORICAL_ESTIMATORS.items() if e.score_function] == ["score-function"]
+    assert {
+        "naive",
+        "straight-through",
+        "straight-through-gumbel",
+        "score-function",
+    } <= set(EXACT_BERNOULLI)
+    assert {
+        "naive",
+        "straight-through",
+        "straight-through-gumbel",
+        "score-function",
+    } <= set(EXACT_CATEGORICAL)
+    assert (
+        d.ESTIMATORS["gumbel-softmax"].relaxed
+        and d.CATEGORICAL_ESTIMATORS["gumbel-softmax"].relaxed
+    )
+    assert [n for n, e in d.ESTIMATORS.items() if e.score_function] == [
+        "score-function"
+    ]
+    assert [n for n, e in d.CATEGORICAL_ESTIMATORS.items() if e.score_function] == [
+        "score-function"
+    ]
     with pytest.raises(KeyError, match="registered"):
         d.get_estimator("no-such-estimator", categorical=True)
 
@@ -96,11 +124,15 @@ def test_registry_flags():
 def test_bernoulli_forward_samples_are_exact(name):
     torch.manual_seed(2)
     n = 40_000
-    z = d.get_estimator(name)(BERN_LOGITS.expand(n, 3).clone().requires_grad_(True), PARAMS).detach()
+    z = d.get_estimator(name)(
+        BERN_LOGITS.expand(n, 3).clone().requires_grad_(True), PARAMS
+    ).detach()
     assert torch.all((z == 0) | (z == 1)), "not binary"
     p = torch.sigmoid(BERN_LOGITS)
     assert chi2_bernoulli(z, p) < CHI2_001[3]
-    assert chi2_bernoulli(z, torch.sigmoid(BERN_LOGITS + 0.1)) > CHI2_001[3]  # the test has power
+    assert (
+        chi2_bernoulli(z, torch.sigmoid(BERN_LOGITS + 0.1)) > CHI2_001[3]
+    )  # the test has power
 
 
 @pytest.mark.parametrize("name", EXACT_CATEGORICAL)
@@ -108,7 +140,8 @@ def test_categorical_forward_samples_are_exact_one_hot(name):
     torch.manual_seed(3)
     n = 40_000
     z = d.get_estimator(name, categorical=True)(
-        CAT_LOGITS.expand(n, 2, 3).clone().requires_grad_(True), PARAMS).detach()
+        CAT_LOGITS.expand(n, 2, 3).clone().requires_grad_(True), PARAMS
+    ).detach()
     assert torch.all((z == 0) | (z == 1)) and torch.all(z.sum(-1) == 1), "not one-hot"
     assert chi2_categorical(z, torch.softmax(CAT_LOGITS, -1)) < CHI2_001[4]
     assert chi2_categorical(z, torch.softmax(CAT_LOGITS * 1.15, -1)) > CHI2_001[4]
@@ -119,10 +152,13 @@ def test_relaxed_bernoulli_estimators_stay_in_unit_interval(name):
     torch.manual_seed(4)
     z = d.get_estimator(name)(BERN_LOGITS.expand(5000, 3), PARAMS)
     assert torch.all((z >= 0) & (z <= 1))
-    assert ((z > 0) & (z < 1)).float().mean() > 0.1, "a relaxed estimator should give non-binary values"
+    assert ((z > 0) & (z < 1)).float().mean() > 0.1, (
+        "a relaxed estimator should give non-binary values"
+    )
 
 
 # --- naive: right samples, zero gradient ----------------------------------------------
+
 
 def test_naive_bernoulli_mean_and_zero_gradient():
     torch.manual_seed(5)
@@ -130,7 +166,9 @@ def test_naive_bernoulli_mean_and_zero_gradient():
     z = d.ESTIMATORS["naive"](logits, {})
     mean, se = mean_and_se(z.detach())
     assert torch.all((mean - torch.sigmoid(BERN_LOGITS)).abs() < 4 * se)
-    (grad,) = torch.autograd.grad(bern_f(z).sum() + (z * torch.arange(3.0, dtype=F64)).exp().sum(), logits)
+    (grad,) = torch.autograd.grad(
+        bern_f(z).sum() + (z * torch.arange(3.0, dtype=F64)).exp().sum(), logits
+    )
     assert torch.all(grad == 0)
 
 
@@ -154,6 +192,7 @@ def test_step_function():
 
 # --- straight-through: exact forward, hand-formula backward, biased mean --------------
 
+
 def test_straight_through_bernoulli_backward_formula():
     torch.manual_seed(7)
     logits = torch.randn(64, 3, dtype=F64, requires_grad=True)
@@ -171,7 +210,9 @@ def test_straight_through_categorical_backward_formula():
     logits = torch.randn(64, 2, 3, dtype=F64, requires_grad=True)
     z = d.CATEGORICAL_ESTIMATORS["straight-through"](logits, {})
     cat_f(z).sum().backward()
-    g = 2 * ((z.detach() * WEIGHTS).sum((-2, -1)) - 2.0)[:, None, None] * WEIGHTS  # df/dz at the hard z
+    g = (
+        2 * ((z.detach() * WEIGHTS).sum((-2, -1)) - 2.0)[:, None, None] * WEIGHTS
+    )  # df/dz at the hard z
     p = torch.softmax(logits.detach(), -1)
     expected = p * (g - (p * g).sum(-1, keepdim=True))  # (diag p - p p^T) g
     torch.testing.assert_close(logits.grad, expected, rtol=1e-12, atol=1e-12)
@@ -181,7 +222,9 @@ def test_straight_through_gumbel_backward_is_gumbel_softmax():
     tau = 0.7
     logits = CAT_LOGITS.expand(32, 2, 3).clone().requires_grad_(True)
     torch.manual_seed(9)
-    z = d.CATEGORICAL_ESTIMATORS["straight-through-gumbel"](logits, {"temperature": tau})
+    z = d.CATEGORICAL_ESTIMATORS["straight-through-gumbel"](
+        logits, {"temperature": tau}
+    )
     (grad,) = torch.autograd.grad(cat_f(z).sum(), logits)
     torch.manual_seed(9)
     g = d.gumbel_noise(logits)
@@ -198,28 +241,35 @@ def test_straight_through_is_biased_and_score_function_is_not_bernoulli():
     exact = en.exact_gradient(BERN_LOGITS, bern_f)
     st = en.gradient_samples("straight-through", BERN_LOGITS, bern_f, {}, 100_000)
     mean, se = mean_and_se(st)
-    assert ((mean - exact).abs() / se).max() > 5, "straight-through should be measurably biased"
+    assert ((mean - exact).abs() / se).max() > 5, (
+        "straight-through should be measurably biased"
+    )
     # the closed form of its mean: E[f'(z)] p(1-p) = p(1-p)(2 E[sum_{j!=k} z_j] - 2.6 + 2 p_k)
     p = torch.sigmoid(BERN_LOGITS)
     st_mean = p * (1 - p) * (2 * (p.sum() - p) - 2.6 + 2 * p)
     assert torch.all((mean - st_mean).abs() < 4 * se)
     sf = en.gradient_samples("score-function", BERN_LOGITS, bern_f, {}, 100_000)
     mean, se = mean_and_se(sf)
-    assert torch.all((mean - exact).abs() < 4 * se), ((mean - exact) / se)
+    assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
 
 
 def test_straight_through_is_biased_and_score_function_is_not_categorical():
     torch.manual_seed(11)
     exact = en.exact_gradient(CAT_LOGITS, cat_f, categorical=True)
-    st = en.gradient_samples("straight-through", CAT_LOGITS, cat_f, {}, 100_000, categorical=True)
+    st = en.gradient_samples(
+        "straight-through", CAT_LOGITS, cat_f, {}, 100_000, categorical=True
+    )
     mean, se = mean_and_se(st)
     assert ((mean - exact).abs() / se).max() > 5
-    sf = en.gradient_samples("score-function", CAT_LOGITS, cat_f, {}, 100_000, categorical=True)
+    sf = en.gradient_samples(
+        "score-function", CAT_LOGITS, cat_f, {}, 100_000, categorical=True
+    )
     mean, se = mean_and_se(sf)
-    assert torch.all((mean - exact).abs() < 4 * se), ((mean - exact) / se)
+    assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
 
 
 # --- exact gradients by enumeration ---------------------------------------------------
+
 
 def test_enumerate_states():
     b = en.enumerate_states(3)
@@ -238,7 +288,9 @@ def test_exact_expectation_matches_torch_distributions():
     cat = D.Independent(D.OneHotCategorical(logits=CAT_LOGITS), 1)
     states = en.enumerate_states(2, 3).to(F64)
     ref = (cat.log_prob(states).exp() * cat_f(states)).sum()
-    assert abs(en.exact_expectation(CAT_LOGITS, cat_f, True).item() - ref.item()) < 1e-10
+    assert (
+        abs(en.exact_expectation(CAT_LOGITS, cat_f, True).item() - ref.item()) < 1e-10
+    )
 
 
 def test_exact_gradient_bernoulli_difference_formula():
@@ -248,7 +300,9 @@ def test_exact_gradient_bernoulli_difference_formula():
     expected = []
     for k in range(3):
         others = [j for j in range(3) if j != k]
-        w = torch.prod(torch.where(states[:, others] == 1, p[others], 1 - p[others]), -1)
+        w = torch.prod(
+            torch.where(states[:, others] == 1, p[others], 1 - p[others]), -1
+        )
         diff = 0.0
         for s, ws in zip(states, w):
             if s[k] == 1:
@@ -256,7 +310,12 @@ def test_exact_gradient_bernoulli_difference_formula():
                 s0[k] = 0
                 diff += ws * (bern_f(s[None]) - bern_f(s0[None]))[0]
         expected.append(p[k] * (1 - p[k]) * diff)
-    torch.testing.assert_close(en.exact_gradient(BERN_LOGITS, bern_f), torch.stack(expected), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(
+        en.exact_gradient(BERN_LOGITS, bern_f),
+        torch.stack(expected),
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 @pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
@@ -269,11 +328,15 @@ def test_exact_gradient_matches_finite_differences_float64(categorical):
         e = torch.zeros(logits.numel(), dtype=F64)
         e[i] = h
         e = e.reshape(logits.shape)
-        fd.view(-1)[i] = (en.exact_expectation(logits + e, f, categorical)
-                          - en.exact_expectation(logits - e, f, categorical)) / (2 * h)
+        fd.view(-1)[i] = (
+            en.exact_expectation(logits + e, f, categorical)
+            - en.exact_expectation(logits - e, f, categorical)
+        ) / (2 * h)
     torch.testing.assert_close(grad, fd, rtol=1e-7, atol=1e-8)
     value = en.exact_expectation(logits, f, categorical)
-    assert value.dtype == F64, f"exact_expectation of float64 logits is computed in {value.dtype}"
+    assert value.dtype == F64, (
+        f"exact_expectation of float64 logits is computed in {value.dtype}"
+    )
 
 
 def test_bias_and_variance():
@@ -287,14 +350,23 @@ def test_bias_and_variance():
 
 # --- Gumbel-softmax and binary concrete -----------------------------------------------
 
+
 @pytest.mark.parametrize("tau", [0.3, 1.0, 2.0])
 def test_gumbel_softmax_in_simplex_with_gumbel_max_argmax(tau):
     torch.manual_seed(12)
     n = 40_000
-    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](CAT_LOGITS.expand(n, 2, 3), {"temperature": tau})
-    assert torch.all(y > 0) and torch.all(y <= 1)  # positive (1 only where float64 rounds up)
-    torch.testing.assert_close(y.sum(-1), torch.ones(n, 2, dtype=F64), rtol=0, atol=1e-12)
-    hard = torch.nn.functional.one_hot(y.argmax(-1), 3).to(F64)  # argmax of softmax = Gumbel-max
+    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](
+        CAT_LOGITS.expand(n, 2, 3), {"temperature": tau}
+    )
+    assert torch.all(y > 0) and torch.all(
+        y <= 1
+    )  # positive (1 only where float64 rounds up)
+    torch.testing.assert_close(
+        y.sum(-1), torch.ones(n, 2, dtype=F64), rtol=0, atol=1e-12
+    )
+    hard = torch.nn.functional.one_hot(y.argmax(-1), 3).to(
+        F64
+    )  # argmax of softmax = Gumbel-max
     assert chi2_categorical(hard, torch.softmax(CAT_LOGITS, -1)) < CHI2_001[4]
 
 
@@ -323,7 +395,9 @@ def test_relaxation_bias_shrinks_with_temperature(categorical):
     torch.manual_seed(14)
     stats = {}
     for tau in (2.0, 0.5, 0.1):
-        s = en.gradient_samples("gumbel-softmax", logits, f, {"temperature": tau}, 200_000, categorical)
+        s = en.gradient_samples(
+            "gumbel-softmax", logits, f, {"temperature": tau}, 200_000, categorical
+        )
         stats[tau] = en.bias_and_variance(s, exact)
     # each bias clearly above the noise of the estimated mean, and shrinking by a margin of several SE
     for hi, lo in [(2.0, 0.5), (0.5, 0.1)]:
@@ -336,6 +410,7 @@ def test_relaxation_bias_shrinks_with_temperature(categorical):
 
 # --- distributions and KLs ------------------------------------------------------------
 
+
 def test_kl_bernoulli_closed_form_and_broadcast():
     torch.manual_seed(15)
     logits = torch.randn(6, 4, dtype=F64)
@@ -345,12 +420,18 @@ def test_kl_bernoulli_closed_form_and_broadcast():
     closed = p * torch.log(2 * p) + (1 - p) * torch.log(2 * (1 - p))
     torch.testing.assert_close(d.kl_per_latent(q, prior), closed)
     torch.testing.assert_close(D.kl_divergence(q, prior), closed.sum(-1))
-    expanded = D.kl_divergence(D.Bernoulli(logits=logits), D.Bernoulli(logits=torch.zeros(6, 4, dtype=F64)))
+    expanded = D.kl_divergence(
+        D.Bernoulli(logits=logits), D.Bernoulli(logits=torch.zeros(6, 4, dtype=F64))
+    )
     torch.testing.assert_close(D.kl_divergence(q, prior), expanded.sum(-1))
     # a non-uniform prior against the expanded torch KL
     prior_logits = torch.tensor([0.3, -0.7, 1.1, 0.0], dtype=F64)
-    ref = D.kl_divergence(D.Bernoulli(logits=logits), D.Bernoulli(logits=prior_logits.expand(6, 4))).sum(-1)
-    torch.testing.assert_close(D.kl_divergence(q, d.bernoulli_latents(prior_logits)), ref)
+    ref = D.kl_divergence(
+        D.Bernoulli(logits=logits), D.Bernoulli(logits=prior_logits.expand(6, 4))
+    ).sum(-1)
+    torch.testing.assert_close(
+        D.kl_divergence(q, d.bernoulli_latents(prior_logits)), ref
+    )
 
 
 def test_kl_categorical_closed_form_and_broadcast():
@@ -362,8 +443,10 @@ def test_kl_categorical_closed_form_and_broadcast():
     closed = (probs * torch.log(3 * probs)).sum(-1)
     torch.testing.assert_close(d.kl_per_latent(q, prior), closed)
     torch.testing.assert_close(D.kl_divergence(q, prior), closed.sum(-1))
-    ref = D.kl_divergence(D.OneHotCategorical(logits=logits),
-                          D.OneHotCategorical(logits=torch.zeros(5, 4, 3, dtype=F64))).sum(-1)
+    ref = D.kl_divergence(
+        D.OneHotCategorical(logits=logits),
+        D.OneHotCategorical(logits=torch.zeros(5, 4, 3, dtype=F64)),
+    ).sum(-1)
     torch.testing.assert_close(D.kl_divergence(q, prior), ref)
     assert D.kl_divergence(q, prior).shape == (5,)
 
@@ -372,10 +455,14 @@ def test_log_prob_of_matches_torch_distributions():
     torch.manual_seed(17)
     logits = torch.randn(7, 3, dtype=F64)
     z = torch.bernoulli(torch.full((4, 7, 3), 0.5, dtype=F64))  # extra sample dim
-    torch.testing.assert_close(d.log_prob_of(logits, z, False), d.bernoulli_latents(logits).log_prob(z))
+    torch.testing.assert_close(
+        d.log_prob_of(logits, z, False), d.bernoulli_latents(logits).log_prob(z)
+    )
     clog = torch.randn(7, 2, 3, dtype=F64)
     zc = D.OneHotCategorical(logits=torch.zeros(4, 7, 2, 3, dtype=F64)).sample()
-    torch.testing.assert_close(d.log_prob_of(clog, zc, True), d.categorical_latents(clog).log_prob(zc))
+    torch.testing.assert_close(
+        d.log_prob_of(clog, zc, True), d.categorical_latents(clog).log_prob(zc)
+    )
 
 
 def test_rsample_refuses_gradients_and_samples_without():
@@ -393,6 +480,7 @@ def test_rsample_refuses_gradients_and_samples_without():
 
 
 # --- estimators as distribution objects -----------------------------------------------
+
 
 def test_gumbel_softmax_is_torchs_relaxed_distribution():
     """The Gumbel-softmax estimators build torch's RelaxedOneHotCategorical and
@@ -419,7 +507,8 @@ def test_gumbel_softmax_is_torchs_relaxed_distribution():
 
 
 @pytest.mark.parametrize(
-    "name", ["naive", "straight-through", "straight-through-gumbel", "score-function"])
+    "name", ["naive", "straight-through", "straight-through-gumbel", "score-function"]
+)
 @pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
 def test_exact_sample_estimators_are_distributions_of_q(name, categorical):
     """Their forward values are exact samples of q, so log_prob is q's (torch's)."""
@@ -452,8 +541,11 @@ def test_smoother_densities_match_their_samples(name):
         mass = torch.trapezoid(q.log_prob(zeta).exp(), zeta[:, 0], dim=0)
         cdf = d.smoothing.power_mixture_cdf
         p = torch.sigmoid(logits)
-        torch.testing.assert_close(mass, cdf(torch.tensor(0.7, dtype=F64), p, 0.25)
-                                   - cdf(torch.tensor(0.3, dtype=F64), p, 0.25))
+        torch.testing.assert_close(
+            mass,
+            cdf(torch.tensor(0.7, dtype=F64), p, 0.25)
+            - cdf(torch.tensor(0.3, dtype=F64), p, 0.25),
+        )
 
 
 def test_smoothers_without_a_density_say_so():

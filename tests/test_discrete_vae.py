@@ -1,6 +1,7 @@
 """The binary and categorical VAEs (vaebook.discrete_vae): objectives recomputed by hand,
 gradients of the naive and score-function estimators, checkpoints, and the evaluation
 numbers against log p(x) and the ELBO enumerated over every z of a small model."""
+
 import math
 
 import pytest
@@ -12,9 +13,7 @@ from vaebook.checkpoints import load_checkpoint, save_checkpoint
 from vaebook.data import BinarizedMNIST
 from vaebook.discrete import CATEGORICAL_ESTIMATORS, ESTIMATORS
 from vaebook.discrete_vae import (
-    BinaryVAE,
     BinaryVAEConfig,
-    CategoricalVAE,
     CategoricalVAEConfig,
 )
 from vaebook.evaluation import evaluate
@@ -53,10 +52,13 @@ def hand_kl(logits, categorical_latents):
 
 
 def hand_log_px(decoder_logits, x):
-    return -F.binary_cross_entropy_with_logits(decoder_logits, x.expand_as(decoder_logits), reduction="none").sum(-1)
+    return -F.binary_cross_entropy_with_logits(
+        decoder_logits, x.expand_as(decoder_logits), reduction="none"
+    ).sum(-1)
 
 
 # --- configs ---------------------------------------------------------------------------------
+
 
 def test_configs_reject_bad_values():
     with pytest.raises(ValueError, match="estimator must be one of.*straight-through"):
@@ -73,18 +75,29 @@ def test_configs_reject_bad_values():
     with pytest.raises(ValueError):
         BinaryVAEConfig(latent_dim=0)
     for name in ESTIMATORS:  # every registered estimator is accepted by name
-        assert BinaryVAEConfig(hidden=(8,), latent_dim=2, estimator=name).build().estimator is ESTIMATORS[name]
+        assert (
+            BinaryVAEConfig(hidden=(8,), latent_dim=2, estimator=name).build().estimator
+            is ESTIMATORS[name]
+        )
     for name in CATEGORICAL_ESTIMATORS:
-        assert CategoricalVAEConfig(hidden=(8,), estimator=name).build().estimator is CATEGORICAL_ESTIMATORS[name]
+        assert (
+            CategoricalVAEConfig(hidden=(8,), estimator=name).build().estimator
+            is CATEGORICAL_ESTIMATORS[name]
+        )
 
 
 # --- the objective by hand ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
 @pytest.mark.parametrize("estimator", ["straight-through", "gumbel-softmax"])
 def test_eval_objective_by_hand(kind, estimator, x):
     torch.manual_seed(0)
-    model = (binary if kind == "binary" else categorical)(estimator=estimator).double().eval()
+    model = (
+        (binary if kind == "binary" else categorical)(estimator=estimator)
+        .double()
+        .eval()
+    )
     xd = x.double()
     torch.manual_seed(1)
     out = model.objective(xd, state())
@@ -105,7 +118,9 @@ def test_eval_objective_by_hand(kind, estimator, x):
     torch.testing.assert_close(out["log_px_given_z"], log_px, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(out["neg_elbo"], -(log_px - kl), rtol=1e-10, atol=1e-6)
     torch.testing.assert_close(out["hard_neg_elbo"], out["neg_elbo"])
-    assert out["loss"].item() == pytest.approx((-(log_px - kl)).mean().item(), rel=1e-10, abs=1e-6)
+    assert out["loss"].item() == pytest.approx(
+        (-(log_px - kl)).mean().item(), rel=1e-10, abs=1e-6
+    )
     assert torch.all(out["kl"] >= 0)
     # the registered KL of the model's distributions is the same closed form
     torch.testing.assert_close(model.kl_per_dimension(xd).sum(-1), kl)
@@ -119,11 +134,16 @@ def test_train_objective_weights_the_kl(x):
     torch.manual_seed(3)
     out1 = model.objective(x, state(beta=0.25))
     torch.testing.assert_close(out0["log_px_given_z"], out1["log_px_given_z"])
-    assert out0["loss"].item() == pytest.approx(-out0["log_px_given_z"].mean().item(), rel=1e-6)
-    assert out1["loss"].item() == pytest.approx((0.25 * out1["kl"] - out1["log_px_given_z"]).mean().item(), rel=1e-6)
+    assert out0["loss"].item() == pytest.approx(
+        -out0["log_px_given_z"].mean().item(), rel=1e-6
+    )
+    assert out1["loss"].item() == pytest.approx(
+        (0.25 * out1["kl"] - out1["log_px_given_z"]).mean().item(), rel=1e-6
+    )
 
 
 # --- gradients --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
 def test_naive_estimator_gives_the_encoder_no_reconstruction_gradient(kind, x):
@@ -137,8 +157,10 @@ def test_naive_estimator_gives_the_encoder_no_reconstruction_gradient(kind, x):
     model.zero_grad()
     model.objective(x, state(beta=1.0))["loss"].backward()
     got = [p.grad.clone() for p in model.encoder.parameters()]
-    expected = torch.autograd.grad(hand_kl(model.encoder_logits(x), kind == "categorical").mean(),
-                                   list(model.encoder.parameters()))
+    expected = torch.autograd.grad(
+        hand_kl(model.encoder_logits(x), kind == "categorical").mean(),
+        list(model.encoder.parameters()),
+    )
     assert any(g.abs().sum() > 0 for g in got)
     for g, e in zip(got, expected):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-7)
@@ -148,26 +170,37 @@ def test_naive_estimator_gives_the_encoder_no_reconstruction_gradient(kind, x):
 def test_score_function_baseline_and_surrogate(kind, x):
     torch.manual_seed(5)
     decay = 0.6
-    model = (binary if kind == "binary" else categorical)(estimator="score-function",
-                                                          baseline_decay=decay).double().train()
+    model = (
+        (binary if kind == "binary" else categorical)(
+            estimator="score-function", baseline_decay=decay
+        )
+        .double()
+        .train()
+    )
     xd = x.double()
     assert model.baseline.item() == 0 and not bool(model.baseline_set)
     torch.manual_seed(6)
     out = model.objective(xd, state())
     b1 = out["log_px_given_z"].mean().item()
-    assert model.baseline.item() == pytest.approx(b1, rel=1e-12)  # the first batch sets b
+    assert model.baseline.item() == pytest.approx(
+        b1, rel=1e-12
+    )  # the first batch sets b
     # the loss is -ELBO plus the REINFORCE surrogate with the baseline before the update (0 here)
     torch.manual_seed(6)
     with torch.no_grad():
         logits = model.encoder_logits(xd)
         if kind == "binary":
             z = torch.bernoulli(torch.sigmoid(logits))
-            log_q = -F.binary_cross_entropy_with_logits(logits, z, reduction="none").sum(-1)
+            log_q = -F.binary_cross_entropy_with_logits(
+                logits, z, reduction="none"
+            ).sum(-1)
         else:
             z = D.OneHotCategorical(logits=logits).sample()
             log_q = (z * torch.log_softmax(logits, -1)).sum((-2, -1))
     lp, kl = out["log_px_given_z"], out["kl"]
-    assert out["loss"].item() == pytest.approx((-(lp - kl) - (lp - 0.0) * log_q).mean().item(), rel=1e-10)
+    assert out["loss"].item() == pytest.approx(
+        (-(lp - kl) - (lp - 0.0) * log_q).mean().item(), rel=1e-10
+    )
     # later batches: b <- decay b + (1 - decay) mean log p(x|z), moving toward the batch mean
     b = b1
     for _ in range(3):
@@ -187,15 +220,26 @@ def test_score_function_encoder_gradient_is_unbiased():
     """On a 3-latent model of 12 pixels, the mean of the score-function gradient of E_q[log p(x|z)]
     w.r.t. the encoder's last bias matches the gradient by enumeration within 4 standard errors."""
     torch.manual_seed(7)
-    model = binary(estimator="score-function", latent_dim=3, hidden=(8,), data_dim=12,
-                   baseline_decay=0.0).double().train()
+    model = (
+        binary(
+            estimator="score-function",
+            latent_dim=3,
+            hidden=(8,),
+            data_dim=12,
+            baseline_decay=0.0,
+        )
+        .double()
+        .train()
+    )
     xd = torch.tensor([[1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1]], dtype=F64)
     bias = model.encoder[-1].bias
     states = enumerate_states(3).to(F64)
     logits = model.encoder_logits(xd)[0]
     with torch.no_grad():
         log_px = model.decode(states).log_prob(xd)  # (8,)
-    log_q = -F.binary_cross_entropy_with_logits(logits.expand(8, 3), states, reduction="none").sum(-1)
+    log_q = -F.binary_cross_entropy_with_logits(
+        logits.expand(8, 3), states, reduction="none"
+    ).sum(-1)
     exact = torch.autograd.grad(-(log_q.exp() * log_px).sum(), bias)[0]
     grads = []  # 40 independent batch means of 5000 single-sample estimates (the loss is a batch mean)
     big = xd.expand(5000, -1)
@@ -205,11 +249,12 @@ def test_score_function_encoder_gradient_is_unbiased():
         grads.append(bias.grad.clone())
     grads = torch.stack(grads)
     mean, se = grads.mean(0), grads.std(0) / len(grads) ** 0.5
-    assert torch.all((mean - exact).abs() < 4 * se), ((mean - exact) / se)
+    assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
     assert torch.any((mean + exact).abs() > 6 * se), "no power: a sign error would pass"
 
 
 # --- checkpoints -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
 def test_checkpoint_round_trip(kind, x, tmp_path):
@@ -220,8 +265,16 @@ def test_checkpoint_round_trip(kind, x, tmp_path):
         logits = model.encoder_logits(x)
         z = model.encode(x).sample()
         dec = model.decode(z).base_dist.logits
-    for dtype, tol in [("float32", 0.0), ("int8", 0.02)]:  # int8: about 0.3-0.5% of the range seen
-        path = save_checkpoint(tmp_path / f"{kind}-{dtype}.pt", model, TrainConfig(device="cpu"), dtype=dtype)
+    for dtype, tol in [
+        ("float32", 0.0),
+        ("int8", 0.02),
+    ]:  # int8: about 0.3-0.5% of the range seen
+        path = save_checkpoint(
+            tmp_path / f"{kind}-{dtype}.pt",
+            model,
+            TrainConfig(device="cpu"),
+            dtype=dtype,
+        )
         ckpt = load_checkpoint(path)
         loaded = ckpt.model
         assert type(loaded) is type(model) and ckpt.model_config == model.config
@@ -237,6 +290,7 @@ def test_checkpoint_round_trip(kind, x, tmp_path):
 
 # --- evaluation against enumeration ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
 def test_evaluate_against_enumeration(kind):
     torch.manual_seed(9)
@@ -244,9 +298,14 @@ def test_evaluate_against_enumeration(kind):
         model = binary(latent_dim=4, hidden=(32,))
         states, log_prior = enumerate_states(4), 4 * math.log(0.5)
     else:
-        model = categorical(num_latents=2, num_classes=3, hidden=(32,), estimator="straight-through")
+        model = categorical(
+            num_latents=2, num_classes=3, hidden=(32,), estimator="straight-through"
+        )
         states, log_prior = enumerate_states(2, 3), 2 * math.log(1 / 3)
-    train, test = BinarizedMNIST.load("train", limit=500), BinarizedMNIST.load("test", limit=100)
+    train, test = (
+        BinarizedMNIST.load("train", limit=500),
+        BinarizedMNIST.load("test", limit=100),
+    )
     fit(model, TrainConfig(epochs=2, batch_size=100, device="cpu"), train, test=False)
     iw_samples = 200
     torch.manual_seed(10)
@@ -264,12 +323,21 @@ def test_evaluate_against_enumeration(kind):
     # -ELBO: one sample of z per image; its Monte Carlo error from the exact variance under q
     var_log_px = (q * (log_px_z - mean_log_px) ** 2).sum(0)
     se = var_log_px.sum().sqrt().item() / len(xt)
-    assert abs(result["neg_elbo"] - exact_neg_elbo.mean().item()) < 4 * se + 1e-3, (result, se)
+    assert abs(result["neg_elbo"] - exact_neg_elbo.mean().item()) < 4 * se + 1e-3, (
+        result,
+        se,
+    )
     # IW NLL: bias ~ chi^2(p(z|x) || q) / (2 S) >= 0, spread sqrt(chi^2 / S) per image
     log_w = log_px_z + log_prior - log_q
-    chi2 = torch.exp(log_q + 2 * log_w + 2 * exact_nll).sum(0) - 1  # E_q[w^2] / p(x)^2 - 1
+    chi2 = (
+        torch.exp(log_q + 2 * log_w + 2 * exact_nll).sum(0) - 1
+    )  # E_q[w^2] / p(x)^2 - 1
     bias = (chi2 / (2 * iw_samples)).mean().item()
     iw_se = (chi2 / iw_samples).sum().sqrt().item() / len(xt)
-    assert abs(result["iw_nll"] - exact_nll.mean().item() - bias) < 4 * iw_se + 1e-3, (result, bias, iw_se)
+    assert abs(result["iw_nll"] - exact_nll.mean().item() - bias) < 4 * iw_se + 1e-3, (
+        result,
+        bias,
+        iw_se,
+    )
     assert result["iw_nll"] <= result["neg_elbo"] + 3 * result["neg_elbo_se"]
     assert result["num_images"] == 100 and result["iw_samples"] == iw_samples

@@ -1,11 +1,18 @@
 """Distributions against closed forms, torch and Monte Carlo within its standard error."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
-from vaebook.distributions import (bernoulli_pixels, diagonal_gaussian, has_analytic_kl, kl_divergence,
-                                   kl_per_dimension, standard_normal)
+from vaebook.distributions import (
+    bernoulli_pixels,
+    diagonal_gaussian,
+    has_analytic_kl,
+    kl_divergence,
+    kl_per_dimension,
+    standard_normal,
+)
 
 
 def test_gaussian_kl_matches_the_notes_formula_and_monte_carlo():

@@ -3,6 +3,7 @@ variance table against what theory says of each estimator (score function unbias
 Carlo error, naive exactly zero, straight-through / Gumbel-softmax / smoothers biased beyond it), the
 no-baseline score function against its closed form, and the test bounds against the model's own
 evaluation."""
+
 import math
 
 import pytest
@@ -25,19 +26,28 @@ def toy():
 @pytest.fixture(scope="module")
 def rows(toy):
     logits, f = toy
-    specs = [EstimatorSpec("naive", "naive"), EstimatorSpec("sf", "score-function"),
-             EstimatorSpec("sf0", "score-function-no-baseline"), EstimatorSpec("st", "straight-through"),
-             EstimatorSpec("gs", "gumbel-softmax", {"temperature": 1.0}),
-             EstimatorSpec("stgs", "straight-through-gumbel", {"temperature": 0.5}),
-             EstimatorSpec("f2", "smoothing-f2", {"smoothing_beta": 5.0}),
-             EstimatorSpec("f3", "smoothing-f3", {"smoothing_beta": 5.0})]
-    return {r["label"]: r for r in comparison.gradient_table(specs, logits, f, num_samples=20_000, seed=1)}
+    specs = [
+        EstimatorSpec("naive", "naive"),
+        EstimatorSpec("sf", "score-function"),
+        EstimatorSpec("sf0", "score-function-no-baseline"),
+        EstimatorSpec("st", "straight-through"),
+        EstimatorSpec("gs", "gumbel-softmax", {"temperature": 1.0}),
+        EstimatorSpec("stgs", "straight-through-gumbel", {"temperature": 0.5}),
+        EstimatorSpec("f2", "smoothing-f2", {"smoothing_beta": 5.0}),
+        EstimatorSpec("f3", "smoothing-f3", {"smoothing_beta": 5.0}),
+    ]
+    return {
+        r["label"]: r
+        for r in comparison.gradient_table(specs, logits, f, num_samples=20_000, seed=1)
+    }
 
 
 def test_toy_problem_f_is_a_bernoulli_log_likelihood(toy):
     logits, f = toy
     assert logits.shape == (6,) and logits.dtype == torch.float64
-    z = torch.tensor([[0.0, 1, 1, 0, 1, 0], [0.3, 0.5, 0.2, 0.9, 0.1, 0.7]], dtype=torch.float64)
+    z = torch.tensor(
+        [[0.0, 1, 1, 0, 1, 0], [0.3, 0.5, 0.2, 0.9, 0.1, 0.7]], dtype=torch.float64
+    )
     values = f(z)
     assert values.shape == (2,) and torch.all(values < 0)
     # the same decoder rebuilt by hand from the generator's draws
@@ -57,19 +67,27 @@ def test_toy_problem_f_is_a_bernoulli_log_likelihood(toy):
 def test_score_function_is_unbiased_within_its_monte_carlo_error(rows):
     for label in ("sf", "sf0"):
         assert rows[label]["bias_in_se"] < 3, rows[label]
-    assert rows["sf0"]["variance"] > 5 * rows["sf"]["variance"]  # the baseline's whole point
+    assert (
+        rows["sf0"]["variance"] > 5 * rows["sf"]["variance"]
+    )  # the baseline's whole point
 
 
 def test_naive_estimate_is_exactly_zero(rows, toy):
     r = rows["naive"]
-    assert r["variance"] == 0 and r["relative_bias"] == pytest.approx(1.0) and r["bias_in_se"] == math.inf
+    assert (
+        r["variance"] == 0
+        and r["relative_bias"] == pytest.approx(1.0)
+        and r["bias_in_se"] == math.inf
+    )
     assert r["bias_norm"] == pytest.approx(float(exact_gradient(*toy).norm()))
 
 
 @pytest.mark.parametrize("label", ["st", "gs", "stgs", "f2", "f3"])
 def test_straight_through_relaxations_and_smoothers_are_biased(rows, label):
     assert rows[label]["bias_in_se"] > 5, rows[label]
-    assert rows[label]["cosine"] > 0.5  # biased, but pointing the right way on this model
+    assert (
+        rows[label]["cosine"] > 0.5
+    )  # biased, but pointing the right way on this model
 
 
 def test_gradient_table_statistics(rows):
@@ -89,20 +107,48 @@ def test_score_function_no_baseline_formula(toy):
     z = torch.bernoulli(p.expand(7, 6))
     # autograd of f(z) * log q(z) with f held fixed is the same estimate
     lg = logits.detach().clone().requires_grad_(True)
-    log_q = -F.binary_cross_entropy_with_logits(lg.expand(7, 6), z, reduction="none").sum(-1)
+    log_q = -F.binary_cross_entropy_with_logits(
+        lg.expand(7, 6), z, reduction="none"
+    ).sum(-1)
     (ref,) = torch.autograd.grad((f(z).detach() * log_q).sum(), lg)
     torch.testing.assert_close(g.sum(0), ref)
 
 
 def test_training_summary_and_final_params():
-    history = [{"epoch": 1, "seconds": 3.0, "test_neg_elbo": 200.0, "test_temperature": 1.0, "test_smoothing_beta": 1.0},
-               {"epoch": 2, "seconds": 2.0, "test_neg_elbo": 150.0, "test_temperature": 0.7, "test_smoothing_beta": 4.0,
-                "test_relaxed_neg_elbo": 140.0},
-               {"epoch": 3, "seconds": 2.5, "test_neg_elbo": 140.0, "test_temperature": 0.5, "test_smoothing_beta": 10.0,
-                "test_relaxed_neg_elbo": 130.0}]
+    history = [
+        {
+            "epoch": 1,
+            "seconds": 3.0,
+            "test_neg_elbo": 200.0,
+            "test_temperature": 1.0,
+            "test_smoothing_beta": 1.0,
+        },
+        {
+            "epoch": 2,
+            "seconds": 2.0,
+            "test_neg_elbo": 150.0,
+            "test_temperature": 0.7,
+            "test_smoothing_beta": 4.0,
+            "test_relaxed_neg_elbo": 140.0,
+        },
+        {
+            "epoch": 3,
+            "seconds": 2.5,
+            "test_neg_elbo": 140.0,
+            "test_temperature": 0.5,
+            "test_smoothing_beta": 10.0,
+            "test_relaxed_neg_elbo": 130.0,
+        },
+    ]
     s = comparison.training_summary(history)
-    assert s == {"epochs": 3, "seconds_per_epoch": 2.5, "train_seconds": 7.5, "first_neg_elbo": 200.0,
-                 "last_neg_elbo": 140.0, "last_relaxed_neg_elbo": 130.0}
+    assert s == {
+        "epochs": 3,
+        "seconds_per_epoch": 2.5,
+        "train_seconds": 7.5,
+        "first_neg_elbo": 200.0,
+        "last_neg_elbo": 140.0,
+        "last_relaxed_neg_elbo": 130.0,
+    }
     config = BinaryVAEConfig(estimator="smoothing-f1", smoothing_base=2.0)
     spec = comparison.spec_for("f1", config, history)
     assert spec.estimator == "smoothing-f1"
@@ -113,13 +159,25 @@ def test_test_bounds_match_the_models_own_objective():
     torch.manual_seed(6)
     x = BinarizedMNIST.load("test", limit=50).fixed()
     for estimator, relaxed in [("straight-through", False), ("gumbel-softmax", True)]:
-        model = BinaryVAEConfig(hidden=(32,), latent_dim=6, estimator=estimator).build().eval()
-        with torch.no_grad():  # confident encoder: a KL of several nats, so its sign and size matter
-            [layer for layer in model.encoder.modules() if isinstance(layer, torch.nn.Linear)][-1].weight.mul_(100)
+        model = (
+            BinaryVAEConfig(hidden=(32,), latent_dim=6, estimator=estimator)
+            .build()
+            .eval()
+        )
+        with (
+            torch.no_grad()
+        ):  # confident encoder: a KL of several nats, so its sign and size matter
+            [
+                layer
+                for layer in model.encoder.modules()
+                if isinstance(layer, torch.nn.Linear)
+            ][-1].weight.mul_(100)
         params = {"temperature": 0.5, "smoothing_beta": 5.0, "base": math.e}
         out = comparison.test_bounds(model, x, params, num_samples=400, batch_size=20)
         # the exact hard bound by enumeration of all 2^6 states, per image
-        states = torch.tensor([[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32)
+        states = torch.tensor(
+            [[(i >> k) & 1 for k in range(6)] for i in range(64)], dtype=torch.float32
+        )
         with torch.no_grad():
             qz = model.encode(x)
             log_q = qz.log_prob(states[:, None])  # (64, N)
@@ -128,25 +186,43 @@ def test_test_bounds_match_the_models_own_objective():
             exact = -((log_q.exp() * log_px).sum(0) - kl)
         assert out["num_images"] == 50
         assert kl.mean() > 1.5
-        assert abs(out["hard"] - exact.mean().item()) < 0.1, (out, exact.mean())  # 400 draws x 50 images
-        if not relaxed:  # exact forward samples: the relaxed number estimates the same bound
+        assert abs(out["hard"] - exact.mean().item()) < 0.1, (
+            out,
+            exact.mean(),
+        )  # 400 draws x 50 images
+        if (
+            not relaxed
+        ):  # exact forward samples: the relaxed number estimates the same bound
             assert abs(out["relaxed"] - exact.mean().item()) < 0.5
         state = TrainState(TrainConfig(device="cpu"))
         with torch.no_grad():
-            own = model.objective(x, state)["neg_elbo"].mean().item()  # one draw: noisy, same expectation
+            own = (
+                model.objective(x, state)["neg_elbo"].mean().item()
+            )  # one draw: noisy, same expectation
         assert abs(own - exact.mean().item()) < 5
 
 
 def test_comparison_figure_draws(rows):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from vaebook.plots import comparison as comparison_plots
 
-    history = [{"epoch": e, "seconds": 10.0, "test_neg_elbo": 150.0 - e} for e in (1, 2, 3)]
-    fig = comparison_plots.estimator_comparison({"straight-through": ("straight-through", history)}, list(rows.values()))
+    history = [
+        {"epoch": e, "seconds": 10.0, "test_neg_elbo": 150.0 - e} for e in (1, 2, 3)
+    ]
+    fig = comparison_plots.estimator_comparison(
+        {"straight-through": ("straight-through", history)}, list(rows.values())
+    )
     left, right = fig.axes
-    assert left.lines[0].get_xdata().tolist() == [10.0, 20.0, 30.0]  # cumulative seconds
-    assert right.get_xscale() == "log" and len(right.texts) == len(rows)  # one label per estimator
+    assert left.lines[0].get_xdata().tolist() == [
+        10.0,
+        20.0,
+        30.0,
+    ]  # cumulative seconds
+    assert right.get_xscale() == "log" and len(right.texts) == len(
+        rows
+    )  # one label per estimator
     plt.close(fig)

@@ -3,6 +3,7 @@ against references: the autoregressive code prior
 normalizes (enumeration of every grid), is causal, samples what it scores and learns a known
 Markov chain's entropy; the bound under a prior reduces to the model's own -ELBO for the uniform
 prior; EMA k-means finds well-separated clusters and lags behind moving ones more for larger gamma."""
+
 import itertools
 import math
 
@@ -27,7 +28,9 @@ def tiny_vq():
     torch.manual_seed(0)
     model = VQVAEConfig(channels=(4, 8), codebook_size=K, code_dim=C).build().eval()
     with torch.no_grad():
-        model.codebook.copy_(torch.randn(K, C) * 0.3)  # spread the codes so several are used
+        model.codebook.copy_(
+            torch.randn(K, C) * 0.3
+        )  # spread the codes so several are used
     return model
 
 
@@ -47,7 +50,9 @@ def test_autoregressive_prior_normalizes_over_every_grid():
     with torch.no_grad():
         for p in prior.parameters():  # random, non-trivial weights
             p.copy_(torch.randn_like(p))
-        grids = torch.tensor(list(itertools.product(range(3), repeat=4)))  # all 3^4 grids
+        grids = torch.tensor(
+            list(itertools.product(range(3), repeat=4))
+        )  # all 3^4 grids
         total = prior.log_prob(grids).exp().sum()
     assert total.item() == pytest.approx(1.0, abs=1e-5)
 
@@ -60,7 +65,9 @@ def test_autoregressive_prior_is_causal():
     for l in range(10):
         changed = z.clone()
         changed[:, l:] = torch.randint(0, 5, (3, 10 - l))  # only positions >= l differ
-        assert torch.allclose(prior.logits(changed)[:, : l + 1], base[:, : l + 1], atol=1e-6), l
+        assert torch.allclose(
+            prior.logits(changed)[:, : l + 1], base[:, : l + 1], atol=1e-6
+        ), l
     # ... while changing z_l does change a later conditional (the prior is not factorial)
     changed = z.clone()
     changed[:, 0] = (z[:, 0] + 1) % 5
@@ -78,11 +85,15 @@ def test_autoregressive_prior_samples_follow_its_log_prob():
     assert probs.min() > 0.01 and probs.sum().item() == pytest.approx(1.0, abs=1e-5)
     n = 40_000
     z = prior.sample((n,))
-    counts = torch.tensor([(z == g).all(1).sum().item() for g in grids], dtype=torch.float64)
+    counts = torch.tensor(
+        [(z == g).all(1).sum().item() for g in grids], dtype=torch.float64
+    )
     chi2 = float(((counts - n * probs) ** 2 / (n * probs)).sum())
     assert chi2 < 24.3  # chi-square, 7 degrees of freedom, 0.1 % level
     uniform = float(((counts - n / 8) ** 2 / (n / 8)).sum())
-    assert uniform > 24.3  # the test has power: the same counts reject the uniform distribution
+    assert (
+        uniform > 24.3
+    )  # the test has power: the same counts reject the uniform distribution
 
 
 def test_fit_autoregressive_prior_learns_a_markov_chain():
@@ -95,7 +106,9 @@ def test_fit_autoregressive_prior_learns_a_markov_chain():
         z[:, l] = torch.where(torch.rand(4000) < stay, z[:, l - 1], 1 - z[:, l - 1])
     h = -(stay * math.log(stay) + (1 - stay) * math.log(1 - stay))
     entropy = math.log(2) + (L - 1) * h  # nats per sequence
-    prior, losses = fit_autoregressive_prior(z, 2, steps=300, batch_size=200, lr=1e-2, width=8, kernel=2, layers=1)
+    prior, losses = fit_autoregressive_prior(
+        z, 2, steps=300, batch_size=200, lr=1e-2, width=8, kernel=2, layers=1
+    )
     with torch.no_grad():
         ce = -prior.log_prob(z).mean().item()
     assert losses[0] > entropy + 2  # it starts far from the chain and learns it
@@ -108,13 +121,17 @@ def test_neg_elbo_under_prior(x):
     uniform = neg_elbo_under_prior(model, x, model.prior(), batch_size=7)
     own = model.objective(x, state)
     torch.testing.assert_close(uniform["kl"], torch.full((len(x),), 49 * math.log(K)))
-    torch.testing.assert_close(uniform["neg_elbo"], own["neg_elbo"], rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(
+        uniform["neg_elbo"], own["neg_elbo"], rtol=1e-5, atol=1e-3
+    )
     # a per-position prior fitted on these very codes gives -log p(z) = minus the sum of its log-frequencies
     log_probs = fit_code_prior(model, x, pseudocount=1e-3)
     fitted = neg_elbo_under_prior(model, x, per_position_prior(log_probs))
     codes = model.codes(x)
     torch.testing.assert_close(fitted["kl"], -log_probs.gather(1, codes.T).T.sum(1))
-    assert fitted["kl"].mean() < uniform["kl"].mean()  # fitted on them: better than uniform
+    assert (
+        fitted["kl"].mean() < uniform["kl"].mean()
+    )  # fitted on them: better than uniform
     torch.testing.assert_close(fitted["reconstruction"], uniform["reconstruction"])
 
 
@@ -147,18 +164,26 @@ def test_ema_kmeans_lags_more_with_larger_gamma():
 
 
 def test_moving_clusters():
-    points, centres = moving_clusters(steps=50, batch_size=400, num_clusters=4, noise=0.1, seed=1)
+    points, centres = moving_clusters(
+        steps=50, batch_size=400, num_clusters=4, noise=0.1, seed=1
+    )
     assert points.shape == (50, 400, 2) and centres.shape == (50, 4, 2)
     radius = centres.norm(dim=-1)
-    assert torch.allclose(radius[0], torch.full((4,), 0.2)) and (radius[1:] > radius[:-1]).all()
+    assert (
+        torch.allclose(radius[0], torch.full((4,), 0.2))
+        and (radius[1:] > radius[:-1]).all()
+    )
     # every point lies near one of the centres of its own step
     nearest = torch.cdist(points, centres).min(-1).values
     assert nearest.max() < 0.1 * 5
-    assert nearest.pow(2).mean().item() == pytest.approx(2 * 0.1**2, rel=0.15)  # chi-square, 2 dof
+    assert nearest.pow(2).mean().item() == pytest.approx(
+        2 * 0.1**2, rel=0.15
+    )  # chi-square, 2 dof
 
 
 def test_one_cpu_thread_restores_the_setting():
     from vaebook.experiments.vq import _one_cpu_thread
+
     before = torch.get_num_threads()
     with pytest.raises(RuntimeError):
         with _one_cpu_thread():
@@ -170,6 +195,7 @@ def test_one_cpu_thread_restores_the_setting():
 def test_vq_figures_draw(x):
     """The chapter's figure helpers run on a tiny model and a made-up history, and label what they show."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -177,24 +203,41 @@ def test_vq_figures_draw(x):
     from vaebook.vq import codebook_stats
 
     model = tiny_vq()
-    history = [{"epoch": e, "seconds": 2.0, "test_usage": 0.5 + 0.1 * e, "test_perplexity": 3.0 + e,
-                "test_unused_codes": 4.0 - e, "test_encoder_norm": 1.0 + e, "test_log_px_given_z": -100.0 + e,
-                "test_codebook_loss": 2.0, "test_commitment_loss": 2.0, "test_neg_elbo": 200.0 - e} for e in (1, 2, 3)]
+    history = [
+        {
+            "epoch": e,
+            "seconds": 2.0,
+            "test_usage": 0.5 + 0.1 * e,
+            "test_perplexity": 3.0 + e,
+            "test_unused_codes": 4.0 - e,
+            "test_encoder_norm": 1.0 + e,
+            "test_log_px_given_z": -100.0 + e,
+            "test_codebook_loss": 2.0,
+            "test_commitment_loss": 2.0,
+            "test_neg_elbo": 200.0 - e,
+        }
+        for e in (1, 2, 3)
+    ]
     stats = codebook_stats(model, x)
 
     class Ckpt:  # the two attributes checkpoint_panel reads
         pass
+
     ckpt = Ckpt()
     ckpt.model, ckpt.history = model, history
     points = torch.randn(40, 2)
     out = ema_kmeans(points[None].expand(5, 40, 2), torch.randn(3, 2), gamma=0.9)
-    figures = [vqplots.code_grid(x[0], model.codes(x[:1])[0]),
-               vqplots.checkpoint_panel(ckpt, x, stats, "tiny", num_images=4),
-               vqplots.codebook_over_training({"a": history, "b": history}),
-               vqplots.ema_toy(points, out, torch.zeros(2, 2), 0.9),
-               vqplots.sample_rows({"one row": x[:3]})]
+    figures = [
+        vqplots.code_grid(x[0], model.codes(x[:1])[0]),
+        vqplots.checkpoint_panel(ckpt, x, stats, "tiny", num_images=4),
+        vqplots.codebook_over_training({"a": history, "b": history}),
+        vqplots.ema_toy(points, out, torch.zeros(2, 2), 0.9),
+        vqplots.sample_rows({"one row": x[:3]}),
+    ]
     panel = figures[1]
-    assert f"{int((stats['counts'] > 0).sum())} of {K} used" in panel.axes[1].get_xlabel()
+    assert (
+        f"{int((stats['counts'] > 0).sum())} of {K} used" in panel.axes[1].get_xlabel()
+    )
     assert [ax.get_title() for ax in figures[2].axes][0] == "share of the K codes used"
     for fig in figures:
         assert isinstance(fig, plt.Figure)

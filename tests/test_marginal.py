@@ -1,19 +1,30 @@
 """p(x) on a grid and by prior sampling, against the exact marginal of a linear-Gaussian model."""
+
 import math
 
 import pytest
 import torch
 
-from vaebook.marginal import (latent_grid, log_likelihood_matrix, log_marginal_grid, naive_log_marginal,
-                              posterior_gap_on_grid, posterior_on_grid)
+from vaebook.marginal import (
+    latent_grid,
+    log_likelihood_matrix,
+    log_marginal_grid,
+    naive_log_marginal,
+    posterior_gap_on_grid,
+    posterior_on_grid,
+)
 from vaebook.models import LinearGaussian, VAEConfig
 from vaebook.objectives import elbo
 
 
 def linear_gaussian(k, d=6, seed=0):
     g = torch.Generator().manual_seed(seed)
-    model = LinearGaussian(0.8 * torch.randn(d, k, generator=g), torch.randn(d, generator=g), sigma=0.9)
-    with torch.no_grad():  # an imperfect amortized encoder, so the posterior gap is not zero
+    model = LinearGaussian(
+        0.8 * torch.randn(d, k, generator=g), torch.randn(d, generator=g), sigma=0.9
+    )
+    with (
+        torch.no_grad()
+    ):  # an imperfect amortized encoder, so the posterior gap is not zero
         model.enc_weight.copy_(0.1 * torch.randn(k, d, generator=g))
         model.enc_scale_tril.copy_(0.5 * torch.eye(k))
     return model
@@ -25,7 +36,9 @@ def test_grid_integral_matches_the_exact_marginal(k):
     torch.manual_seed(0)
     x = model.marginal().sample((5,))
     exact = model.marginal().log_prob(x)
-    assert torch.allclose(log_marginal_grid(model, x, limit=6.0, steps=301), exact, atol=1e-3)
+    assert torch.allclose(
+        log_marginal_grid(model, x, limit=6.0, steps=301), exact, atol=1e-3
+    )
 
 
 def test_grid_posterior_matches_the_exact_posterior():
@@ -58,7 +71,9 @@ def test_naive_estimate_is_unbiased_for_p_of_x():
     x = model.marginal().sample((1,))
     torch.manual_seed(2)
     z = model.prior().sample((200_000,))
-    ratios = (model.decode(z).log_prob(x) - model.marginal().log_prob(x)).exp()  # p(x|z)/p(x)
+    ratios = (
+        model.decode(z).log_prob(x) - model.marginal().log_prob(x)
+    ).exp()  # p(x|z)/p(x)
     assert abs(ratios.mean() - 1) < 5 * ratios.std() / math.sqrt(len(ratios))
     estimate = naive_log_marginal(model, x, 200_000)
     assert abs(estimate - model.marginal().log_prob(x)).item() < 0.05

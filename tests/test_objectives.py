@@ -1,4 +1,5 @@
 """ELBO and importance-weighted bound on a model whose log p(x) and posterior are exact."""
+
 import pytest
 import torch
 from torch import distributions as D
@@ -11,7 +12,9 @@ from vaebook.objectives import elbo, iw_bound, log_importance_weights
 def model():
     g = torch.Generator().manual_seed(0)
     d, k = 5, 2
-    m = LinearGaussian(torch.randn(d, k, generator=g), torch.randn(d, generator=g), sigma=0.7)
+    m = LinearGaussian(
+        torch.randn(d, k, generator=g), torch.randn(d, generator=g), sigma=0.7
+    )
     with torch.no_grad():  # a deliberately imperfect encoder: the ELBO has a gap
         m.enc_weight.copy_(0.2 * torch.randn(k, d, generator=g))
         m.enc_scale_tril.copy_(torch.diag(torch.tensor([0.6, 1.3])))
@@ -28,7 +31,9 @@ def test_elbo_equals_log_px_minus_kl_to_the_posterior(model, x):
     torch.manual_seed(0)
     with torch.no_grad():
         terms = elbo(model, x, num_samples=200_000)
-        exact = model.marginal().log_prob(x) - D.kl_divergence(model.encode(x), model.posterior(x))
+        exact = model.marginal().log_prob(x) - D.kl_divergence(
+            model.encode(x), model.posterior(x)
+        )
         # the reconstruction term is a Monte Carlo estimate: compare within its standard error
         qz = model.encode(x)
         z = qz.sample((200_000,))
@@ -44,9 +49,13 @@ def test_with_the_exact_posterior_every_importance_weight_is_p_x(model, x):
         log_w = log_importance_weights(model, x, 50)  # (S, B)
         log_px = model.marginal().log_prob(x)
         torch.testing.assert_close(log_w, log_px.expand_as(log_w), atol=1e-3, rtol=0)
-        torch.testing.assert_close(iw_bound(model, x, 50, chunk_size=7), log_px, atol=1e-3, rtol=0)
+        torch.testing.assert_close(
+            iw_bound(model, x, 50, chunk_size=7), log_px, atol=1e-3, rtol=0
+        )
         # the analytic-KL ELBO is only equal in expectation: its reconstruction term is Monte Carlo
-        torch.testing.assert_close(elbo(model, x, 20_000).elbo, log_px, atol=0.05, rtol=0)
+        torch.testing.assert_close(
+            elbo(model, x, 20_000).elbo, log_px, atol=0.05, rtol=0
+        )
 
 
 def test_iw_bound_grows_with_samples_and_converges_to_log_px(model, x):
@@ -56,7 +65,9 @@ def test_iw_bound_grows_with_samples_and_converges_to_log_px(model, x):
     with torch.no_grad():
         means, ses = [], []
         for s in (1, 5, 50):
-            draws = torch.stack([iw_bound(model, x, s) for _ in range(repeats)])  # (R, B)
+            draws = torch.stack(
+                [iw_bound(model, x, s) for _ in range(repeats)]
+            )  # (R, B)
             means.append(draws.mean(0))
             ses.append(draws.std(0) / repeats**0.5)
         elbo_value = log_px - D.kl_divergence(model.encode(x), model.posterior(x))
@@ -64,7 +75,9 @@ def test_iw_bound_grows_with_samples_and_converges_to_log_px(model, x):
     assert ((means[0] - elbo_value).abs() < 4 * ses[0]).all(), "L_1 is the ELBO"
     for (m1, s1), (m2, s2) in zip(zip(means, ses), zip(means[1:], ses[1:])):
         assert (m2 > m1 - 4 * (s1 + s2)).all(), "L_S must not decrease with S"
-    assert (means[-1] > means[0] + 0.05).all(), "with a gap, 50 samples must tighten the bound"
+    assert (means[-1] > means[0] + 0.05).all(), (
+        "with a gap, 50 samples must tighten the bound"
+    )
     assert (means[-1] <= log_px + 4 * ses[-1]).all(), "L_S is a lower bound"
     torch.testing.assert_close(big, log_px, atol=0.02, rtol=0)
 
@@ -86,8 +99,12 @@ def test_ppca_fit_and_the_beta_optimal_posterior():
     truth = LinearGaussian(torch.randn(6, 2), torch.randn(6), sigma=0.5)
     data = truth.marginal().sample((20000,))
     fitted = LinearGaussian.fit(data, 2)
-    assert abs(fitted.sigma.item() - 0.5) < 0.02  # the ML noise level recovers the truth
-    assert torch.allclose(fitted.weight @ fitted.weight.T, truth.weight @ truth.weight.T, atol=0.1)
+    assert (
+        abs(fitted.sigma.item() - 0.5) < 0.02
+    )  # the ML noise level recovers the truth
+    assert torch.allclose(
+        fitted.weight @ fitted.weight.T, truth.weight @ truth.weight.T, atol=0.1
+    )
     x = data[:3]
     exact = fitted.posterior(x)
     q1 = fitted.beta_posterior(x, 1.0)
@@ -95,12 +112,19 @@ def test_ppca_fit_and_the_beta_optimal_posterior():
     assert torch.allclose(q1.covariance_matrix, exact.covariance_matrix, atol=1e-5)
 
     def objective(q, beta):
-        return fitted.expected_log_likelihood(x, q) - beta * torch.distributions.kl_divergence(q, fitted.prior())
+        return fitted.expected_log_likelihood(
+            x, q
+        ) - beta * torch.distributions.kl_divergence(q, fitted.prior())
 
-    for beta in (0.3, 3.0):  # any other Gaussian does worse on the beta-weighted objective
+    for beta in (
+        0.3,
+        3.0,
+    ):  # any other Gaussian does worse on the beta-weighted objective
         best = fitted.beta_posterior(x, beta)
         for shift, stretch in ((0.05, 1.0), (0.0, 1.2), (0.0, 0.8)):
-            other = torch.distributions.MultivariateNormal(best.mean + shift, best.covariance_matrix * stretch)
+            other = torch.distributions.MultivariateNormal(
+                best.mean + shift, best.covariance_matrix * stretch
+            )
             assert (objective(other, beta) < objective(best, beta)).all()
     torch.manual_seed(1)
     z = q1.sample((200000,))

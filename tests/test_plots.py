@@ -1,4 +1,5 @@
 """Every figure helper draws from a real (small) model; misuse is refused."""
+
 import matplotlib
 
 matplotlib.use("agg")
@@ -14,7 +15,9 @@ from vaebook.models import VAEConfig  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
 
-def layout_problems(fig, max_width_in: float = 6.8, min_font_pt: float = 8.5) -> list[str]:
+def layout_problems(
+    fig, max_width_in: float = 6.8, min_font_pt: float = 8.5
+) -> list[str]:
     """What would not fit the book's column: a tight width over 6.8 in (680 px at 100
     dpi, the column is 688 px) or visible text under 8.5 pt (the rule is 8.1 pt =
     70 % of the 16 px body text)."""
@@ -33,27 +36,48 @@ def layout_problems(fig, max_width_in: float = 6.8, min_font_pt: float = 8.5) ->
 @pytest.fixture(scope="module")
 def models():
     torch.manual_seed(0)
-    return VAEConfig(hidden=(16,), latent_dim=5).build(), VAEConfig(hidden=(16,), latent_dim=2).build()
+    return VAEConfig(hidden=(16,), latent_dim=5).build(), VAEConfig(
+        hidden=(16,), latent_dim=2
+    ).build()
 
 
 def test_figures(models):
     vae, vae2d = models
     x = torch.bernoulli(torch.full((12, 784), 0.2))
     labels = torch.arange(12) % 10
-    history = [{"epoch": e, **{f"{s}_{k}": 100.0 / e for s in ("train", "test") for k in ("neg_elbo", "kl")},
-                "train_log_px_given_z": -90.0, "test_log_px_given_z": -91.0} for e in (1, 2)]
-    figures = [plots.reconstructions(vae, x[:5]), plots.prior_samples(vae, 20), plots.latent_scatter(vae, x, labels),
-               plots.latent_scatter(vae2d, x, labels), plots.manifold(vae2d, steps=5),
-               plots.interpolation(vae, x[0], x[1], steps=4), plots.learning_curves(history),
-               plots.kl_per_dimension([0.001, 2.0, 0.5, 0.0, 3.0]),
-               plots.beta_panel([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], 1.0, vae, x[:3])]
+    history = [
+        {
+            "epoch": e,
+            **{
+                f"{s}_{k}": 100.0 / e
+                for s in ("train", "test")
+                for k in ("neg_elbo", "kl")
+            },
+            "train_log_px_given_z": -90.0,
+            "test_log_px_given_z": -91.0,
+        }
+        for e in (1, 2)
+    ]
+    figures = [
+        plots.reconstructions(vae, x[:5]),
+        plots.prior_samples(vae, 20),
+        plots.latent_scatter(vae, x, labels),
+        plots.latent_scatter(vae2d, x, labels),
+        plots.manifold(vae2d, steps=5),
+        plots.interpolation(vae, x[0], x[1], steps=4),
+        plots.learning_curves(history),
+        plots.kl_per_dimension([0.001, 2.0, 0.5, 0.0, 3.0]),
+        plots.beta_panel([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], 1.0, vae, x[:3]),
+    ]
     from vaebook.models import LinearGaussian
 
     ppca = LinearGaussian(torch.randn(784, 2), torch.zeros(784), 0.5)
-    figures += [plots.true_posterior(vae2d, x[0], steps=21),
-                plots.bound_convergence([1, 10], {"a": [-3.0, -2.0]}, exact=-1.0),
-                plots.monte_carlo_convergence([10, 100], [1.0, 1.1], [0.2, 0.05], 1.05),
-                plots.beta_posteriors(ppca, x[:2], 1.0, [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)])]
+    figures += [
+        plots.true_posterior(vae2d, x[0], steps=21),
+        plots.bound_convergence([1, 10], {"a": [-3.0, -2.0]}, exact=-1.0),
+        plots.monte_carlo_convergence([10, 100], [1.0, 1.1], [0.2, 0.05], 1.05),
+        plots.beta_posteriors(ppca, x[:2], 1.0, [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)]),
+    ]
     for fig in figures:
         assert fig.axes, fig
         assert layout_problems(fig) == [], fig
@@ -76,15 +100,24 @@ def test_concept_figures():
     assert plots.plot_variance is estimators.plot_variance
     terms = {"pathwise": torch.randn(200), "score": 3 * torch.randn(200)}
     history = [{"epoch": e, "test_neg_elbo": 100.0 / e} for e in (1, 2)]
-    q2d = flows.planar_flow_posterior(torch.zeros(2), torch.ones(2), torch.ones(1, 2), torch.ones(1, 2),
-                                      torch.zeros(1))
-    figures = [plots.plot_variance([1, 10, 100], {"a": [1.0, 0.1, 0.01], "b": [0.5, 0.05]}),
-               plots.plot_gradient_terms(terms, 0.0, "terms"),
-               plots.compare_histories({"a": history, "b": history}),
-               plots.plot_samples_vs_density(D.Normal(0.0, 1.0), 500),
-               plots.plot_inverse_cdf(reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), num_samples=500),
-               plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
-               plots.planar_step_figure(-2.0, steps=61)]
+    q2d = flows.planar_flow_posterior(
+        torch.zeros(2),
+        torch.ones(2),
+        torch.ones(1, 2),
+        torch.ones(1, 2),
+        torch.zeros(1),
+    )
+    figures = [
+        plots.plot_variance([1, 10, 100], {"a": [1.0, 0.1, 0.01], "b": [0.5, 0.05]}),
+        plots.plot_gradient_terms(terms, 0.0, "terms"),
+        plots.compare_histories({"a": history, "b": history}),
+        plots.plot_samples_vs_density(D.Normal(0.0, 1.0), 500),
+        plots.plot_inverse_cdf(
+            reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), num_samples=500
+        ),
+        plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
+        plots.planar_step_figure(-2.0, steps=61),
+    ]
     for fig in figures[:3]:  # the estimator figures (the others belong to cont2)
         assert layout_problems(fig) == [], fig
     for fig in figures:
@@ -132,8 +165,9 @@ def test_slider_figures_update_in_place(models):
     with pytest.raises(ValueError, match="labels"):
         terms({"c": torch.zeros(3)})
     vae, _ = models
-    panel = BetaPanelFigure([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], {0.5: vae, 1.0: vae},
-                            x[:3])
+    panel = BetaPanelFigure(
+        [(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], {0.5: vae, 1.0: vae}, x[:3]
+    )
     first = panel(0.5)
     assert panel(1.0) is first and list(panel.marker.get_xdata()) == [15.0]
     assert panel.images[0].get_array().shape == (2 * 28, 3 * 28)

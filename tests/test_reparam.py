@@ -1,5 +1,6 @@
 """Reparameterizable families against scipy and torch.distributions, pathwise gradients against
 finite differences of exact expectations, and the VAE with a non-Gaussian posterior."""
+
 import math
 
 import numpy as np
@@ -18,7 +19,9 @@ F64 = torch.float64
 
 def kumaraswamy_reference(a, b):
     """Closed forms of Kumaraswamy(a, b): (cdf, pdf) as numpy functions."""
-    return (lambda z: 1 - (1 - z**a) ** b), (lambda z: a * b * z ** (a - 1) * (1 - z**a) ** (b - 1))
+    return (lambda z: 1 - (1 - z**a) ** b), (
+        lambda z: a * b * z ** (a - 1) * (1 - z**a) ** (b - 1)
+    )
 
 
 def scipy_reference(name: str, p: dict):
@@ -32,7 +35,9 @@ def scipy_reference(name: str, p: dict):
         "Uniform": lambda: stats.uniform(loc - scale, 2 * scale),
         "Triangular": lambda: stats.triang(0.5, loc - scale, 2 * scale),
         "LogNormal": lambda: stats.lognorm(s=scale, scale=math.exp(loc)),
-        "Gamma": lambda: stats.gamma(p.get("concentration"), scale=1 / p.get("rate", 1)),
+        "Gamma": lambda: stats.gamma(
+            p.get("concentration"), scale=1 / p.get("rate", 1)
+        ),
         "Chi-squared": lambda: stats.chi2(p.get("df")),
         "Beta": lambda: stats.beta(p.get("concentration1"), p.get("concentration0")),
         "F": lambda: stats.f(p.get("df1"), p.get("df2")),
@@ -43,23 +48,35 @@ def scipy_reference(name: str, p: dict):
 
 
 def build(name: str, p: dict):
-    return R.FAMILIES[name].make(**{k: torch.tensor(v, dtype=F64) for k, v in p.items()})
+    return R.FAMILIES[name].make(
+        **{k: torch.tensor(v, dtype=F64) for k, v in p.items()}
+    )
 
 
 NAMES = list(R.FAMILIES)
-bump = lambda z: torch.exp(-(z - 1) ** 2 / 2)  # noqa: E731  smooth, bounded: E and its gradient exist for every family
+bump = lambda z: torch.exp(-((z - 1) ** 2) / 2)  # noqa: E731  smooth, bounded: E and its gradient exist for every family
 
 
 def exact_expectation(name: str, p: dict) -> float:
     """E[bump(z)] by adaptive quadrature over scipy's (or the closed-form) density, independent of torch."""
-    f = lambda z: math.exp(-(z - 1) ** 2 / 2)  # noqa: E731
+    f = lambda z: math.exp(-((z - 1) ** 2) / 2)  # noqa: E731
     ref = scipy_reference(name, p)
     if ref is None:
         _, pdf = kumaraswamy_reference(p["concentration1"], p["concentration0"])
-        return integrate.quad(lambda z: f(z) * pdf(z), 0, 1, epsabs=1e-12, epsrel=1e-10)[0]
+        return integrate.quad(
+            lambda z: f(z) * pdf(z), 0, 1, epsabs=1e-12, epsrel=1e-10
+        )[0]
     lo, hi = ref.support()
     points = [p["loc"]] if name == "Triangular" else None  # the kink of the triangle
-    return integrate.quad(lambda z: f(z) * ref.pdf(z), lo, hi, points=points, epsabs=1e-12, epsrel=1e-10, limit=500)[0]
+    return integrate.quad(
+        lambda z: f(z) * ref.pdf(z),
+        lo,
+        hi,
+        points=points,
+        epsabs=1e-12,
+        epsrel=1e-10,
+        limit=500,
+    )[0]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -71,12 +88,20 @@ def test_log_prob_and_cdf_match_scipy(name):
     ref = scipy_reference(name, p)
     if ref is None:
         cdf, pdf = kumaraswamy_reference(p["concentration1"], p["concentration0"])
-        np.testing.assert_allclose(q.log_prob(z).numpy(), np.log(pdf(z.numpy())), rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(q.cdf(z).numpy(), cdf(z.numpy()), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(
+            q.log_prob(z).numpy(), np.log(pdf(z.numpy())), rtol=1e-8, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            q.cdf(z).numpy(), cdf(z.numpy()), rtol=1e-8, atol=1e-12
+        )
         return
-    np.testing.assert_allclose(q.log_prob(z).numpy(), ref.logpdf(z.numpy()), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        q.log_prob(z).numpy(), ref.logpdf(z.numpy()), rtol=1e-6, atol=1e-8
+    )
     try:
-        np.testing.assert_allclose(q.cdf(z).numpy(), ref.cdf(z.numpy()), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            q.cdf(z).numpy(), ref.cdf(z.numpy()), rtol=1e-6, atol=1e-8
+        )
     except NotImplementedError:
         pass  # torch has no cdf for this family (Beta, F, LogNormal...)
 
@@ -88,14 +113,20 @@ def test_samples_follow_the_density(name):
     torch.manual_seed(1)
     z = build(name, p).rsample((4000,)).detach().numpy()
     ref = scipy_reference(name, p)
-    cdf = ref.cdf if ref is not None else kumaraswamy_reference(p["concentration1"], p["concentration0"])[0]
+    cdf = (
+        ref.cdf
+        if ref is not None
+        else kumaraswamy_reference(p["concentration1"], p["concentration0"])[0]
+    )
     assert stats.kstest(z, cdf).pvalue > 1e-3
 
 
 def test_the_ks_check_has_power():
     torch.manual_seed(1)
     z = R.logistic(0.0, 1.0).rsample((4000,)).numpy()
-    assert stats.kstest(z, stats.norm(0, math.pi / math.sqrt(3)).cdf).pvalue < 1e-3  # same variance, wrong shape
+    assert (
+        stats.kstest(z, stats.norm(0, math.pi / math.sqrt(3)).cdf).pvalue < 1e-3
+    )  # same variance, wrong shape
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -103,14 +134,29 @@ def test_pathwise_gradient_matches_finite_differences(name):
     """grad E[bump(z)]: the mean of 200,000 pathwise terms against central differences of exact quadrature."""
     p = R.FAMILIES[name].params
     torch.manual_seed(2)
-    terms = per_sample_gradients(R.FAMILIES[name].make, {k: torch.tensor(v, dtype=F64) for k, v in p.items()},
-                                 bump, 200_000, "pathwise")
+    terms = per_sample_gradients(
+        R.FAMILIES[name].make,
+        {k: torch.tensor(v, dtype=F64) for k, v in p.items()},
+        bump,
+        200_000,
+        "pathwise",
+    )
     for k, v in p.items():
         h = 1e-4 * max(1.0, abs(v))
-        fd = (exact_expectation(name, {**p, k: v + h}) - exact_expectation(name, {**p, k: v - h})) / (2 * h)
-        mean, se = terms[k].mean().item(), (terms[k].std() / len(terms[k]) ** 0.5).item()
+        fd = (
+            exact_expectation(name, {**p, k: v + h})
+            - exact_expectation(name, {**p, k: v - h})
+        ) / (2 * h)
+        mean, se = (
+            terms[k].mean().item(),
+            (terms[k].std() / len(terms[k]) ** 0.5).item(),
+        )
         assert abs(mean - fd) < 4 * se + 1e-6, (k, mean, fd, se)
-        assert abs(fd) > 4 * se, (k, fd, se)  # the gradient is clearly nonzero, so a sign or scale error shows
+        assert abs(fd) > 4 * se, (
+            k,
+            fd,
+            se,
+        )  # the gradient is clearly nonzero, so a sign or scale error shows
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "Uniform"])
@@ -118,7 +164,9 @@ def test_score_function_agrees_with_pathwise(name):
     p = {k: torch.tensor(v, dtype=F64) for k, v in R.FAMILIES[name].params.items()}
     torch.manual_seed(3)
     a = per_sample_gradients(R.FAMILIES[name].make, p, bump, 100_000, "pathwise")
-    b = per_sample_gradients(R.FAMILIES[name].make, p, bump, 100_000, "score", "leave-one-out")
+    b = per_sample_gradients(
+        R.FAMILIES[name].make, p, bump, 100_000, "score", "leave-one-out"
+    )
     for k in p:
         se = (a[k].var() / len(a[k]) + b[k].var() / len(b[k])).sqrt().item()
         assert abs(a[k].mean().item() - b[k].mean().item()) < 4 * se, k
@@ -132,18 +180,28 @@ def test_score_function_misses_the_moving_boundary_of_the_uniform():
     score = per_sample_gradients(R.uniform, p, bump, 50_000, "score", "leave-one-out")
     assert score["loc"].abs().max() == 0
     # exact: d/dloc E[f] = (f(loc + scale) - f(loc - scale)) / (2 scale)
-    exact = ((bump(p["loc"] + p["scale"]) - bump(p["loc"] - p["scale"])) / (2 * p["scale"])).item()
+    exact = (
+        (bump(p["loc"] + p["scale"]) - bump(p["loc"] - p["scale"])) / (2 * p["scale"])
+    ).item()
     pathwise = per_sample_gradients(R.uniform, p, bump, 50_000, "pathwise")["loc"]
     assert abs(pathwise.mean().item() - exact) < 4 * pathwise.std().item() / 50_000**0.5
     assert abs(exact) > 0.1
 
 
-@pytest.mark.parametrize("name,torch_family", [
-    ("gaussian", lambda l, s: D.Normal(l, s)), ("laplace", lambda l, s: D.Laplace(l, s)),
-    ("student_t", lambda l, s: D.StudentT(4.0, l, s)), ("uniform", lambda l, s: D.Uniform(l - s, l + s)),
-])
+@pytest.mark.parametrize(
+    "name,torch_family",
+    [
+        ("gaussian", lambda l, s: D.Normal(l, s)),
+        ("laplace", lambda l, s: D.Laplace(l, s)),
+        ("student_t", lambda l, s: D.StudentT(4.0, l, s)),
+        ("uniform", lambda l, s: D.Uniform(l - s, l + s)),
+    ],
+)
 def test_location_scale_equals_torch(name, torch_family):
-    loc, scale = torch.tensor([0.3, -1.0], dtype=F64), torch.tensor([0.5, 2.0], dtype=F64)
+    loc, scale = (
+        torch.tensor([0.3, -1.0], dtype=F64),
+        torch.tensor([0.5, 2.0], dtype=F64),
+    )
     ours, theirs = getattr(R, name)(loc, scale), torch_family(loc, scale)
     torch.manual_seed(5)
     z = theirs.sample((50,))
@@ -158,14 +216,27 @@ def test_location_scale_equals_torch(name, torch_family):
     assert ours.rsample((7,)).shape == (7, 2)
 
 
-@pytest.mark.parametrize("make,ref", [
-    (R.logistic, lambda l, s: stats.logistic(l, s)), (R.triangular, lambda l, s: stats.triang(0.5, l - s, 2 * s)),
-])
+@pytest.mark.parametrize(
+    "make,ref",
+    [
+        (R.logistic, lambda l, s: stats.logistic(l, s)),
+        (R.triangular, lambda l, s: stats.triang(0.5, l - s, 2 * s)),
+    ],
+)
 def test_new_location_scale_families_match_scipy(make, ref):
-    q, r = make(torch.tensor(0.4, dtype=F64), torch.tensor(1.7, dtype=F64)), ref(0.4, 1.7)
+    q, r = (
+        make(torch.tensor(0.4, dtype=F64), torch.tensor(1.7, dtype=F64)),
+        ref(0.4, 1.7),
+    )
     u = np.linspace(0.01, 0.99, 41)
-    np.testing.assert_allclose(q.icdf(torch.tensor(u)).numpy(), r.ppf(u), rtol=1e-9, atol=1e-12)
-    for moment, value in (("mean", r.mean()), ("variance", r.var()), ("entropy", r.entropy())):
+    np.testing.assert_allclose(
+        q.icdf(torch.tensor(u)).numpy(), r.ppf(u), rtol=1e-9, atol=1e-12
+    )
+    for moment, value in (
+        ("mean", r.mean()),
+        ("variance", r.var()),
+        ("entropy", r.entropy()),
+    ):
         got = getattr(q, moment)
         assert abs(float(got() if callable(got) else got) - value) < 1e-9, moment
 
@@ -189,9 +260,13 @@ def test_gamma_rsample_gradient_is_the_implicit_one():
     z = q.rsample()
     d_alpha, d_rate = torch.autograd.grad(z.sum(), [alpha, rate])
     # torch evaluates it with series and asymptotic approximations (relative error about 1e-4)
-    torch.testing.assert_close(d_alpha, R.implicit_gradient(q, z, "concentration"), rtol=1e-3, atol=1e-6)
+    torch.testing.assert_close(
+        d_alpha, R.implicit_gradient(q, z, "concentration"), rtol=1e-3, atol=1e-6
+    )
     torch.testing.assert_close(d_rate, -z.detach() / 1.5)
-    torch.testing.assert_close(R.implicit_gradient(q, z, "rate"), -z.detach() / 1.5, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(
+        R.implicit_gradient(q, z, "rate"), -z.detach() / 1.5, rtol=1e-5, atol=1e-7
+    )
 
 
 def test_beta_and_dirichlet_from_gammas():
@@ -203,14 +278,23 @@ def test_beta_and_dirichlet_from_gammas():
     grad = torch.autograd.grad(z[:, 0].mean(), alpha)[0]
     total = alpha.sum().item()
     exact = torch.tensor([total - 1.5, -1.5, -1.5], dtype=F64) / total**2
-    terms = per_sample_gradients(R.Dirichlet, {"concentration": alpha.detach()}, lambda v: v[..., 0], 200_000)
+    terms = per_sample_gradients(
+        R.Dirichlet, {"concentration": alpha.detach()}, lambda v: v[..., 0], 200_000
+    )
     se = terms["concentration"].std(0) / 200_000**0.5
     assert ((grad - exact).abs() < 4 * se).all(), (grad, exact, se)
     for k in range(3):  # marginals are Beta(alpha_k, sum - alpha_k)
         a = alpha[k].item()
-        assert stats.kstest(z[:4000, k].detach().numpy(), stats.beta(a, total - a).cdf).pvalue > 1e-3
+        assert (
+            stats.kstest(
+                z[:4000, k].detach().numpy(), stats.beta(a, total - a).cdf
+            ).pvalue
+            > 1e-3
+        )
     beta = R.Beta(torch.tensor(2.0), torch.tensor(3.0))
-    torch.testing.assert_close(beta.log_prob(torch.tensor(0.3)), D.Beta(2.0, 3.0).log_prob(torch.tensor(0.3)))
+    torch.testing.assert_close(
+        beta.log_prob(torch.tensor(0.3)), D.Beta(2.0, 3.0).log_prob(torch.tensor(0.3))
+    )
 
 
 def test_bad_parameters_are_refused():
@@ -228,9 +312,12 @@ def test_bad_parameters_are_refused():
 
 # --- the VAE with a non-Gaussian posterior ------------------------------------------------------
 
+
 def tiny_vae(posterior, prior="matching"):
     torch.manual_seed(0)
-    return R.ReparamVAEConfig(hidden=(8,), latent_dim=3, data_dim=6, posterior=posterior, prior=prior).build()
+    return R.ReparamVAEConfig(
+        hidden=(8,), latent_dim=3, data_dim=6, posterior=posterior, prior=prior
+    ).build()
 
 
 def test_logistic_kl_by_monte_carlo_matches_its_closed_form():
@@ -239,7 +326,12 @@ def test_logistic_kl_by_monte_carlo_matches_its_closed_form():
     x = torch.bernoulli(torch.full((4, 6), 0.5))
     q = model.encode(x).base_dist
     m, s = q.loc.detach(), q.scale.detach()
-    exact = -s.log() - 2 + 0.5 * math.log(2 * math.pi) + 0.5 * (m**2 + s**2 * math.pi**2 / 3)
+    exact = (
+        -s.log()
+        - 2
+        + 0.5 * math.log(2 * math.pi)
+        + 0.5 * (m**2 + s**2 * math.pi**2 / 3)
+    )
     model.KL_SAMPLES = 100_000
     torch.manual_seed(1)
     with torch.no_grad():
@@ -249,10 +341,16 @@ def test_logistic_kl_by_monte_carlo_matches_its_closed_form():
     assert ((estimate - exact).abs() < 4 * se).all()
 
 
-@pytest.mark.parametrize("posterior,prior,closed_form", [
-    ("gaussian", "matching", True), ("laplace", "matching", True), ("laplace", "gaussian", True),
-    ("logistic", "gaussian", False), ("logistic", "matching", False),
-])
+@pytest.mark.parametrize(
+    "posterior,prior,closed_form",
+    [
+        ("gaussian", "matching", True),
+        ("laplace", "matching", True),
+        ("laplace", "gaussian", True),
+        ("logistic", "gaussian", False),
+        ("logistic", "matching", False),
+    ],
+)
 def test_reparam_vae_elbo_and_kl(posterior, prior, closed_form):
     model = tiny_vae(posterior, prior)
     x = torch.bernoulli(torch.full((5, 6), 0.5))
@@ -273,7 +371,9 @@ def test_reparam_vae_elbo_and_kl(posterior, prior, closed_form):
 
 
 def test_reparam_vae_config_is_registered_and_checked():
-    config = R.ReparamVAEConfig(hidden=(16,), latent_dim=3, posterior="logistic", prior="gaussian")
+    config = R.ReparamVAEConfig(
+        hidden=(16,), latent_dim=3, posterior="logistic", prior="gaussian"
+    )
     assert config_from_dict(config_to_dict(config)) == config
     with pytest.raises(ValueError, match="posterior must be one of"):
         R.ReparamVAEConfig(posterior="cauchy")

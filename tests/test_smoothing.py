@@ -1,5 +1,6 @@
 """Smoothing transformations: the notes' four properties, closed forms, CDFs, gradients,
 and no NaN or value outside [0, 1] at any beta a reader or a training run can reach."""
+
 import math
 
 import pytest
@@ -34,21 +35,28 @@ def test_pointwise_convergence_to_step(name):
     u = grid(401)
     for p in PS:
         away = (u - (1 - p)).abs() > 0.02  # the limit holds except at the jump 1 - p
-        gaps = [(f(beta, p.expand_as(u), u) - sm.step(p, u))[away].abs().max().item()
-                for beta in (5.0, 50.0, 500.0)]
+        gaps = [
+            (f(beta, p.expand_as(u), u) - sm.step(p, u))[away].abs().max().item()
+            for beta in (5.0, 50.0, 500.0)
+        ]
         assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.05, gaps
 
 
-@pytest.mark.parametrize("name,nonzero_from_zero", [
-    ("smoothing-f1", False), ("smoothing-f2", False), ("smoothing-f3", True)])
+@pytest.mark.parametrize(
+    "name,nonzero_from_zero",
+    [("smoothing-f1", False), ("smoothing-f2", False), ("smoothing-f3", True)],
+)
 def test_derivative_nonzero_almost_everywhere(name, nonzero_from_zero):
     """f1 and f2 are flat on the spike [0, 1-p]; beyond it (f3: everywhere) du f > 0."""
     f = sm.SMOOTHERS[name]
     for p in PS:
         u = torch.linspace(0.001, 0.999, 999, dtype=torch.float64, requires_grad=True)
         f(3.0, p.expand_as(u), u).sum().backward()
-        on = (u.detach() > 1 - p + 1e-3 if not nonzero_from_zero
-              else torch.ones_like(u, dtype=torch.bool))
+        on = (
+            u.detach() > 1 - p + 1e-3
+            if not nonzero_from_zero
+            else torch.ones_like(u, dtype=torch.bool)
+        )
         assert torch.all(u.grad[on] > 0)
         if not nonzero_from_zero:
             assert torch.all(u.grad[u.detach() < 1 - p - 1e-3] == 0)
@@ -57,14 +65,17 @@ def test_derivative_nonzero_almost_everywhere(name, nonzero_from_zero):
 def test_closed_forms():
     p, u, beta = torch.tensor(0.3), torch.tensor(0.9), 4.0
     t = (u - 1 + p) / p
-    assert torch.isclose(sm.f1(beta, p, u, base=2.0),
-                         torch.log2(t * (2**beta - 1) + 1) / beta)
-    assert torch.isclose(sm.f1(beta, p, u),
-                         torch.log(t * (math.exp(beta) - 1) + 1) / beta)
+    assert torch.isclose(
+        sm.f1(beta, p, u, base=2.0), torch.log2(t * (2**beta - 1) + 1) / beta
+    )
+    assert torch.isclose(
+        sm.f1(beta, p, u), torch.log(t * (math.exp(beta) - 1) + 1) / beta
+    )
     assert torch.isclose(sm.f2(beta, p, u), 1 - ((1 - u) / p) ** beta)
     assert torch.isclose(sm.f3(beta, p, u), 1 - p * ((1 - u) / p) ** beta)
-    assert torch.isclose(sm.f3(beta, p, torch.tensor(0.35)),
-                         (1 - p) * (0.35 / 0.7) ** beta)
+    assert torch.isclose(
+        sm.f3(beta, p, torch.tensor(0.35)), (1 - p) * (0.35 / 0.7) ** beta
+    )
     assert sm.f1(beta, p, torch.tensor(0.5)) == 0
     assert sm.f2(beta, p, torch.tensor(0.5)) == 0
 
@@ -114,8 +125,16 @@ def test_power_function_inverts_cdf_and_has_the_implicit_gradient():
     assert torch.allclose(q.grad, fd, rtol=1e-3, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["smoothing-f1", "smoothing-f2", "smoothing-f3",
-                                  "dvae-spike-exp", "dvaepp-overlapping-exp"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "smoothing-f1",
+        "smoothing-f2",
+        "smoothing-f3",
+        "dvae-spike-exp",
+        "dvaepp-overlapping-exp",
+    ],
+)
 def test_gradient_in_p_matches_finite_differences(name):
     f = sm.SMOOTHERS[name]
     u = torch.tensor([0.15, 0.35, 0.65, 0.85, 0.97], dtype=torch.float64)
@@ -165,6 +184,7 @@ def test_no_nan_gradients_at_the_ends_of_u(name):
 
 # --- closed-form means of the smoothers (the smoothing chapter's bias figure) ----
 
+
 @pytest.mark.parametrize("name", list(sm.SMOOTHERS))
 @pytest.mark.parametrize("beta", [0.7, 3.0, 12.0])
 def test_expected_value_matches_monte_carlo(name, beta):
@@ -180,25 +200,58 @@ def test_expected_value_matches_monte_carlo(name, beta):
 def test_expected_value_closed_forms_and_limits():
     p = torch.tensor([0.1, 0.4, 0.9], dtype=torch.float64)
     assert torch.allclose(sm.expected_value("smoothing-f2", 3.0, p), 0.75 * p)
-    assert torch.allclose(sm.expected_value("smoothing-f3", 1.0, p), torch.full_like(p, 0.5))  # f3(1, p, u) = u
+    assert torch.allclose(
+        sm.expected_value("smoothing-f3", 1.0, p), torch.full_like(p, 0.5)
+    )  # f3(1, p, u) = u
     # the base of f1 only rescales beta: rate = beta ln a
-    assert torch.allclose(sm.expected_value("smoothing-f1", 4.0, p, base=2.0),
-                          sm.expected_value("smoothing-f1", 4.0 * math.log(2.0), p))
-    assert torch.equal(sm.expected_value("smoothing-f1", 4.0, p), sm.expected_value("dvae-spike-exp", 4.0, p))
+    assert torch.allclose(
+        sm.expected_value("smoothing-f1", 4.0, p, base=2.0),
+        sm.expected_value("smoothing-f1", 4.0 * math.log(2.0), p),
+    )
+    assert torch.equal(
+        sm.expected_value("smoothing-f1", 4.0, p),
+        sm.expected_value("dvae-spike-exp", 4.0, p),
+    )
     for name in sm.SMOOTHERS:  # every smoother's mean tends to E[z] = p as beta grows
-        gaps = [(sm.expected_value(name, b, p) - p).abs().max().item() for b in (2.0, 20.0, 200.0)]
+        gaps = [
+            (sm.expected_value(name, b, p) - p).abs().max().item()
+            for b in (2.0, 20.0, 200.0)
+        ]
         assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.01, (name, gaps)
     with pytest.raises(KeyError, match="unknown smoother"):
         sm.expected_value("smoothing-f4", 2.0, p)
+
+
 # --- no NaN at any setting (issue 10, section 3) --------------------------------------
 # The betas a reader or a training run can reach: the smoothing chapter's slider spans 1
 # to 50, the shipped models use 5 fixed or 1 -> 10 annealed, the published ones 4-40; a
 # config accepts any positive beta, so the grid runs from 0.01 to 1e3.
-BETAS = (0.01, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 12.0, 14.0, 20.0, 35.0, 50.0, 100.0,
-         200.0, 500.0, 1000.0)
+BETAS = (
+    0.01,
+    0.1,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+    12.0,
+    14.0,
+    20.0,
+    35.0,
+    50.0,
+    100.0,
+    200.0,
+    500.0,
+    1000.0,
+)
 LOGITS = torch.linspace(-30, 30, 601)  # float32, step 0.1
-U = torch.cat([torch.linspace(0, 1, 101),  # the ends, and what smooth() draws near them
-               torch.tensor([sm.EPS, 1 - sm.EPS, 1e-7, 1 - 1e-7, 0.5 - 1e-7])])
+U = torch.cat(
+    [
+        torch.linspace(0, 1, 101),  # the ends, and what smooth() draws near them
+        torch.tensor([sm.EPS, 1 - sm.EPS, 1e-7, 1 - 1e-7, 0.5 - 1e-7]),
+    ]
+)
 
 
 def _grid32():
@@ -252,10 +305,15 @@ def test_overlapping_exp_float32_inverts_the_mixture_cdf_to_float32_accuracy():
     for beta in BETAS:
         zeta = sm.overlapping_exp(beta, q, u).double()
         qd, ud, norm = q.double(), u.double(), -math.expm1(-beta)
-        cdf = ((1 - qd) * -torch.expm1(-beta * zeta)
-               + qd * (torch.exp(beta * (zeta - 1)) - math.exp(-beta))) / norm
-        density = beta / norm * ((1 - qd) * torch.exp(-beta * zeta)
-                                 + qd * torch.exp(beta * (zeta - 1)))
+        cdf = (
+            (1 - qd) * -torch.expm1(-beta * zeta)
+            + qd * (torch.exp(beta * (zeta - 1)) - math.exp(-beta))
+        ) / norm
+        density = (
+            beta
+            / norm
+            * ((1 - qd) * torch.exp(-beta * zeta) + qd * torch.exp(beta * (zeta - 1)))
+        )
         # t = e^(-beta zeta) resolves zeta to about 1e-7 / beta
         tol = 2e-6 + 5e-7 * density + 2e-7 / beta
         assert torch.all((cdf - ud).abs() <= tol), beta
@@ -283,9 +341,14 @@ def _old_overlapping_exp(beta, p, u):
     return (-torch.log(t) / beta).clamp(0.0, 1.0)
 
 
-@pytest.mark.parametrize("name, old", [
-    ("smoothing-f2", _old_f2), ("smoothing-f3", _old_f3),
-    ("dvaepp-overlapping-exp", _old_overlapping_exp)])
+@pytest.mark.parametrize(
+    "name, old",
+    [
+        ("smoothing-f2", _old_f2),
+        ("smoothing-f3", _old_f3),
+        ("dvaepp-overlapping-exp", _old_overlapping_exp),
+    ],
+)
 def test_fixed_smoothers_agree_with_the_previous_formulas_where_finite(name, old):
     """In float64, values and d zeta / d logit, wherever the old ones were finite and in
     [0, 1]. Up to beta = 200: beyond, e^(-beta) underflows to 0 in the old closed form
@@ -338,6 +401,7 @@ def test_slider_and_shipped_schedules_stay_inside_the_tested_betas():
     assert min(BETAS) <= min(reached) and max(reached) <= max(BETAS), sorted(reached)
     # and no schedule reaches beta <= 0 (smooth() refuses it): a linear one from 0 is refused
     from vaebook.annealing import SmoothingSchedule
+
     for start, end in ((0.0, 10.0), (-1.0, 10.0), (1.0, 0.0)):
         with pytest.raises(ValueError, match="positive|> 0"):
             SmoothingSchedule(end, start, "linear")

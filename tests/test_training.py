@@ -1,22 +1,36 @@
 """The trainer: reproducible, learning, validating its configuration."""
+
 import pytest
 import torch
 
 from vaebook.data import BinarizedMNIST
 from vaebook.models import VAEConfig
 from vaebook.objectives import elbo
-from vaebook.training import TrainConfig, TrainState, column, elbo_objective, fit, resolve_device
+from vaebook.training import (
+    TrainConfig,
+    TrainState,
+    column,
+    elbo_objective,
+    fit,
+    resolve_device,
+)
 
 
 @pytest.fixture(scope="module")
 def data():
-    return BinarizedMNIST.load("train", limit=2000), BinarizedMNIST.load("test", limit=500)
+    return BinarizedMNIST.load("train", limit=2000), BinarizedMNIST.load(
+        "test", limit=500
+    )
 
 
 def small_fit(data, seed=0, epochs=2, **kwargs):
     torch.manual_seed(seed)
     model = VAEConfig(hidden=(64,), latent_dim=4).build()
-    history = fit(model, TrainConfig(epochs=epochs, batch_size=100, seed=seed, device="cpu", **kwargs), *data)
+    history = fit(
+        model,
+        TrainConfig(epochs=epochs, batch_size=100, seed=seed, device="cpu", **kwargs),
+        *data,
+    )
     return model, history
 
 
@@ -35,11 +49,21 @@ def test_same_seed_same_history_on_cpu(data):
 def test_history_has_every_term_and_the_model_learns(data):
     model, history = small_fit(data, epochs=4)
     row = history[-1]
-    for key in ("train_neg_elbo", "train_log_px_given_z", "train_kl", "test_neg_elbo", "test_kl", "seconds"):
+    for key in (
+        "train_neg_elbo",
+        "train_log_px_given_z",
+        "train_kl",
+        "test_neg_elbo",
+        "test_kl",
+        "seconds",
+    ):
         assert key in row
     assert len(row["test_kl_per_dim"]) == 4
     assert abs(sum(row["test_kl_per_dim"]) - row["test_kl"]) < 1e-3 * row["test_kl"]
-    assert abs(row["test_neg_elbo"] - (-row["test_log_px_given_z"] + row["test_kl"])) < 1e-3
+    assert (
+        abs(row["test_neg_elbo"] - (-row["test_log_px_given_z"] + row["test_kl"]))
+        < 1e-3
+    )
     neg = column(history, "test_neg_elbo")
     assert neg[-1] < neg[0] - 5
     assert not model.training
@@ -65,24 +89,40 @@ def test_kl_weight_is_per_example_and_warms_up(data):
 
 def test_cosine_schedule_reaches_zero_and_warmup_changes_beta(data):
     _, history = small_fit(data, epochs=2, lr_schedule="cosine", beta_warmup=1.0)
-    assert history[0]["lr"] == pytest.approx(5e-4, rel=1e-6) and history[-1]["lr"] == pytest.approx(0, abs=1e-12)
-    assert history[0]["beta"] == pytest.approx(0.5) and history[-1]["beta"] == pytest.approx(1.0)
+    assert history[0]["lr"] == pytest.approx(5e-4, rel=1e-6) and history[-1][
+        "lr"
+    ] == pytest.approx(0, abs=1e-12)
+    assert history[0]["beta"] == pytest.approx(0.5) and history[-1][
+        "beta"
+    ] == pytest.approx(1.0)
 
 
 def test_time_limit_stops_training_and_runs_the_schedules_to_their_end(data):
     """A tiny budget ends training after the first epoch, with the cosine rate at 0 and the warm-up done."""
-    _, history = small_fit(data, epochs=50, lr_schedule="cosine", beta_warmup=0.5, time_limit=1e-3)
+    _, history = small_fit(
+        data, epochs=50, lr_schedule="cosine", beta_warmup=0.5, time_limit=1e-3
+    )
     assert len(history) == 1
-    assert history[0]["lr"] == pytest.approx(0, abs=1e-12) and history[0]["beta"] == pytest.approx(1.0)
+    assert history[0]["lr"] == pytest.approx(0, abs=1e-12) and history[0][
+        "beta"
+    ] == pytest.approx(1.0)
     state = TrainState(TrainConfig(time_limit=10.0), total_steps=100, started=None)
     assert state.progress == 0.0  # not started: by steps only
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("epochs", 0, "epochs"), ("lr", -1.0, "lr"), ("beta", -0.1, "KL weight"),
-    ("binarization", "otsu", "binarization"), ("lr_schedule", "step", "lr_schedule"),
-    ("device", "tpu", "device"), ("beta_warmup", 2.0, "fraction"), ("time_limit", 0.0, "time_limit"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("epochs", 0, "epochs"),
+        ("lr", -1.0, "lr"),
+        ("beta", -0.1, "KL weight"),
+        ("binarization", "otsu", "binarization"),
+        ("lr_schedule", "step", "lr_schedule"),
+        ("device", "tpu", "device"),
+        ("beta_warmup", 2.0, "fraction"),
+        ("time_limit", 0.0, "time_limit"),
+    ],
+)
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
@@ -90,7 +130,11 @@ def test_bad_config_is_refused(field, value, message):
 
 def test_device_choice():
     assert resolve_device("cpu") == torch.device("cpu")
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    expected = (
+        "cuda"
+        if torch.cuda.is_available()
+        else ("mps" if torch.backends.mps.is_available() else "cpu")
+    )
     assert resolve_device().type == expected
 
 
@@ -131,13 +175,25 @@ def test_an_interrupted_run_resumed_has_the_same_history(data, tmp_path, kind):
         model_config = VAEConfig(hidden=(64,), latent_dim=4)
     elif kind == "binary-annealed":
         model_config = BinaryVAEConfig(
-            hidden=(32,), latent_dim=8, estimator="smoothing-f2", smoothing_beta=10.0,
-            smoothing_beta_start=1.0, smoothing_anneal="geometric")
+            hidden=(32,),
+            latent_dim=8,
+            estimator="smoothing-f2",
+            smoothing_beta=10.0,
+            smoothing_beta_start=1.0,
+            smoothing_anneal="geometric",
+        )
     else:
-        model_config = BinaryVAEConfig(hidden=(32,), latent_dim=8,
-                                       estimator="score-function")
-    config = TrainConfig(epochs=3, batch_size=200, seed=3, device="cpu",
-                         lr_schedule="cosine", beta_warmup=0.5)
+        model_config = BinaryVAEConfig(
+            hidden=(32,), latent_dim=8, estimator="score-function"
+        )
+    config = TrainConfig(
+        epochs=3,
+        batch_size=200,
+        seed=3,
+        device="cpu",
+        lr_schedule="cosine",
+        beta_warmup=0.5,
+    )
 
     torch.manual_seed(config.seed)
     whole_model = model_config.build()
@@ -161,24 +217,36 @@ def test_an_interrupted_run_resumed_has_the_same_history(data, tmp_path, kind):
     assert ckpt.resume["epoch"] == 1 and len(ckpt.resume["history"]) == 1
     resumed = fit(ckpt.model, config, *data, resume=ckpt.resume)
     assert drop_time(resumed) == drop_time(whole)
-    for (name, a), b in zip(whole_model.state_dict().items(),
-                            ckpt.model.state_dict().values()):
+    for (name, a), b in zip(
+        whole_model.state_dict().items(), ckpt.model.state_dict().values()
+    ):
         assert torch.equal(a, b), name
 
 
-def test_resuming_a_finished_run_trains_nothing_and_another_length_is_refused(data,
-                                                                            tmp_path):
+def test_resuming_a_finished_run_trains_nothing_and_another_length_is_refused(
+    data, tmp_path
+):
     from vaebook.checkpoints import load_checkpoint, save_checkpoint
 
     torch.manual_seed(0)
     model = VAEConfig(hidden=(16,), latent_dim=2).build()
     config = TrainConfig(epochs=2, batch_size=500, device="cpu")
-    fit(model, config, *data, on_epoch=lambda history, state: save_checkpoint(
-        tmp_path / "m.pt", model, config, history, resume=state))
+    fit(
+        model,
+        config,
+        *data,
+        on_epoch=lambda history, state: save_checkpoint(
+            tmp_path / "m.pt", model, config, history, resume=state
+        ),
+    )
     ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt.resume["finished"] and ckpt.resume["epoch"] == 2
     again = fit(ckpt.model, config, *data, resume=ckpt.resume)  # finished: nothing runs
     assert drop_time(again) == drop_time(ckpt.history)
     with pytest.raises(ValueError, match="steps in all"):
-        fit(ckpt.model, TrainConfig(epochs=2, batch_size=250, device="cpu"), *data,
-            resume=ckpt.resume)
+        fit(
+            ckpt.model,
+            TrainConfig(epochs=2, batch_size=250, device="cpu"),
+            *data,
+            resume=ckpt.resume,
+        )

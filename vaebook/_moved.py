@@ -3,6 +3,7 @@
 The old spelling (``vaebook.discrete.exact_gradient``) still works, with a
 DeprecationWarning that names the new place, so code written against it keeps running.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,9 @@ def forward_moved(module: str, moved: dict[str, str]) -> Callable[[str], object]
         if name not in moved:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
         where = "vaebook.experiments." + moved[name]
-        warnings.warn(f"{module}.{name} moved to {where}.{name}", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"{module}.{name} moved to {where}.{name}", DeprecationWarning, stacklevel=2
+        )
         return getattr(importlib.import_module(where), name)
 
     return __getattr__

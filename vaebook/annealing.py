@@ -12,6 +12,7 @@ A schedule that is meant to anneal but cannot change (a floor equal to its start
 a zero rate) is refused at construction: that mistake trains at a constant
 temperature while the text claims annealing.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,11 +53,14 @@ class ExponentialDecay:
         positive_finite("temperature (start)", self.start)
         positive_finite("temperature minimum", self.minimum)
         if not (math.isfinite(self.rate) and self.rate >= 0) or self.every < 1:
-            raise ValueError(f"rate must be >= 0 and every >= 1 step, got rate={self.rate}, every={self.every}")
+            raise ValueError(
+                f"rate must be >= 0 and every >= 1 step, got rate={self.rate}, every={self.every}"
+            )
         if self.rate > 0 and self.minimum >= self.start:
             raise ValueError(
                 f"an annealed temperature needs minimum < start (got start={self.start}, minimum={self.minimum}): "
-                "with the floor at or above the start the temperature never changes; use rate=0 for a fixed one")
+                "with the floor at or above the start the temperature never changes; use rate=0 for a fixed one"
+            )
 
     @property
     def annealed(self) -> bool:
@@ -72,8 +76,12 @@ class ExponentialDecay:
         """First step at which the floor is reached (0 when fixed), as ``__call__`` rounds it."""
         if not self.annealed:
             return 0
-        k = max(0, int(math.log(self.start / self.minimum) / self.rate / self.every) - 1)
-        while self(k * self.every) > self.minimum:  # the closed form's rounding can be one update off
+        k = max(
+            0, int(math.log(self.start / self.minimum) / self.rate / self.every) - 1
+        )
+        while (
+            self(k * self.every) > self.minimum
+        ):  # the closed form's rounding can be one update off
             k += 1
         return k * self.every
 
@@ -90,19 +98,27 @@ class SmoothingSchedule:
 
     def __post_init__(self) -> None:
         if self.how not in SMOOTHING_ANNEALS:
-            raise ValueError(f"smoothing anneal must be one of {SMOOTHING_ANNEALS}, got {self.how!r}")
+            raise ValueError(
+                f"smoothing anneal must be one of {SMOOTHING_ANNEALS}, got {self.how!r}"
+            )
         positive_finite("smoothing beta (end)", self.end)
         if self.start is not None:
             positive_finite("smoothing beta start", self.start)
         if not 0 < self.fraction <= 1:
-            raise ValueError(f"fraction is a part of training in (0, 1], got {self.fraction}")
+            raise ValueError(
+                f"fraction is a part of training in (0, 1], got {self.fraction}"
+            )
         if self.how != "none":
             if self.start is None or self.start == self.end:
-                raise ValueError(f"annealing beta needs a start different from its end, got start={self.start}, "
-                                 f"end={self.end}; use how='none' for a fixed beta")
+                raise ValueError(
+                    f"annealing beta needs a start different from its end, got start={self.start}, "
+                    f"end={self.end}; use how='none' for a fixed beta"
+                )
         if self.end <= 0 or (self.how != "none" and self.start <= 0):
-            raise ValueError(f"smoothing beta must be positive at both ends, got "
-                             f"start={self.start}, end={self.end}")
+            raise ValueError(
+                f"smoothing beta must be positive at both ends, got "
+                f"start={self.start}, end={self.end}"
+            )
 
     def __call__(self, progress: float) -> float:
         if self.how == "none":

@@ -13,6 +13,7 @@ random state; see :func:`vaebook.training.training_state`). ``vaebook.train``
 writes one such resumable float32 checkpoint after every epoch and replaces it
 at the end with the final one (``--dtype``, metrics, no training state).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,11 +48,16 @@ class Checkpoint:
     resume: dict | None = None  # training state and history, for fit(..., resume=...)
 
 
-def save_checkpoint(path: str | Path, model: torch.nn.Module,
-                    train_config: TrainConfig | None = None,
-                    history: list[dict] | None = None, metrics: dict | None = None,
-                    dtype: str = "float32", command: str | None = None,
-                    resume: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    model: torch.nn.Module,
+    train_config: TrainConfig | None = None,
+    history: list[dict] | None = None,
+    metrics: dict | None = None,
+    dtype: str = "float32",
+    command: str | None = None,
+    resume: dict | None = None,
+) -> Path:
     """Write ``model`` (with its ``config``), training config, history and metrics to
     ``path``.
 
@@ -62,19 +68,26 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module,
     since resuming from rounded weights would not continue the same run).
     """
     if resume is not None and dtype != "float32":
-        raise ValueError(f"a resumable checkpoint keeps float32 weights, got "
-                         f"dtype={dtype!r}")
+        raise ValueError(
+            f"a resumable checkpoint keeps float32 weights, got dtype={dtype!r}"
+        )
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"dtype must be one of {STORAGE_DTYPES}, got {dtype!r}")
     if not hasattr(model, "config") or not hasattr(type(model.config), "registry_name"):
-        raise TypeError(f"{type(model).__name__} has no registered .config; it cannot "
-                        "be rebuilt from a checkpoint")
+        raise TypeError(
+            f"{type(model).__name__} has no registered .config; it cannot "
+            "be rebuilt from a checkpoint"
+        )
     state = encode_state(model.state_dict(), dtype)
     payload = {
-        "format": FORMAT, "version": VERSION, "dtype": dtype,
+        "format": FORMAT,
+        "version": VERSION,
+        "dtype": dtype,
         "model_config": config_to_dict(model.config),
         "train_config": asdict(train_config) if train_config is not None else None,
-        "state_dict": state, "history": history or [], "metrics": metrics or {},
+        "state_dict": state,
+        "history": history or [],
+        "metrics": metrics or {},
     }
     if command is not None:
         payload["command"] = command
@@ -172,13 +185,18 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(
             f"{path} is not a readable checkpoint (corrupt or truncated: "
             f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
-            "retrain it or restore the file") from err
+            "retrain it or restore the file"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a torch file but not a vaebook checkpoint "
-                              f"(no format={FORMAT!r})")
+        raise CheckpointError(
+            f"{path} is a torch file but not a vaebook checkpoint "
+            f"(no format={FORMAT!r})"
+        )
     if payload.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint version "
-                              f"{payload.get('version')}; this vaebook reads {VERSION}")
+        raise CheckpointError(
+            f"{path} has checkpoint version "
+            f"{payload.get('version')}; this vaebook reads {VERSION}"
+        )
     return payload
 
 
@@ -196,23 +214,32 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: the weights do not match the saved config "
-                              f"{model_config}: "
-                              f"{str(err).splitlines()[0]}") from err
+        raise CheckpointError(
+            f"{path}: the weights do not match the saved config "
+            f"{model_config}: "
+            f"{str(err).splitlines()[0]}"
+        ) from err
     train = payload.get("train_config")
     history, metrics = payload.get("history", []), payload.get("metrics", {})
     test = metrics.get("test") if isinstance(metrics, dict) else None
     command = payload.get("command") or (
-        test.get("command") if isinstance(test, dict) else None)
+        test.get("command") if isinstance(test, dict) else None
+    )
     resume = payload.get("resume")
-    return Checkpoint(model.to(device).eval(), model_config,
-                      TrainConfig(**train) if train is not None else None,
-                      history, metrics, command,
-                      {**resume, "history": history} if resume is not None else None)
+    return Checkpoint(
+        model.to(device).eval(),
+        model_config,
+        TrainConfig(**train) if train is not None else None,
+        history,
+        metrics,
+        command,
+        {**resume, "history": history} if resume is not None else None,
+    )
 
 
-def load_for_resume(path: str | Path, model_config: object,
-                    train_config: TrainConfig) -> Checkpoint:
+def load_for_resume(
+    path: str | Path, model_config: object, train_config: TrainConfig
+) -> Checkpoint:
     """The checkpoint ``path`` to continue training from, checked against the options of
     the resuming command: same model and model config, same training config (the device
     may differ: the run then continues, though not bit for bit). Raises
@@ -223,26 +250,32 @@ def load_for_resume(path: str | Path, model_config: object,
         raise CheckpointError(
             f"{path} holds no training state to resume: it is a final checkpoint "
             "(training ended) or was written before resumable training; the state is "
-            "saved after every epoch while a run lasts")
+            "saved after every epoch while a run lasts"
+        )
     differ = _differences(ckpt.model_config, model_config)
     if ckpt.train_config is not None:
         differ += _differences(ckpt.train_config, train_config, ignore=("device",))
     if differ:
         was = f"; it was trained by: {ckpt.command}" if ckpt.command else ""
-        raise CheckpointError(f"cannot resume from {path}: it was trained with other "
-                              f"options ({'; '.join(differ)}). Resume with the same "
-                              f"options{was}")
+        raise CheckpointError(
+            f"cannot resume from {path}: it was trained with other "
+            f"options ({'; '.join(differ)}). Resume with the same "
+            f"options{was}"
+        )
     return ckpt
 
 
-def _differences(saved: object, given: object,
-                 ignore: tuple[str, ...] = ()) -> list[str]:
+def _differences(
+    saved: object, given: object, ignore: tuple[str, ...] = ()
+) -> list[str]:
     if type(saved) is not type(given):
-        names = [getattr(type(c), "registry_name", type(c).__name__)
-                 for c in (saved, given)]
+        names = [
+            getattr(type(c), "registry_name", type(c).__name__) for c in (saved, given)
+        ]
         return [f"model {names[0]} in the checkpoint, {names[1]} on the command line"]
-    return [f"{f.name}: {getattr(saved, f.name)!r} in the checkpoint, "
-            f"{getattr(given, f.name)!r} on the command line"
-            for f in fields(saved)
-            if f.name not in ignore
-            and getattr(saved, f.name) != getattr(given, f.name)]
+    return [
+        f"{f.name}: {getattr(saved, f.name)!r} in the checkpoint, "
+        f"{getattr(given, f.name)!r} on the command line"
+        for f in fields(saved)
+        if f.name not in ignore and getattr(saved, f.name) != getattr(given, f.name)
+    ]

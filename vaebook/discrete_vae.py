@@ -10,6 +10,7 @@ reconstruction term E_q[log p(x|z)] needs an estimator. In eval mode the decoder
 sees exact discrete samples of q, so the reported test -ELBO is a true bound on
 -log p(x) of the discrete model, whatever relaxation trained it.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,35 +45,59 @@ class _ScheduleFields:
 
     temperature: float = 1.0  # tau_0 of the Gumbel-softmax
     temperature_min: float = 0.5  # its floor (Jang et al.: 0.5)
-    anneal_rate: float = 1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0 keeps tau fixed
-    anneal_every: int = 500  # steps between temperature updates (Jang et al.: 500 or 1000)
-    smoothing_beta: float = 5.0  # final sharpness of a smoothing transformation (notes 2.3)
+    anneal_rate: float = (
+        1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0 keeps tau fixed
+    )
+    anneal_every: int = (
+        500  # steps between temperature updates (Jang et al.: 500 or 1000)
+    )
+    smoothing_beta: float = (
+        5.0  # final sharpness of a smoothing transformation (notes 2.3)
+    )
     smoothing_beta_start: float | None = None  # where an annealed beta starts
     smoothing_anneal: str = "none"  # none (beta fixed) | linear | geometric
-    smoothing_anneal_fraction: float = 1.0  # part of training over which beta moves to its end
+    smoothing_anneal_fraction: float = (
+        1.0  # part of training over which beta moves to its end
+    )
     smoothing_base: float = math.e  # the base a of the f1 smoother
-    baseline_decay: float = 0.99  # running-mean baseline of the score-function estimator
+    baseline_decay: float = (
+        0.99  # running-mean baseline of the score-function estimator
+    )
 
     def temperature_schedule(self) -> ExponentialDecay:
-        return ExponentialDecay(self.temperature, self.temperature_min, self.anneal_rate, self.anneal_every)
+        return ExponentialDecay(
+            self.temperature, self.temperature_min, self.anneal_rate, self.anneal_every
+        )
 
     def smoothing_schedule(self) -> SmoothingSchedule:
-        return SmoothingSchedule(self.smoothing_beta, self.smoothing_beta_start, self.smoothing_anneal,
-                                 self.smoothing_anneal_fraction)
+        return SmoothingSchedule(
+            self.smoothing_beta,
+            self.smoothing_beta_start,
+            self.smoothing_anneal,
+            self.smoothing_anneal_fraction,
+        )
 
     def check(self, estimators: dict) -> None:
         if self.estimator not in estimators:
-            raise ValueError(f"estimator must be one of {sorted(estimators)}, got {self.estimator!r}")
+            raise ValueError(
+                f"estimator must be one of {sorted(estimators)}, got {self.estimator!r}"
+            )
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"hidden sizes must be positive, got {self.hidden}")
         if not 0 <= self.baseline_decay < 1:
-            raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
+            raise ValueError(
+                f"baseline_decay must be in [0, 1), got {self.baseline_decay}"
+            )
         if not (math.isfinite(self.smoothing_base) and self.smoothing_base > 1):
-            raise ValueError("smoothing_base (the f1 smoother's a) must be a finite "
-                             "number > 1, "
-                             f"got {self.smoothing_base}")
+            raise ValueError(
+                "smoothing_base (the f1 smoother's a) must be a finite "
+                "number > 1, "
+                f"got {self.smoothing_base}"
+            )
         # both raise on a non-finite or non-positive temperature or beta, and on a
         # schedule that cannot anneal
         self.temperature_schedule()
@@ -113,7 +138,9 @@ class CategoricalVAEConfig(_ScheduleFields):
 
     def __post_init__(self) -> None:
         if self.num_latents < 1 or self.num_classes < 2:
-            raise ValueError(f"need num_latents >= 1 and num_classes >= 2, got {self.num_latents}, {self.num_classes}")
+            raise ValueError(
+                f"need num_latents >= 1 and num_classes >= 2, got {self.num_latents}, {self.num_classes}"
+            )
         self.check(CATEGORICAL_ESTIMATORS)
 
     def build(self) -> "CategoricalVAE":
@@ -136,9 +163,15 @@ class DiscreteVAE(nn.Module):
     def __init__(self, config, code_size: int):
         super().__init__()
         self.config = config
-        self.encoder = mlp([config.data_dim, *config.hidden, code_size], config.activation)
-        self.decoder = mlp([code_size, *reversed(config.hidden), config.data_dim], config.activation)
-        self.register_buffer("baseline", torch.zeros(()))  # running mean of log p(x|z), score function
+        self.encoder = mlp(
+            [config.data_dim, *config.hidden, code_size], config.activation
+        )
+        self.decoder = mlp(
+            [code_size, *reversed(config.hidden), config.data_dim], config.activation
+        )
+        self.register_buffer(
+            "baseline", torch.zeros(())
+        )  # running mean of log p(x|z), score function
         self.register_buffer("baseline_set", torch.tensor(False))
         self.temperature_schedule = config.temperature_schedule()
         self.smoothing_schedule = config.smoothing_schedule()
@@ -146,9 +179,11 @@ class DiscreteVAE(nn.Module):
 
     def hyperparameters(self, state) -> dict:
         """The estimator's params at this point of training (``state``: a TrainState)."""
-        return {"temperature": self.temperature_schedule(state.step),
-                "smoothing_beta": self.smoothing_schedule(state.progress),
-                "base": self.config.smoothing_base}
+        return {
+            "temperature": self.temperature_schedule(state.step),
+            "smoothing_beta": self.smoothing_schedule(state.progress),
+            "base": self.config.smoothing_base,
+        }
 
     def encoder_logits(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -186,23 +221,39 @@ class DiscreteVAE(nn.Module):
         neg_elbo = -(log_px - kl).detach()
         relaxed = self.estimator.relaxed
         with torch.no_grad():
-            if self.training and relaxed:  # the true bound of the discrete model, from an exact sample of q
+            if (
+                self.training and relaxed
+            ):  # the true bound of the discrete model, from an exact sample of q
                 hard, soft = -(self.decode(qz.sample()).log_prob(x) - kl), neg_elbo
-            elif relaxed:  # eval: the relaxed bound the model was trained on, for comparison
-                hard, soft = neg_elbo, -(self.decode(self.estimator(logits, params)).log_prob(x) - kl)
+            elif (
+                relaxed
+            ):  # eval: the relaxed bound the model was trained on, for comparison
+                hard, soft = (
+                    neg_elbo,
+                    -(self.decode(self.estimator(logits, params)).log_prob(x) - kl),
+                )
             else:
                 hard = soft = neg_elbo
         full = torch.ones_like(kl)
         return training_metrics(
-            loss.mean(), log_px.detach(), kl.detach(), hard_neg_elbo=hard,
-            relaxed_neg_elbo=soft, temperature=full * params["temperature"],
-            smoothing_beta=full * params["smoothing_beta"])
+            loss.mean(),
+            log_px.detach(),
+            kl.detach(),
+            hard_neg_elbo=hard,
+            relaxed_neg_elbo=soft,
+            temperature=full * params["temperature"],
+            smoothing_beta=full * params["smoothing_beta"],
+        )
 
     @torch.no_grad()
     def update_baseline(self, signal: torch.Tensor) -> None:
         """b <- decay b + (1 - decay) mean log p(x|z); the first batch sets b (no device sync)."""
         decay = self.config.baseline_decay
-        self.baseline.copy_(torch.where(self.baseline_set, decay * self.baseline + (1 - decay) * signal, signal))
+        self.baseline.copy_(
+            torch.where(
+                self.baseline_set, decay * self.baseline + (1 - decay) * signal, signal
+            )
+        )
         self.baseline_set.fill_(True)
 
     @torch.no_grad()
@@ -228,7 +279,9 @@ class BinaryVAE(DiscreteVAE):
         return bernoulli_latents(logits)
 
     def prior(self) -> DiscreteLatents:
-        return bernoulli_latents(torch.zeros(self.latent_dim, device=self.baseline.device))
+        return bernoulli_latents(
+            torch.zeros(self.latent_dim, device=self.baseline.device)
+        )
 
 
 class CategoricalVAE(DiscreteVAE):
@@ -240,13 +293,19 @@ class CategoricalVAE(DiscreteVAE):
         super().__init__(config, config.num_latents * config.num_classes)
 
     def encoder_logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x).unflatten(-1, (self.config.num_latents, self.config.num_classes))  # (B, K, C)
+        return self.encoder(x).unflatten(
+            -1, (self.config.num_latents, self.config.num_classes)
+        )  # (B, K, C)
 
     def latents(self, logits: torch.Tensor) -> DiscreteLatents:
         return categorical_latents(logits)
 
     def prior(self) -> DiscreteLatents:
-        zeros = torch.zeros(self.config.num_latents, self.config.num_classes, device=self.baseline.device)
+        zeros = torch.zeros(
+            self.config.num_latents,
+            self.config.num_classes,
+            device=self.baseline.device,
+        )
         return categorical_latents(zeros)
 
 

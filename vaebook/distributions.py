@@ -5,6 +5,7 @@ Encoders return q(z|x), decoders p(x|z) and models their prior p(z) as
 distribution objects with ``rsample``/``sample``, ``log_prob``, ``batch_shape``
 and ``event_shape``, so the objectives never see ``(mu, logvar)`` tuples.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,7 +18,9 @@ def diagonal_gaussian(loc: torch.Tensor, scale: torch.Tensor) -> D.Independent:
     return D.Independent(D.Normal(loc, scale), 1)
 
 
-def standard_normal(latent_dim: int, device: torch.device | str = "cpu") -> D.Independent:
+def standard_normal(
+    latent_dim: int, device: torch.device | str = "cpu"
+) -> D.Independent:
     """The prior p(z) = N(0, I_K), event_shape (K,)."""
     zeros = torch.zeros(latent_dim, device=device)
     return D.Independent(D.Normal(zeros, torch.ones_like(zeros)), 1)
@@ -45,8 +48,12 @@ def has_analytic_kl(q: D.Distribution, p: D.Distribution) -> bool:
     return closed_form_kl(q, p) is not None
 
 
-def kl_divergence(q: D.Distribution, p: D.Distribution, z: torch.Tensor | None = None,
-                  log_q: torch.Tensor | None = None) -> torch.Tensor:
+def kl_divergence(
+    q: D.Distribution,
+    p: D.Distribution,
+    z: torch.Tensor | None = None,
+    log_q: torch.Tensor | None = None,
+) -> torch.Tensor:
     """KL(q || p) per batch element, shape batch_shape: closed form, else Monte Carlo.
 
     The closed form where torch registers one; otherwise the estimate
@@ -61,7 +68,8 @@ def kl_divergence(q: D.Distribution, p: D.Distribution, z: torch.Tensor | None =
         raise ValueError(
             f"KL({type(q).__name__} || {type(p).__name__}) has no closed form in "
             "torch; "
-            "pass samples z from q for a Monte Carlo estimate")
+            "pass samples z from q for a Monte Carlo estimate"
+        )
     return ((q.log_prob(z) if log_q is None else log_q) - p.log_prob(z)).mean(0)
 
 
@@ -76,8 +84,9 @@ def kl_per_dimension(q: D.Distribution, p: D.Distribution) -> torch.Tensor:
     return D.kl_divergence(q_base, p_base)
 
 
-def log_prob_matrix(dist: D.Distribution, x: torch.Tensor,
-                    chunk_size: int = 64) -> torch.Tensor:
+def log_prob_matrix(
+    dist: D.Distribution, x: torch.Tensor, chunk_size: int = 64
+) -> torch.Tensor:
     """log p_m(x_n) for every value x_n (N, *event) and every member m of ``dist``'s
     batch (M,): (N, M).
 

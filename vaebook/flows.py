@@ -33,6 +33,7 @@ step by bisection on one scalar.
 :mod:`vaebook.models` with a choice of posterior family: ``"diagonal"``,
 ``"fullcov"`` or ``"planar"``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,10 +56,14 @@ POSTERIORS = ("diagonal", "fullcov", "planar")
 
 def _check_last_dim(name: str, tensor: torch.Tensor, k: int) -> None:
     if tensor.dim() < 1 or tensor.shape[-1] != k:
-        raise ValueError(f"{name} must have last dimension {k} (the latent size), got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"{name} must have last dimension {k} (the latent size), got shape {tuple(tensor.shape)}"
+        )
 
 
-def diagonal_affine(eps: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def diagonal_affine(
+    eps: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """z = loc + scale * eps and log |det dz/d eps| = sum_k log scale_k.
 
     ``eps`` (..., K); ``loc`` and ``scale`` (..., K) broadcast against it. The
@@ -77,15 +82,20 @@ def diagonal_affine(eps: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -
 def check_scale_tril(scale_tril: torch.Tensor) -> None:
     """Raise a ValueError unless ``scale_tril`` (..., K, K) is lower-triangular with a positive diagonal."""
     if scale_tril.dim() < 2 or scale_tril.shape[-1] != scale_tril.shape[-2]:
-        raise ValueError(f"scale_tril must be a (..., K, K) matrix, got shape {tuple(scale_tril.shape)}")
+        raise ValueError(
+            f"scale_tril must be a (..., K, K) matrix, got shape {tuple(scale_tril.shape)}"
+        )
     if not torch.equal(scale_tril, scale_tril.tril()):
         raise ValueError("scale_tril must be lower-triangular (a Cholesky factor)")
     if not (scale_tril.diagonal(dim1=-2, dim2=-1) > 0).all():
-        raise ValueError("scale_tril must have a positive diagonal (so that L L^T is positive definite)")
+        raise ValueError(
+            "scale_tril must have a positive diagonal (so that L L^T is positive definite)"
+        )
 
 
-def cholesky_affine(eps: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def cholesky_affine(
+    eps: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """z = loc + L eps and log |det dz/d eps| = sum_k log L_kk.
 
     L = ``scale_tril`` (..., K, K) is lower-triangular with a positive diagonal, so
@@ -101,8 +111,9 @@ def cholesky_affine(eps: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tens
     return z, log_det
 
 
-def scale_tril_from_raw(raw_diag: torch.Tensor, raw_offdiag: torch.Tensor,
-                        min_scale: float = MIN_SCALE) -> torch.Tensor:
+def scale_tril_from_raw(
+    raw_diag: torch.Tensor, raw_offdiag: torch.Tensor, min_scale: float = MIN_SCALE
+) -> torch.Tensor:
     """A Cholesky factor from unconstrained numbers: (..., K) and (..., K(K-1)/2) -> (..., K, K).
 
     The diagonal is softplus(raw_diag) + min_scale > 0; the strictly lower part
@@ -110,15 +121,19 @@ def scale_tril_from_raw(raw_diag: torch.Tensor, raw_offdiag: torch.Tensor,
     """
     k = raw_diag.shape[-1]
     if raw_offdiag.shape[-1] != k * (k - 1) // 2:
-        raise ValueError(f"raw_offdiag needs K(K-1)/2 = {k * (k - 1) // 2} entries for K = {k}, "
-                         f"got {raw_offdiag.shape[-1]}")
+        raise ValueError(
+            f"raw_offdiag needs K(K-1)/2 = {k * (k - 1) // 2} entries for K = {k}, "
+            f"got {raw_offdiag.shape[-1]}"
+        )
     rows, cols = torch.tril_indices(k, k, offset=-1, device=raw_diag.device)
     lower = raw_diag.new_zeros(*raw_diag.shape, k)
     lower[..., rows, cols] = raw_offdiag
     return lower + torch.diag_embed(F.softplus(raw_diag) + min_scale)
 
 
-def constrain_planar_u(u: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def constrain_planar_u(
+    u: torch.Tensor, w: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Rezende & Mohamed (2015, App. A): u_hat with w^T u_hat = m(w^T u) > -1, m(a) = -1 + softplus(a).
 
     u_hat = u + (m(w^T u) - w^T u) w / ||w||^2 changes u only along w. Returns
@@ -127,9 +142,15 @@ def constrain_planar_u(u: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, 
     """
     wu = (w * u).sum(-1)
     w_sq = (w * w).sum(-1)
-    movable = w_sq > torch.finfo(w.dtype).tiny  # w = 0: the step is a shift by u tanh(b), always invertible
+    movable = (
+        w_sq > torch.finfo(w.dtype).tiny
+    )  # w = 0: the step is a shift by u tanh(b), always invertible
     one_plus_wu_hat = torch.where(movable, F.softplus(wu), 1 + wu)
-    shift = torch.where(movable, (one_plus_wu_hat - 1 - wu) / w_sq.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
+    shift = torch.where(
+        movable,
+        (one_plus_wu_hat - 1 - wu) / w_sq.clamp_min(torch.finfo(w.dtype).tiny),
+        0.0,
+    )
     return u + shift.unsqueeze(-1) * w, one_plus_wu_hat
 
 
@@ -144,8 +165,9 @@ def _planar_parameters(u, w, b, k: int, constrain: bool):
     return u_hat, one_plus_wu, b
 
 
-def planar(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b, constrain: bool = True
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def planar(
+    z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b, constrain: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One planar step f(z) = z + u_hat tanh(w^T z + b) and log |det df/dz|.
 
     ``z`` (..., K); ``u``, ``w`` (..., K) and ``b`` (...,) broadcast against it.
@@ -162,8 +184,14 @@ def planar(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b, constrain: bool
     return z + u_hat * t.unsqueeze(-1), det.abs().log()
 
 
-def planar_inverse(y: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b, constrain: bool = True,
-                   iterations: int = 40) -> torch.Tensor:
+def planar_inverse(
+    y: torch.Tensor,
+    u: torch.Tensor,
+    w: torch.Tensor,
+    b,
+    constrain: bool = True,
+    iterations: int = 40,
+) -> torch.Tensor:
     """The z with planar(z) = y, by bisection on the scalar a = w^T z + b.
 
     Taking w^T of y = z + u_hat tanh(a) gives w^T y + b = a + (w^T u_hat) tanh(a),
@@ -173,7 +201,9 @@ def planar_inverse(y: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b, constra
     """
     u_hat, one_plus_wu, b = _planar_parameters(u, w, b, y.shape[-1], constrain)
     if not constrain and (one_plus_wu < 0).any():
-        raise ValueError("this planar step is not invertible: w^T u < -1 (use constrain=True)")
+        raise ValueError(
+            "this planar step is not invertible: w^T u < -1 (use constrain=True)"
+        )
     wu = one_plus_wu - 1
     target = (y * w).sum(-1) + b  # (...,)
 
@@ -208,7 +238,9 @@ def autograd_log_abs_det(fn, eps: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------- posteriors
 
 
-def full_covariance_gaussian(loc: torch.Tensor, scale_tril: torch.Tensor) -> D.MultivariateNormal:
+def full_covariance_gaussian(
+    loc: torch.Tensor, scale_tril: torch.Tensor
+) -> D.MultivariateNormal:
     """q(z|x) = N(loc, L L^T) with L = ``scale_tril``: rsample is :func:`cholesky_affine` of eps ~ N(0, I)."""
     check_scale_tril(scale_tril)
     return D.MultivariateNormal(loc, scale_tril=scale_tril)
@@ -226,7 +258,9 @@ class PlanarTransform(D.Transform):
     codomain = constraints.real_vector
     bijective = True
 
-    def __init__(self, u: torch.Tensor, w: torch.Tensor, b: torch.Tensor, cache_size: int = 1):
+    def __init__(
+        self, u: torch.Tensor, w: torch.Tensor, b: torch.Tensor, cache_size: int = 1
+    ):
         super().__init__(cache_size=cache_size)
         self.u, self.w, self.b = u, w, b
 
@@ -249,17 +283,31 @@ class PlanarFlowPosterior(D.TransformedDistribution):
     batch_shape (B,), event_shape (K,). ``mean`` has no closed form.
     """
 
-    def __init__(self, loc: torch.Tensor, scale: torch.Tensor, u: torch.Tensor, w: torch.Tensor,
-                 b: torch.Tensor, validate_args: bool | None = None):
+    def __init__(
+        self,
+        loc: torch.Tensor,
+        scale: torch.Tensor,
+        u: torch.Tensor,
+        w: torch.Tensor,
+        b: torch.Tensor,
+        validate_args: bool | None = None,
+    ):
         k = loc.shape[-1]
         for name, tensor in (("u", u), ("w", w)):
             if tensor.shape[:-2] != loc.shape[:-1] or tensor.shape[-1] != k:
-                raise ValueError(f"{name} must be (..., F, K) = {(*loc.shape[:-1], 'F', k)}, got {tuple(tensor.shape)}")
+                raise ValueError(
+                    f"{name} must be (..., F, K) = {(*loc.shape[:-1], 'F', k)}, got {tuple(tensor.shape)}"
+                )
         if b.shape != u.shape[:-1]:
-            raise ValueError(f"b must be (..., F) = {tuple(u.shape[:-1])}, got {tuple(b.shape)}")
+            raise ValueError(
+                f"b must be (..., F) = {tuple(u.shape[:-1])}, got {tuple(b.shape)}"
+            )
         base = D.Independent(D.Normal(torch.zeros_like(loc), torch.ones_like(loc)), 1)
         steps = [D.AffineTransform(loc, scale, event_dim=1, cache_size=1)]
-        steps += [PlanarTransform(u[..., f, :], w[..., f, :], b[..., f]) for f in range(u.shape[-2])]
+        steps += [
+            PlanarTransform(u[..., f, :], w[..., f, :], b[..., f])
+            for f in range(u.shape[-2])
+        ]
         super().__init__(base, steps, validate_args=validate_args)
         self.loc, self.scale = loc, scale
 
@@ -267,7 +315,9 @@ class PlanarFlowPosterior(D.TransformedDistribution):
     def num_flows(self) -> int:
         return len(self.transforms) - 1
 
-    def rsample_and_log_prob(self, sample_shape=torch.Size()) -> tuple[torch.Tensor, torch.Tensor]:
+    def rsample_and_log_prob(
+        self, sample_shape=torch.Size()
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """z (S..., B, K) by the pathwise route and log q(z|x) (S..., B) from the forward log-dets."""
         eps = self.base_dist.rsample(sample_shape)
         log_q = self.base_dist.log_prob(eps)
@@ -284,7 +334,9 @@ def planar_flow_posterior(loc, scale, u, w, b) -> PlanarFlowPosterior:
     return PlanarFlowPosterior(loc, scale, u, w, b)
 
 
-def rsample_and_log_prob(q: D.Distribution, sample_shape=torch.Size()) -> tuple[torch.Tensor, torch.Tensor]:
+def rsample_and_log_prob(
+    q: D.Distribution, sample_shape=torch.Size()
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(z, log q(z)) for pathwise samples z ~ q: the distribution's own method where it has one."""
     if hasattr(q, "rsample_and_log_prob"):
         return q.rsample_and_log_prob(sample_shape)
@@ -294,7 +346,9 @@ def rsample_and_log_prob(q: D.Distribution, sample_shape=torch.Size()) -> tuple[
     return z, q.log_prob(z)
 
 
-def density_on_grid(q: D.Distribution, limit: float = 4.0, steps: int = 201, center=(0.0, 0.0)):
+def density_on_grid(
+    q: D.Distribution, limit: float = 4.0, steps: int = 201, center=(0.0, 0.0)
+):
     """Evaluate a 2-D density on a square grid: (z1, z2, density, cell area).
 
     ``z1``, ``z2`` and ``density`` are (steps, steps) tensors over
@@ -302,8 +356,10 @@ def density_on_grid(q: D.Distribution, limit: float = 4.0, steps: int = 201, cen
     the integral of q (1 when q is a normalized density with its mass inside the square).
     """
     if tuple(q.event_shape) != (2,) or tuple(q.batch_shape) != ():
-        raise ValueError(f"density_on_grid needs one 2-D distribution (batch_shape (), event_shape (2,)), "
-                         f"got batch_shape {tuple(q.batch_shape)}, event_shape {tuple(q.event_shape)}")
+        raise ValueError(
+            f"density_on_grid needs one 2-D distribution (batch_shape (), event_shape (2,)), "
+            f"got batch_shape {tuple(q.batch_shape)}, event_shape {tuple(q.event_shape)}"
+        )
     c1, c2 = (float(c) for c in center)
     g1 = torch.linspace(c1 - limit, c1 + limit, steps)
     g2 = torch.linspace(c2 - limit, c2 + limit, steps)
@@ -336,7 +392,9 @@ class PosteriorVAEConfig(VAEConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.posterior not in POSTERIORS:
-            raise ValueError(f"posterior must be one of {POSTERIORS}, got {self.posterior!r}")
+            raise ValueError(
+                f"posterior must be one of {POSTERIORS}, got {self.posterior!r}"
+            )
         if self.num_flows < 1:
             raise ValueError(f"num_flows must be at least 1, got {self.num_flows}")
 
@@ -344,7 +402,11 @@ class PosteriorVAEConfig(VAEConfig):
     def extra_outputs(self) -> int:
         """Encoder outputs beyond loc and scale."""
         k = self.latent_dim
-        return {"diagonal": 0, "fullcov": k * (k - 1) // 2, "planar": self.num_flows * (2 * k + 1)}[self.posterior]
+        return {
+            "diagonal": 0,
+            "fullcov": k * (k - 1) // 2,
+            "planar": self.num_flows * (2 * k + 1),
+        }[self.posterior]
 
     def build(self) -> "PosteriorVAE":
         return PosteriorVAE(self)
@@ -363,15 +425,24 @@ class PosteriorVAE(BernoulliVAE):
     def encode(self, x: torch.Tensor) -> D.Distribution:
         """x (B, D) -> q(z|x) with batch_shape (B,), event_shape (K,)."""
         k, h = self.latent_dim, self.encoder(x)
-        loc, raw_scale, rest = h[..., :k], h[..., k:2 * k], h[..., 2 * k:]
+        loc, raw_scale, rest = h[..., :k], h[..., k : 2 * k], h[..., 2 * k :]
         kind = self.config.posterior
         if kind == "diagonal":
             return diagonal_gaussian(loc, F.softplus(raw_scale) + MIN_SCALE)
         if kind == "fullcov":
-            return D.MultivariateNormal(loc, scale_tril=scale_tril_from_raw(raw_scale, rest))
-        flow = rest.reshape(*rest.shape[:-1], self.config.num_flows, 2 * k + 1)  # (B, F, 2K + 1)
-        return PlanarFlowPosterior(loc, F.softplus(raw_scale) + MIN_SCALE,
-                                   flow[..., :k], flow[..., k:2 * k], flow[..., 2 * k])
+            return D.MultivariateNormal(
+                loc, scale_tril=scale_tril_from_raw(raw_scale, rest)
+            )
+        flow = rest.reshape(
+            *rest.shape[:-1], self.config.num_flows, 2 * k + 1
+        )  # (B, F, 2K + 1)
+        return PlanarFlowPosterior(
+            loc,
+            F.softplus(raw_scale) + MIN_SCALE,
+            flow[..., :k],
+            flow[..., k : 2 * k],
+            flow[..., 2 * k],
+        )
 
     def prior_for(self, qz: D.Distribution) -> D.Distribution:
         """p(z) = N(0, I) as the type torch pairs with ``qz`` for a closed-form KL."""

@@ -23,6 +23,7 @@ whose mean is the estimate, :func:`estimate_gradient` their mean and
 :class:`ScoreFunctionVAE` is a Gaussian VAE whose encoder learns from the
 score function (with the leave-one-out baseline) instead of the pathwise gradient.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,9 +49,12 @@ def leave_one_out_baseline(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     return (values.sum(dim, keepdim=True) - values) / (s - 1)
 
 
-def score_function_surrogate(values: torch.Tensor, log_q: torch.Tensor,
-                             baseline: str | float | torch.Tensor | None = None,
-                             dim: int = 0) -> torch.Tensor:
+def score_function_surrogate(
+    values: torch.Tensor,
+    log_q: torch.Tensor,
+    baseline: str | float | torch.Tensor | None = None,
+    dim: int = 0,
+) -> torch.Tensor:
     """(f(z) - b) log q(z) with f(z) - b held constant: its gradient is the
     score-function
     (REINFORCE) estimate (f(z) - b) grad log q(z), elementwise (the caller reduces).
@@ -63,62 +67,105 @@ def score_function_surrogate(values: torch.Tensor, log_q: torch.Tensor,
     values = values.detach()
     if isinstance(baseline, str):
         if baseline != "leave-one-out":
-            raise ValueError("baseline must be None, a number, a tensor or "
-                             "'leave-one-out', "
-                             f"got {baseline!r}")
+            raise ValueError(
+                "baseline must be None, a number, a tensor or "
+                "'leave-one-out', "
+                f"got {baseline!r}"
+            )
         advantage = values - leave_one_out_baseline(values, dim)
     elif baseline is None:
         advantage = values
     else:
-        advantage = values - torch.as_tensor(baseline, dtype=values.dtype,
-                                             device=values.device).detach()
+        advantage = (
+            values
+            - torch.as_tensor(
+                baseline, dtype=values.dtype, device=values.device
+            ).detach()
+        )
     return advantage * log_q
 
 
 def _check(params: dict, num_samples: int, estimator: str, baseline) -> None:
     if not params:
-        raise ValueError("params must name at least one parameter tensor, e.g. {'loc': ..., 'scale': ...}")
+        raise ValueError(
+            "params must name at least one parameter tensor, e.g. {'loc': ..., 'scale': ...}"
+        )
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
     if estimator == "pathwise" and baseline is not None:
-        raise ValueError("a baseline is a control variate for the score function; the pathwise estimator takes none")
-    if baseline is not None and baseline != "leave-one-out" and not isinstance(baseline, Real):
-        raise ValueError(f"baseline must be None, a number or 'leave-one-out', got {baseline!r}")
+        raise ValueError(
+            "a baseline is a control variate for the score function; the pathwise estimator takes none"
+        )
+    if (
+        baseline is not None
+        and baseline != "leave-one-out"
+        and not isinstance(baseline, Real)
+    ):
+        raise ValueError(
+            f"baseline must be None, a number or 'leave-one-out', got {baseline!r}"
+        )
     if baseline == "leave-one-out" and num_samples < 2:
         raise ValueError("the leave-one-out baseline needs num_samples >= 2")
 
 
-def _gradients(make: Callable, params: dict, f: Callable, sample_shape: tuple[int, ...],
-               estimator: str, baseline) -> dict[str, torch.Tensor]:
+def _gradients(
+    make: Callable,
+    params: dict,
+    f: Callable,
+    sample_shape: tuple[int, ...],
+    estimator: str,
+    baseline,
+) -> dict[str, torch.Tensor]:
     """Per-sample gradient terms, each (*sample_shape, *param.shape).
 
     Every sample gets its own copy of the parameters, so one backward pass of
     the summed surrogate yields all per-sample gradients at once.
     """
-    copies = {k: torch.as_tensor(v).detach().expand(*sample_shape, *torch.as_tensor(v).shape)
-              .clone().requires_grad_(True) for k, v in params.items()}
+    copies = {
+        k: torch.as_tensor(v)
+        .detach()
+        .expand(*sample_shape, *torch.as_tensor(v).shape)
+        .clone()
+        .requires_grad_(True)
+        for k, v in params.items()
+    }
     q = make(**copies)
     if estimator == "pathwise":
         if not q.has_rsample:
-            raise ValueError(f"{type(q).__name__} has no pathwise sampler (rsample); use estimator='score'")
+            raise ValueError(
+                f"{type(q).__name__} has no pathwise sampler (rsample); use estimator='score'"
+            )
         z = q.rsample()
         surrogate = f(z)
     else:
         z = q.sample()
-        surrogate = score_function_surrogate(f(z), q.log_prob(z), baseline,
-                                             dim=len(sample_shape) - 1)
+        surrogate = score_function_surrogate(
+            f(z), q.log_prob(z), baseline, dim=len(sample_shape) - 1
+        )
     if surrogate.shape != q.batch_shape:
-        raise ValueError(f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per sample), "
-                         f"got {tuple(surrogate.shape)}")
-    grads = torch.autograd.grad(surrogate.sum(), list(copies.values()), allow_unused=True)
-    return {k: torch.zeros_like(c) if g is None else g for (k, c), g in zip(copies.items(), grads)}
+        raise ValueError(
+            f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per sample), "
+            f"got {tuple(surrogate.shape)}"
+        )
+    grads = torch.autograd.grad(
+        surrogate.sum(), list(copies.values()), allow_unused=True
+    )
+    return {
+        k: torch.zeros_like(c) if g is None else g
+        for (k, c), g in zip(copies.items(), grads)
+    }
 
 
-def per_sample_gradients(make: Callable, params: dict, f: Callable, num_samples: int,
-                         estimator: str = "pathwise", baseline: str | float | None = None
-                         ) -> dict[str, torch.Tensor]:
+def per_sample_gradients(
+    make: Callable,
+    params: dict,
+    f: Callable,
+    num_samples: int,
+    estimator: str = "pathwise",
+    baseline: str | float | None = None,
+) -> dict[str, torch.Tensor]:
     """The S per-sample terms of an estimate of grad E_{q}[f(z)]: {name: (S, *param.shape)}.
 
     ``estimator``: ``"pathwise"`` (grad f(g(theta, eps))) or ``"score"``
@@ -129,17 +176,28 @@ def per_sample_gradients(make: Callable, params: dict, f: Callable, num_samples:
     return _gradients(make, params, f, (num_samples,), estimator, baseline)
 
 
-def estimate_gradient(make: Callable, params: dict, f: Callable, num_samples: int,
-                      estimator: str = "pathwise", baseline: str | float | None = None
-                      ) -> dict[str, torch.Tensor]:
+def estimate_gradient(
+    make: Callable,
+    params: dict,
+    f: Callable,
+    num_samples: int,
+    estimator: str = "pathwise",
+    baseline: str | float | None = None,
+) -> dict[str, torch.Tensor]:
     """The S-sample Monte Carlo estimate of grad E_{q}[f(z)]: {name: param.shape}."""
     grads = per_sample_gradients(make, params, f, num_samples, estimator, baseline)
     return {k: g.mean(0) for k, g in grads.items()}
 
 
-def gradient_variance(make: Callable, params: dict, f: Callable, num_samples: int,
-                      estimator: str = "pathwise", baseline: str | float | None = None,
-                      repeats: int = 200) -> dict[str, torch.Tensor]:
+def gradient_variance(
+    make: Callable,
+    params: dict,
+    f: Callable,
+    num_samples: int,
+    estimator: str = "pathwise",
+    baseline: str | float | None = None,
+    repeats: int = 200,
+) -> dict[str, torch.Tensor]:
     """Variance of the S-sample estimate over ``repeats`` independent draws: {name: param.shape}.
 
     Measured directly (all R x S samples in one pass), so it is right also for
@@ -154,6 +212,7 @@ def gradient_variance(make: Callable, params: dict, f: Callable, num_samples: in
 
 # --- a VAE whose encoder learns from the score function ----------------------------------------
 
+
 @register("score-function-vae")
 @dataclass
 class ScoreFunctionVAEConfig(VAEConfig):
@@ -167,7 +226,9 @@ class ScoreFunctionVAEConfig(VAEConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+            raise ValueError(
+                f"baseline must be one of {BASELINES}, got {self.baseline!r}"
+            )
 
     def build(self) -> "ScoreFunctionVAE":
         return ScoreFunctionVAE(self)
@@ -189,14 +250,20 @@ class ScoreFunctionVAE(GaussianVAE):
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
         num_samples = state.config.num_samples
         if self.config.baseline == "leave-one-out" and num_samples < 2:
-            raise ValueError("the leave-one-out baseline needs TrainConfig.num_samples >= 2 (--num-samples 4)")
+            raise ValueError(
+                "the leave-one-out baseline needs TrainConfig.num_samples >= 2 (--num-samples 4)"
+            )
         qz = self.encode(x)
         z = qz.sample((num_samples,))  # (S, B, K), no gradient path to the encoder
-        log_px_given_z = self.decode(z).log_prob(x)  # (S, B); gradient to the decoder only
+        log_px_given_z = self.decode(z).log_prob(
+            x
+        )  # (S, B); gradient to the decoder only
         reward = log_px_given_z.detach()
         baseline = "leave-one-out" if self.config.baseline == "leave-one-out" else None
         score = score_function_surrogate(reward, qz.log_prob(z), baseline)  # (S, B)
-        kl = D.kl_divergence(qz, self.prior())  # (B,), closed form: differentiable in phi
+        kl = D.kl_divergence(
+            qz, self.prior()
+        )  # (B,), closed form: differentiable in phi
         surrogate = (log_px_given_z + score).mean(0) - state.beta * kl
         reconstruction, kl = reward.mean(0), kl.detach()
         return training_metrics(-surrogate.mean(), reconstruction, kl)

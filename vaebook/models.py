@@ -6,6 +6,7 @@ Every model exposes ``encode(x) -> q(z|x)``, ``decode(z) -> p(x|z)`` and
 ``prior() -> p(z)`` as ``torch.distributions`` objects; the objectives in
 :mod:`vaebook.objectives` need nothing else.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,12 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch import nn
 
-from .distributions import bernoulli_pixels, diagonal_gaussian, kl_per_dimension, standard_normal
+from .distributions import (
+    bernoulli_pixels,
+    diagonal_gaussian,
+    kl_per_dimension,
+    standard_normal,
+)
 from .registry import register
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
@@ -26,7 +32,9 @@ MIN_SCALE = 1e-4  # keeps q(z|x) from collapsing to a point (log q -> inf)
 def mlp(sizes: list[int], activation: str) -> nn.Sequential:
     """Linear layers with ``activation`` between them (none after the last)."""
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+        )
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
@@ -35,7 +43,9 @@ def mlp(sizes: list[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def conv_encoder(channels: tuple[int, ...], out_features: int, activation: str) -> nn.Sequential:
+def conv_encoder(
+    channels: tuple[int, ...], out_features: int, activation: str
+) -> nn.Sequential:
     """(B, 784) -> (B, out_features): stride-2 4x4 convolutions 28 -> 14 -> 7 -> ..."""
     act = ACTIVATIONS[activation]
     layers: list[nn.Module] = [nn.Unflatten(1, (1, 28, 28))]
@@ -47,13 +57,18 @@ def conv_encoder(channels: tuple[int, ...], out_features: int, activation: str) 
     return nn.Sequential(*layers)
 
 
-def conv_decoder(channels: tuple[int, ...], latent_dim: int, activation: str) -> nn.Sequential:
+def conv_decoder(
+    channels: tuple[int, ...], latent_dim: int, activation: str
+) -> nn.Sequential:
     """(B, K) -> (B, 784) logits, mirroring :func:`conv_encoder`."""
     act = ACTIVATIONS[activation]
     side = 28 // 2 ** len(channels)
     rev = list(reversed(channels))
-    layers: list[nn.Module] = [nn.Linear(latent_dim, rev[0] * side * side), act(),
-                               nn.Unflatten(1, (rev[0], side, side))]
+    layers: list[nn.Module] = [
+        nn.Linear(latent_dim, rev[0] * side * side),
+        act(),
+        nn.Unflatten(1, (rev[0], side, side)),
+    ]
     for c_in, c_out in zip(rev, rev[1:] + [1]):
         layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
         if c_out != 1:
@@ -79,13 +94,23 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+            raise ValueError(
+                f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
+            )
         if self.latent_dim < 1 or not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"latent_dim and hidden sizes must be positive, got {self.latent_dim}, {self.hidden}")
+            raise ValueError(
+                f"latent_dim and hidden sizes must be positive, got {self.latent_dim}, {self.hidden}"
+            )
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
-        if self.architecture == "conv" and (self.data_dim != 784 or len(self.hidden) > 2):
-            raise ValueError("the conv architecture takes 28x28 images (data_dim=784) and at most 2 conv layers")
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.architecture == "conv" and (
+            self.data_dim != 784 or len(self.hidden) > 2
+        ):
+            raise ValueError(
+                "the conv architecture takes 28x28 images (data_dim=784) and at most 2 conv layers"
+            )
 
     def build(self) -> "GaussianVAE":
         return GaussianVAE(self)
@@ -103,10 +128,16 @@ class BernoulliVAE(nn.Module):
         self.config = config
         k = config.latent_dim
         if config.architecture == "mlp":
-            self.encoder = mlp([config.data_dim, *config.hidden, encoder_outputs], config.activation)
-            self.decoder = mlp([k, *reversed(config.hidden), config.data_dim], config.activation)
+            self.encoder = mlp(
+                [config.data_dim, *config.hidden, encoder_outputs], config.activation
+            )
+            self.decoder = mlp(
+                [k, *reversed(config.hidden), config.data_dim], config.activation
+            )
         else:
-            self.encoder = conv_encoder(config.hidden, encoder_outputs, config.activation)
+            self.encoder = conv_encoder(
+                config.hidden, encoder_outputs, config.activation
+            )
             self.decoder = conv_decoder(config.hidden, k, config.activation)
 
     @property
@@ -157,7 +188,10 @@ class LinearGaussian(nn.Module):
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, sigma: float):
         super().__init__()
         d, k = weight.shape
-        self.weight, self.bias = nn.Parameter(weight.clone()), nn.Parameter(bias.clone())
+        self.weight, self.bias = (
+            nn.Parameter(weight.clone()),
+            nn.Parameter(bias.clone()),
+        )
         self.register_buffer("sigma", torch.tensor(float(sigma)))
         self.enc_weight = nn.Parameter(torch.zeros(k, d))
         self.enc_bias = nn.Parameter(torch.zeros(k))
@@ -170,14 +204,18 @@ class LinearGaussian(nn.Module):
     def prior(self) -> D.MultivariateNormal:
         k = self.latent_dim
         w = self.weight
-        return D.MultivariateNormal(w.new_zeros(k), scale_tril=torch.eye(k, dtype=w.dtype, device=w.device))
+        return D.MultivariateNormal(
+            w.new_zeros(k), scale_tril=torch.eye(k, dtype=w.dtype, device=w.device)
+        )
 
     def decode(self, z: torch.Tensor) -> D.Independent:
         return D.Independent(D.Normal(z @ self.weight.T + self.bias, self.sigma), 1)
 
     def encode(self, x: torch.Tensor) -> D.MultivariateNormal:
         tril = torch.tril(self.enc_scale_tril)
-        return D.MultivariateNormal(x @ self.enc_weight.T + self.enc_bias, scale_tril=tril)
+        return D.MultivariateNormal(
+            x @ self.enc_weight.T + self.enc_bias, scale_tril=tril
+        )
 
     def marginal(self) -> D.MultivariateNormal:
         """The exact p(x)."""
@@ -187,7 +225,9 @@ class LinearGaussian(nn.Module):
     def posterior_parameters(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(A, c, covariance) with p(z|x) = N(A x + c, covariance)."""
         k = self.latent_dim
-        m_inv = torch.linalg.inv(self.weight.T @ self.weight + self.sigma**2 * torch.eye(k))
+        m_inv = torch.linalg.inv(
+            self.weight.T @ self.weight + self.sigma**2 * torch.eye(k)
+        )
         a = m_inv @ self.weight.T
         return a, -a @ self.bias, self.sigma**2 * m_inv
 
@@ -205,13 +245,17 @@ class LinearGaussian(nn.Module):
         eigenvectors U: sigma^2 = mean(l_{K+1..D}), W = U_K (L_K - sigma^2 I)^(1/2), b = mean.
         """
         if not 1 <= latent_dim < x.shape[1]:
-            raise ValueError(f"latent_dim must be in [1, {x.shape[1] - 1}], got {latent_dim}")
+            raise ValueError(
+                f"latent_dim must be in [1, {x.shape[1] - 1}], got {latent_dim}"
+            )
         x = x.double()
         mean = x.mean(0)
         evals, evecs = torch.linalg.eigh(torch.cov((x - mean).T))  # ascending
         evals, evecs = evals.flip(0).clamp(min=0), evecs.flip(1)
         sigma2 = evals[latent_dim:].mean()
-        weight = evecs[:, :latent_dim] * (evals[:latent_dim] - sigma2).clamp(min=0).sqrt()
+        weight = (
+            evecs[:, :latent_dim] * (evals[:latent_dim] - sigma2).clamp(min=0).sqrt()
+        )
         return cls(weight.float(), mean.float(), sigma2.sqrt().item())
 
     def beta_posterior(self, x: torch.Tensor, beta: float) -> D.MultivariateNormal:
@@ -227,12 +271,18 @@ class LinearGaussian(nn.Module):
         loc = (x - self.bias) @ self.weight @ cov.T / (beta * self.sigma**2)
         return D.MultivariateNormal(loc, covariance_matrix=cov)
 
-    def expected_log_likelihood(self, x: torch.Tensor, qz: D.MultivariateNormal) -> torch.Tensor:
+    def expected_log_likelihood(
+        self, x: torch.Tensor, qz: D.MultivariateNormal
+    ) -> torch.Tensor:
         """E_q[log p(x|z)] in closed form for a Gaussian q: (B,).
 
         = log N(x; W m + b, sigma^2 I) - tr(W S W^T) / (2 sigma^2) for q = N(m, S).
         """
-        trace = (self.weight @ qz.covariance_matrix @ self.weight.T).diagonal(dim1=-2, dim2=-1).sum(-1)
+        trace = (
+            (self.weight @ qz.covariance_matrix @ self.weight.T)
+            .diagonal(dim1=-2, dim2=-1)
+            .sum(-1)
+        )
         return self.decode(qz.mean).log_prob(x) - trace / (2 * self.sigma**2)
 
     @torch.no_grad()

@@ -11,6 +11,7 @@ weight ``beta`` is never scaled by the dataset size).
   L_1 = ELBO <= L_S <= L_{S+1} <= log p(x), and L_S -> log p(x) as S grows.
   With S = 5000 it is the test log-likelihood estimate of the IWAE paper.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,13 +37,22 @@ class ELBOTerms(NamedTuple):
         return self.log_px_given_z - beta * self.kl
 
 
-def training_metrics(loss: torch.Tensor, log_px_given_z: torch.Tensor, kl: torch.Tensor,
-                     **extra: torch.Tensor) -> dict[str, torch.Tensor]:
+def training_metrics(
+    loss: torch.Tensor,
+    log_px_given_z: torch.Tensor,
+    kl: torch.Tensor,
+    **extra: torch.Tensor,
+) -> dict[str, torch.Tensor]:
     """The dict every training objective returns (:mod:`vaebook.training`): the scalar
     ``"loss"`` and per-example (B,) ``neg_elbo`` = KL - log p(x|z), ``log_px_given_z``,
     ``kl`` and any ``extra`` per-example metrics."""
-    return {"loss": loss, "neg_elbo": kl - log_px_given_z,
-            "log_px_given_z": log_px_given_z, "kl": kl, **extra}
+    return {
+        "loss": loss,
+        "neg_elbo": kl - log_px_given_z,
+        "log_px_given_z": log_px_given_z,
+        "kl": kl,
+        **extra,
+    }
 
 
 def elbo(model, x: torch.Tensor, num_samples: int = 1) -> ELBOTerms:
@@ -68,7 +78,9 @@ def log_importance_weights(model, x: torch.Tensor, num_samples: int) -> torch.Te
     return model.decode(z).log_prob(x) + model.prior().log_prob(z) - qz.log_prob(z)
 
 
-def iw_bound(model, x: torch.Tensor, num_samples: int, chunk_size: int | None = None) -> torch.Tensor:
+def iw_bound(
+    model, x: torch.Tensor, num_samples: int, chunk_size: int | None = None
+) -> torch.Tensor:
     """The importance-weighted bound L_S(x), (B,): logsumexp_s log w_s - log S.
 
     Samples are drawn ``chunk_size`` at a time and combined with a running

@@ -5,6 +5,7 @@ Each was trained on all 60,000 MNIST training images by one command of
 checkpoint's ``metrics["test"]["command"]``), so a chapter runs in seconds on a
 CPU while readers with a GPU can retrain.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,10 @@ def path(name: str) -> Path:
     """Where the shipped checkpoint ``name`` lies; a clear error if there is none."""
     file = FOLDER / f"{name}.pt"
     if not file.is_file():
-        raise FileNotFoundError(f"no pretrained checkpoint {name!r}; shipped: {available()}. "
-                                "scripts/train_pretrained.sh retrains them.")
+        raise FileNotFoundError(
+            f"no pretrained checkpoint {name!r}; shipped: {available()}. "
+            "scripts/train_pretrained.sh retrains them."
+        )
     return file
 
 

@@ -3,6 +3,7 @@
 Each model family's config is a dataclass with a ``build()`` method, registered
 here under a stable name that checkpoints store beside the weights.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, fields
@@ -13,12 +14,14 @@ CONFIGS: dict[str, type] = {}
 
 def register(name: str):
     """Class decorator: store a config dataclass under ``name``."""
+
     def add(cls):
         if name in CONFIGS and CONFIGS[name] is not cls:
             raise ValueError(f"a model config is already registered as {name!r}")
         CONFIGS[name] = cls
         cls.registry_name = name
         return cls
+
     return add
 
 
@@ -37,5 +40,7 @@ def config_from_dict(data: dict[str, Any]):
     unknown = set(data["fields"]) - known
     if unknown:
         raise KeyError(f"config for {name!r} has unknown fields {sorted(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data["fields"].items()}
+    values = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in data["fields"].items()
+    }
     return cls(**values)

@@ -7,6 +7,7 @@ distance between the parameters of q and of p. It is also zero exactly when q = 
 but it does not make the objective a bound on log p(x), and it barely punishes a
 collapsing scale: at sigma -> 0 it costs 1, the KL costs -log sigma -> infinity.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,10 +31,14 @@ def parameter_l2(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return loc**2 + (scale - 1) ** 2
 
 
-def monte_carlo_kl(qz: D.Distribution, pz: D.Distribution, num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+def monte_carlo_kl(
+    qz: D.Distribution, pz: D.Distribution, num_samples: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """KL(q || p) by sampling, mean_s log q(z_s) - log p(z_s): (estimate, standard error), each batch_shape."""
     if num_samples < 2:
-        raise ValueError(f"a standard error needs at least 2 samples, got {num_samples}")
+        raise ValueError(
+            f"a standard error needs at least 2 samples, got {num_samples}"
+        )
     z = qz.sample((num_samples,))
     terms = qz.log_prob(z) - pz.log_prob(z)
     return terms.mean(0), terms.std(0) / num_samples**0.5

@@ -21,6 +21,7 @@ Three ways to get such a g, each family a ``torch.distributions`` object with
 :data:`FAMILIES` lists them for the chapter; :class:`ReparamVAE` is a VAE
 whose q(z|x) is Gaussian, Laplace or Logistic.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,6 +47,7 @@ def uniform_open(shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
 
 # --- location-scale families --------------------------------------------------------------------
 
+
 class StandardLogistic(D.Distribution):
     """The standard logistic, eps = log(u / (1 - u)): density e^-t / (1 + e^-t)^2, variance pi^2/3."""
 
@@ -54,7 +56,11 @@ class StandardLogistic(D.Distribution):
     has_rsample = True
 
     def __init__(self, like: torch.Tensor | None = None, validate_args=None):
-        self._like = torch.zeros(()) if like is None else torch.zeros((), dtype=like.dtype, device=like.device)
+        self._like = (
+            torch.zeros(())
+            if like is None
+            else torch.zeros((), dtype=like.dtype, device=like.device)
+        )
         super().__init__(torch.Size(), validate_args=validate_args)
 
     def rsample(self, sample_shape=torch.Size()):
@@ -89,24 +95,35 @@ class StandardTriangular(D.Distribution):
     has_rsample = True
 
     def __init__(self, like: torch.Tensor | None = None, validate_args=None):
-        self._like = torch.zeros(()) if like is None else torch.zeros((), dtype=like.dtype, device=like.device)
+        self._like = (
+            torch.zeros(())
+            if like is None
+            else torch.zeros((), dtype=like.dtype, device=like.device)
+        )
         super().__init__(torch.Size(), validate_args=validate_args)
 
     def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
-        return torch.rand(shape, dtype=self._like.dtype, device=self._like.device) \
-            + torch.rand(shape, dtype=self._like.dtype, device=self._like.device) - 1
+        return (
+            torch.rand(shape, dtype=self._like.dtype, device=self._like.device)
+            + torch.rand(shape, dtype=self._like.dtype, device=self._like.device)
+            - 1
+        )
 
     def log_prob(self, value):
         t = value.abs()
-        return torch.where(t < 1, torch.log1p(-t.clamp(max=1)), torch.full_like(t, -math.inf))
+        return torch.where(
+            t < 1, torch.log1p(-t.clamp(max=1)), torch.full_like(t, -math.inf)
+        )
 
     def cdf(self, value):
         t = value.clamp(-1, 1)
         return torch.where(t < 0, (1 + t) ** 2 / 2, 1 - (1 - t) ** 2 / 2)
 
     def icdf(self, value):
-        return torch.where(value < 0.5, torch.sqrt(2 * value) - 1, 1 - torch.sqrt(2 * (1 - value)))
+        return torch.where(
+            value < 0.5, torch.sqrt(2 * value) - 1, 1 - torch.sqrt(2 * (1 - value))
+        )
 
     @property
     def mean(self):
@@ -133,8 +150,10 @@ class LocationScale(D.Distribution):
 
     def __init__(self, standard: D.Distribution, loc, scale, validate_args=None):
         if standard.batch_shape != torch.Size() or standard.event_shape != torch.Size():
-            raise ValueError(f"the standard distribution must be scalar, got batch {tuple(standard.batch_shape)}, "
-                             f"event {tuple(standard.event_shape)}")
+            raise ValueError(
+                f"the standard distribution must be scalar, got batch {tuple(standard.batch_shape)}, "
+                f"event {tuple(standard.event_shape)}"
+            )
         self.standard = standard
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(self.loc.shape, validate_args=validate_args)
@@ -143,8 +162,10 @@ class LocationScale(D.Distribution):
     def support(self):
         inner = self.standard.support
         if isinstance(inner, constraints.interval):
-            return constraints.interval(self.loc + self.scale * inner.lower_bound,
-                                        self.loc + self.scale * inner.upper_bound)
+            return constraints.interval(
+                self.loc + self.scale * inner.lower_bound,
+                self.loc + self.scale * inner.upper_bound,
+            )
         return constraints.real
 
     def rsample(self, sample_shape=torch.Size()):
@@ -154,7 +175,9 @@ class LocationScale(D.Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return self.standard.log_prob((value - self.loc) / self.scale) - self.scale.log()
+        return (
+            self.standard.log_prob((value - self.loc) / self.scale) - self.scale.log()
+        )
 
     def cdf(self, value):
         return self.standard.cdf((value - self.loc) / self.scale)
@@ -220,6 +243,7 @@ def triangular(loc, scale) -> LocationScale:
 
 # --- transformations ----------------------------------------------------------------------------
 
+
 def lognormal(loc, scale) -> D.TransformedDistribution:
     """LogNormal = exp(N(loc, scale^2)): an explicit g, log q by the change of variables."""
     return D.TransformedDistribution(gaussian(loc, scale), [D.ExpTransform()])
@@ -229,10 +253,16 @@ class Beta(D.Beta):
     """Beta(a, b) sampled as G1 / (G1 + G2), G1 ~ Gamma(a, 1), G2 ~ Gamma(b, 1) (implicit gradients)."""
 
     def rsample(self, sample_shape=torch.Size()):
-        g1 = D.Gamma(self.concentration1, torch.ones_like(self.concentration1)).rsample(sample_shape)
-        g0 = D.Gamma(self.concentration0, torch.ones_like(self.concentration0)).rsample(sample_shape)
+        g1 = D.Gamma(self.concentration1, torch.ones_like(self.concentration1)).rsample(
+            sample_shape
+        )
+        g0 = D.Gamma(self.concentration0, torch.ones_like(self.concentration0)).rsample(
+            sample_shape
+        )
         tiny = torch.finfo(g1.dtype).tiny
-        return (g1 / (g1 + g0).clamp(min=tiny)).clamp(tiny, 1 - torch.finfo(g1.dtype).eps)
+        return (g1 / (g1 + g0).clamp(min=tiny)).clamp(
+            tiny, 1 - torch.finfo(g1.dtype).eps
+        )
 
 
 class Dirichlet(D.Dirichlet):
@@ -246,13 +276,16 @@ class Dirichlet(D.Dirichlet):
 
 # --- inverse CDFs -------------------------------------------------------------------------------
 
+
 class InverseCDFSampling:
     """Mixin: ``rsample`` is z = F^-1(u) with u ~ U(0, 1), differentiable through ``icdf``."""
 
     has_rsample = True
 
     def rsample(self, sample_shape=torch.Size()):
-        like = getattr(self, next(iter(self.arg_constraints)))  # a parameter: dtype and device
+        like = getattr(
+            self, next(iter(self.arg_constraints))
+        )  # a parameter: dtype and device
         return self.icdf(uniform_open(self._extended_shape(sample_shape), like))
 
 
@@ -275,14 +308,22 @@ class Kumaraswamy(InverseCDFSampling, D.Kumaraswamy):
     z = (1 - (1 - u)^(1/b))^(1/a) (Nalisnick & Smyth 2017 use it for stick-breaking VAEs)."""
 
     def cdf(self, value):
-        return -torch.expm1(self.concentration0 * torch.log1p(-value.clamp(0, 1) ** self.concentration1))
+        return -torch.expm1(
+            self.concentration0
+            * torch.log1p(-(value.clamp(0, 1) ** self.concentration1))
+        )
 
     def icdf(self, value):
-        inner = -torch.expm1(torch.log1p(-value) / self.concentration0)  # 1 - (1 - u)^(1/b)
-        return inner.clamp(min=torch.finfo(inner.dtype).tiny) ** (1 / self.concentration1)
+        inner = -torch.expm1(
+            torch.log1p(-value) / self.concentration0
+        )  # 1 - (1 - u)^(1/b)
+        return inner.clamp(min=torch.finfo(inner.dtype).tiny) ** (
+            1 / self.concentration1
+        )
 
 
 # --- the families, for the chapter --------------------------------------------------------------
+
 
 class Family(NamedTuple):
     """One reparameterizable family: how to build it, default parameters, how it is sampled."""
@@ -295,36 +336,102 @@ class Family(NamedTuple):
 
 
 FAMILIES: dict[str, Family] = {
-    "Gaussian": Family(gaussian, {"loc": 0.5, "scale": 1.2}, "location-scale", "explicit",
-                       "loc + scale * eps, eps ~ N(0, 1)"),
-    "Laplace": Family(laplace, {"loc": 0.5, "scale": 1.2}, "location-scale", "explicit",
-                      "loc + scale * eps, eps ~ Laplace(0, 1)"),
-    "Logistic": Family(logistic, {"loc": 0.5, "scale": 0.8}, "location-scale", "explicit",
-                       "loc + scale * log(u / (1 - u))"),
-    "Student's t (df=4)": Family(student_t, {"loc": 0.5, "scale": 1.2}, "location-scale", "explicit",
-                                 "loc + scale * eps, eps ~ t(4)"),
-    "Uniform": Family(uniform, {"loc": 0.5, "scale": 1.5}, "location-scale", "explicit",
-                      "loc + scale * eps, eps ~ U(-1, 1)"),
-    "Triangular": Family(triangular, {"loc": 0.5, "scale": 1.5}, "location-scale", "explicit",
-                         "loc + scale * (u1 + u2 - 1)"),
-    "LogNormal": Family(lognormal, {"loc": 0.0, "scale": 0.5}, "transformation", "explicit",
-                        "exp(loc + scale * eps), eps ~ N(0, 1)"),
-    "Gamma": Family(D.Gamma, {"concentration": 2.5, "rate": 1.5}, "transformation", "implicit",
-                    "Marsaglia-Tsang rejection sampler, then / rate"),
-    "Chi-squared": Family(D.Chi2, {"df": 3.0}, "transformation", "implicit", "Gamma(df/2, rate 1/2)"),
-    "Beta": Family(Beta, {"concentration1": 2.0, "concentration0": 3.0}, "transformation", "implicit",
-                   "G1 / (G1 + G2), G ~ Gamma"),
-    "F": Family(D.FisherSnedecor, {"df1": 5.0, "df2": 8.0}, "transformation", "implicit",
-                "(X1 / d1) / (X2 / d2), X ~ chi-squared"),
-    "Exponential": Family(Exponential, {"rate": 1.5}, "inverse CDF", "explicit", "-log(1 - u) / rate"),
-    "Cauchy": Family(Cauchy, {"loc": 0.5, "scale": 0.7}, "inverse CDF", "explicit",
-                     "loc + scale * tan(pi (u - 1/2))"),
-    "Kumaraswamy": Family(Kumaraswamy, {"concentration1": 2.0, "concentration0": 3.0}, "inverse CDF",
-                          "explicit", "(1 - (1 - u)^(1/b))^(1/a)"),
+    "Gaussian": Family(
+        gaussian,
+        {"loc": 0.5, "scale": 1.2},
+        "location-scale",
+        "explicit",
+        "loc + scale * eps, eps ~ N(0, 1)",
+    ),
+    "Laplace": Family(
+        laplace,
+        {"loc": 0.5, "scale": 1.2},
+        "location-scale",
+        "explicit",
+        "loc + scale * eps, eps ~ Laplace(0, 1)",
+    ),
+    "Logistic": Family(
+        logistic,
+        {"loc": 0.5, "scale": 0.8},
+        "location-scale",
+        "explicit",
+        "loc + scale * log(u / (1 - u))",
+    ),
+    "Student's t (df=4)": Family(
+        student_t,
+        {"loc": 0.5, "scale": 1.2},
+        "location-scale",
+        "explicit",
+        "loc + scale * eps, eps ~ t(4)",
+    ),
+    "Uniform": Family(
+        uniform,
+        {"loc": 0.5, "scale": 1.5},
+        "location-scale",
+        "explicit",
+        "loc + scale * eps, eps ~ U(-1, 1)",
+    ),
+    "Triangular": Family(
+        triangular,
+        {"loc": 0.5, "scale": 1.5},
+        "location-scale",
+        "explicit",
+        "loc + scale * (u1 + u2 - 1)",
+    ),
+    "LogNormal": Family(
+        lognormal,
+        {"loc": 0.0, "scale": 0.5},
+        "transformation",
+        "explicit",
+        "exp(loc + scale * eps), eps ~ N(0, 1)",
+    ),
+    "Gamma": Family(
+        D.Gamma,
+        {"concentration": 2.5, "rate": 1.5},
+        "transformation",
+        "implicit",
+        "Marsaglia-Tsang rejection sampler, then / rate",
+    ),
+    "Chi-squared": Family(
+        D.Chi2, {"df": 3.0}, "transformation", "implicit", "Gamma(df/2, rate 1/2)"
+    ),
+    "Beta": Family(
+        Beta,
+        {"concentration1": 2.0, "concentration0": 3.0},
+        "transformation",
+        "implicit",
+        "G1 / (G1 + G2), G ~ Gamma",
+    ),
+    "F": Family(
+        D.FisherSnedecor,
+        {"df1": 5.0, "df2": 8.0},
+        "transformation",
+        "implicit",
+        "(X1 / d1) / (X2 / d2), X ~ chi-squared",
+    ),
+    "Exponential": Family(
+        Exponential, {"rate": 1.5}, "inverse CDF", "explicit", "-log(1 - u) / rate"
+    ),
+    "Cauchy": Family(
+        Cauchy,
+        {"loc": 0.5, "scale": 0.7},
+        "inverse CDF",
+        "explicit",
+        "loc + scale * tan(pi (u - 1/2))",
+    ),
+    "Kumaraswamy": Family(
+        Kumaraswamy,
+        {"concentration1": 2.0, "concentration0": 3.0},
+        "inverse CDF",
+        "explicit",
+        "(1 - (1 - u)^(1/b))^(1/a)",
+    ),
 }
 
 
-def implicit_gradient(q: D.Distribution, z: torch.Tensor, param: str, step: float = 1e-4) -> torch.Tensor:
+def implicit_gradient(
+    q: D.Distribution, z: torch.Tensor, param: str, step: float = 1e-4
+) -> torch.Tensor:
     """dz/dtheta = -(dF(z; theta)/dtheta) / q(z; theta) at fixed z (Figurnov et al. 2018).
 
     dF/dtheta by central differences of ``q.cdf`` (float64); needs a family
@@ -333,7 +440,9 @@ def implicit_gradient(q: D.Distribution, z: torch.Tensor, param: str, step: floa
     """
     params = {k: getattr(q, k).detach().double() for k in q.arg_constraints}
     if param not in params:
-        raise ValueError(f"{type(q).__name__} has no parameter {param!r}; it has {sorted(params)}")
+        raise ValueError(
+            f"{type(q).__name__} has no parameter {param!r}; it has {sorted(params)}"
+        )
     z = z.detach().double()
     up = type(q)(**{**params, param: params[param] + step}).cdf(z)
     down = type(q)(**{**params, param: params[param] - step}).cdf(z)
@@ -364,7 +473,9 @@ class ReparamVAEConfig(VAEConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.posterior not in POSTERIORS:
-            raise ValueError(f"posterior must be one of {sorted(POSTERIORS)}, got {self.posterior!r}")
+            raise ValueError(
+                f"posterior must be one of {sorted(POSTERIORS)}, got {self.posterior!r}"
+            )
         if self.prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {self.prior!r}")
 
@@ -375,16 +486,24 @@ class ReparamVAEConfig(VAEConfig):
 class ReparamVAE(GaussianVAE):
     """q(z|x) = prod_k Family(loc_k(x), scale_k(x)), the same networks as :class:`GaussianVAE`."""
 
-    KL_SAMPLES = 64  # Monte Carlo samples for the per-dimension KL where there is no closed form
+    KL_SAMPLES = (
+        64  # Monte Carlo samples for the per-dimension KL where there is no closed form
+    )
 
     def encode(self, x: torch.Tensor) -> D.Independent:
         """x (B, D) -> q(z|x) with batch_shape (B,), event_shape (K,)."""
         loc, raw_scale = self.encoder(x).chunk(2, dim=-1)
-        return D.Independent(POSTERIORS[self.config.posterior](loc, F.softplus(raw_scale) + MIN_SCALE), 1)
+        return D.Independent(
+            POSTERIORS[self.config.posterior](loc, F.softplus(raw_scale) + MIN_SCALE), 1
+        )
 
     def prior(self) -> D.Independent:
         zeros = torch.zeros(self.latent_dim, device=next(self.parameters()).device)
-        family = POSTERIORS[self.config.posterior] if self.config.prior == "matching" else D.Normal
+        family = (
+            POSTERIORS[self.config.posterior]
+            if self.config.prior == "matching"
+            else D.Normal
+        )
         return D.Independent(family(zeros, torch.ones_like(zeros)), 1)
 
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:

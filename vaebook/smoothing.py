@@ -30,6 +30,7 @@ Published smoothers (inverse CDFs of mixtures r(zeta) = (1-q) r(zeta|0) + q r(ze
 Every smoother here returns zeta in [0, 1] and finite gradients in float32 for logits
 in [-30, 30], u in [0, 1] and beta from 0.01 to 1e3 (tests/test_smoothing.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -63,8 +64,9 @@ def _power(x: torch.Tensor, beta: float) -> torch.Tensor:
     return torch.where(positive, safe.pow(beta), torch.zeros_like(x))
 
 
-def f1(beta: float, p: torch.Tensor, u: torch.Tensor,
-       base: float = math.e) -> torch.Tensor:
+def f1(
+    beta: float, p: torch.Tensor, u: torch.Tensor, base: float = math.e
+) -> torch.Tensor:
     """Spike-and-exponential with base ``base`` (the notes' a): 0 on [0, 1-p], then a
     logarithmic rise.
 
@@ -154,7 +156,8 @@ def overlapping_exp(beta: float, p: torch.Tensor, u: torch.Tensor) -> torch.Tens
         r0_cdf = -torch.expm1(-beta * zeta) / norm
         r1_cdf = (torch.exp(beta * (zeta - 1)) - math.exp(-beta)) / norm
         log_r = math.log(beta / norm) + torch.logaddexp(  # log of the mixture density
-            torch.log1p(-qd) - beta * zeta, torch.log(qd) + beta * (zeta - 1))
+            torch.log1p(-qd) - beta * zeta, torch.log(qd) + beta * (zeta - 1)
+        )
         inv_r = torch.exp(-log_r).clamp(max=GRAD_MAX)  # d zeta / d u
         log_dq = torch.log((r0_cdf - r1_cdf).clamp_min(0)) - log_r  # R0 >= R1 on [0, 1]
         dzeta_dq = torch.minimum(torch.exp(log_dq), GRAD_MAX / (qd * (1 - qd)))
@@ -169,8 +172,9 @@ def power_mixture_cdf(zeta: torch.Tensor, q: torch.Tensor, lam: float) -> torch.
     return (1 - q) * zeta.pow(lam) + q * (1 - (1 - zeta).pow(lam))
 
 
-def power_function(beta: float, p: torch.Tensor, u: torch.Tensor,
-                   iterations: int = 40) -> torch.Tensor:
+def power_function(
+    beta: float, p: torch.Tensor, u: torch.Tensor, iterations: int = 40
+) -> torch.Tensor:
     """DVAE#'s power-function mixture (lambda = 1/beta): bisection, implicit gradient
     in p. Values and gradients are finite in float32 over the tests' grid (beta 0.01 to
     1e3) without a cap: zeta is clamped to [1e-12, 1 - 1e-12] (1 in float32), where
@@ -192,9 +196,13 @@ def power_function(beta: float, p: torch.Tensor, u: torch.Tensor,
 
 
 SMOOTHERS: dict[str, Callable] = {
-    "smoothing-f1": f1, "smoothing-f2": f2, "smoothing-f3": f3,
-    "dvae-spike-exp": spike_exp, "dvaepp-overlapping-exp": overlapping_exp,
-    "dvae-sharp-power": power_function}
+    "smoothing-f1": f1,
+    "smoothing-f2": f2,
+    "smoothing-f3": f3,
+    "dvae-spike-exp": spike_exp,
+    "dvaepp-overlapping-exp": overlapping_exp,
+    "dvae-sharp-power": power_function,
+}
 
 
 def smooth(name: str, logits: torch.Tensor, beta: float, **options) -> torch.Tensor:
@@ -210,8 +218,9 @@ def smooth(name: str, logits: torch.Tensor, beta: float, **options) -> torch.Ten
     return SMOOTHERS[name](beta, torch.sigmoid(logits), u, **options)
 
 
-def expected_value(name: str, beta: float, p: torch.Tensor,
-                   base: float = math.e) -> torch.Tensor:
+def expected_value(
+    name: str, beta: float, p: torch.Tensor, base: float = math.e
+) -> torch.Tensor:
     """E[zeta] over u ~ U(0, 1) for the smoother ``name`` (a SMOOTHERS key).
 
     The hard sample has E[z] = p; the gap E[zeta] - p is the relaxation's bias of the

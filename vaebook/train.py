@@ -8,6 +8,7 @@ is an option (``--help`` lists them). After training, the checkpoint records
 the test -ELBO and the importance-weighted NLL with ``--iw-samples`` samples, of
 the weights as stored (``--dtype float16`` or ``int8`` round them first).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,23 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls) -> None:
     group = parser.add_argument_group(cls.__name__)
     for f in dataclasses.fields(cls):
         hint, flag = hints[f.name], "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        default = (
+            f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        )
         if typing.get_origin(hint) is tuple:
-            group.add_argument(flag, type=typing.get_args(hint)[0], nargs="+", default=default)
+            group.add_argument(
+                flag, type=typing.get_args(hint)[0], nargs="+", default=default
+            )
             continue
         if hint in (bool,):
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            group.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=default
+            )
             continue
         args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-        group.add_argument(flag, type=args[0], default=default, help=f"default: {default}")
+        group.add_argument(
+            flag, type=args[0], default=default, help=f"default: {default}"
+        )
 
 
 def from_options(cls, options: argparse.Namespace):
@@ -58,18 +67,51 @@ def from_options(cls, options: argparse.Namespace):
 
 
 def parser_for(model_name: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"python -m vaebook.train {model_name}",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="where to write the checkpoint (.pt)")
-    parser.add_argument("--iw-samples", type=int, default=5000, help="importance samples for the test NLL")
-    parser.add_argument("--eval-limit", type=int, default=None, help="evaluate on the first N test images")
-    parser.add_argument("--check-limit", type=int, default=1000,
-                        help="also record the NLL on the first N test images (what a chapter recomputes)")
-    parser.add_argument("--check-iw-samples", type=int, default=1000, help="importance samples for that check")
-    parser.add_argument("--dtype", choices=list(STORAGE_DTYPES), default="float32", help="weight storage")
-    parser.add_argument("--resume", type=Path, default=None, metavar="CKPT",
-                        help="continue the run saved in CKPT (--out holds it after "
-                             "every epoch), given the same options")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m vaebook.train {model_name}",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="where to write the checkpoint (.pt)"
+    )
+    parser.add_argument(
+        "--iw-samples",
+        type=int,
+        default=5000,
+        help="importance samples for the test NLL",
+    )
+    parser.add_argument(
+        "--eval-limit",
+        type=int,
+        default=None,
+        help="evaluate on the first N test images",
+    )
+    parser.add_argument(
+        "--check-limit",
+        type=int,
+        default=1000,
+        help="also record the NLL on the first N test images (what a chapter recomputes)",
+    )
+    parser.add_argument(
+        "--check-iw-samples",
+        type=int,
+        default=1000,
+        help="importance samples for that check",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=list(STORAGE_DTYPES),
+        default="float32",
+        help="weight storage",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="CKPT",
+        help="continue the run saved in CKPT (--out holds it after "
+        "every epoch), given the same options",
+    )
     add_dataclass_options(parser, registry.CONFIGS[model_name])
     add_dataclass_options(parser, TrainConfig)
     return parser
@@ -109,28 +151,38 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
         models = ", ".join(sorted(registry.CONFIGS))
-        print("usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)"
-              f"\n\n{__doc__.strip()}\n\nMODEL is one of: {models}")
+        print(
+            "usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)"
+            f"\n\n{__doc__.strip()}\n\nMODEL is one of: {models}"
+        )
         return 0
     if not argv or argv[0].startswith("-") or argv[0] not in registry.CONFIGS:
         given = argv[0] if argv else "nothing"
-        print(f"error: MODEL must be one of {sorted(registry.CONFIGS)} (got {given}); "
-              "usage: python -m vaebook.train MODEL [options]", file=sys.stderr)
+        print(
+            f"error: MODEL must be one of {sorted(registry.CONFIGS)} (got {given}); "
+            "usage: python -m vaebook.train MODEL [options]",
+            file=sys.stderr,
+        )
         return 2
     name, options = argv[0], parser_for(argv[0]).parse_args(argv[1:])
     try:  # every option, the output folder and the data, before any work
         check_finite(options)
-        check_positive(iw_samples=options.iw_samples, eval_limit=options.eval_limit,
-                       check_iw_samples=options.check_iw_samples)
+        check_positive(
+            iw_samples=options.iw_samples,
+            eval_limit=options.eval_limit,
+            check_iw_samples=options.check_iw_samples,
+        )
         if options.check_limit is not None and options.check_limit < 0:
-            raise ValueError("--check-limit must be >= 0 (0: no check), "
-                             f"got {options.check_limit}")
+            raise ValueError(
+                f"--check-limit must be >= 0 (0: no check), got {options.check_limit}"
+            )
         model_config = from_options(registry.CONFIGS[name], options)
         train_config = from_options(TrainConfig, options)
         check_writable(options.out)
         device = resolve_device(train_config.device)
         load = lambda split, limit: BinarizedMNIST.load(
-            split, train_config.binarization, train_config.seed, device, limit)
+            split, train_config.binarization, train_config.seed, device, limit
+        )
         train, test = load("train", train_config.train_limit), load("test", None)
         torch.manual_seed(train_config.seed)
         model = model_config.build()
@@ -148,22 +200,38 @@ def main(argv: list[str] | None = None) -> int:
         model, resume, command = ckpt.model, ckpt.resume, ckpt.command or command
 
     def save_epoch(history: list[dict], state: dict) -> None:  # resumable, each epoch
-        save_checkpoint(options.out, model, train_config, history, command=command,
-                        resume=state)
+        save_checkpoint(
+            options.out, model, train_config, history, command=command, resume=state
+        )
 
     limited = _first(test, train_config.test_limit)
-    history = fit(model, train_config, train, limited, resume=resume, on_epoch=save_epoch)
+    history = fit(
+        model, train_config, train, limited, resume=resume, on_epoch=save_epoch
+    )
     if options.dtype != "float32":  # evaluate the weights as stored (float16 / int8)
-        model.load_state_dict(decode_state(encode_state(model.state_dict(), options.dtype)))
-    metrics = evaluate(model, _first(test, options.eval_limit),
-                       iw_samples=options.iw_samples)
+        model.load_state_dict(
+            decode_state(encode_state(model.state_dict(), options.dtype))
+        )
+    metrics = evaluate(
+        model, _first(test, options.eval_limit), iw_samples=options.iw_samples
+    )
     metrics["command"] = command
     saved = {"test": metrics}
     if options.check_limit:
-        saved["check"] = evaluate(model, _first(test, options.check_limit),
-                                  iw_samples=options.check_iw_samples)
-    save_checkpoint(options.out, model, train_config, history, saved,
-                    dtype=options.dtype, command=command)
+        saved["check"] = evaluate(
+            model,
+            _first(test, options.check_limit),
+            iw_samples=options.check_iw_samples,
+        )
+    save_checkpoint(
+        options.out,
+        model,
+        train_config,
+        history,
+        saved,
+        dtype=options.dtype,
+        command=command,
+    )
     print(json.dumps({"checkpoint": str(options.out), **metrics}, indent=2))
     return 0
 
@@ -172,8 +240,9 @@ def _first(data: BinarizedMNIST, limit: int | None) -> BinarizedMNIST:
     """The first ``limit`` images of ``data`` (all for None), same binarization."""
     if limit is None or limit >= len(data):
         return data
-    return BinarizedMNIST(data.grey[:limit], data.labels[:limit], data.binarization,
-                          data.seed, data.split)
+    return BinarizedMNIST(
+        data.grey[:limit], data.labels[:limit], data.binarization, data.seed, data.split
+    )
 
 
 if __name__ == "__main__":

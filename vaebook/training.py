@@ -11,6 +11,7 @@ An objective is a callable ``objective(model, x, state) -> dict`` whose
 ``"loss"`` entry is the scalar to minimize and whose other entries are
 per-example (B,) metrics, e.g. ``neg_elbo``, ``log_px_given_z``, ``kl``.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,18 +58,40 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
+            (
+                self.batch_size >= 1,
+                f"batch_size must be at least 1, got {self.batch_size}",
+            ),
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
-            (self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}"),
+            (
+                self.lr_schedule in LR_SCHEDULES,
+                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}",
+            ),
             (self.beta >= 0, f"beta (the KL weight) must be >= 0, got {self.beta}"),
-            (0 <= self.beta_warmup <= 1, f"beta_warmup is a fraction of training in [0, 1], got {self.beta_warmup}"),
-            (self.num_samples >= 1, f"num_samples must be at least 1, got {self.num_samples}"),
-            (self.time_limit is None or self.time_limit > 0, f"time_limit must be positive seconds, got {self.time_limit}"),
-            (self.train_limit is None or self.train_limit >= 1,
-             f"train_limit must be an integer >= 1 (or None), got {self.train_limit}"),
-            (self.test_limit is None or self.test_limit >= 1,
-             f"test_limit must be an integer >= 1 (or None), got {self.test_limit}"),
-            (self.binarization in BINARIZATIONS, f"binarization must be one of {BINARIZATIONS}, got {self.binarization!r}"),
+            (
+                0 <= self.beta_warmup <= 1,
+                f"beta_warmup is a fraction of training in [0, 1], got {self.beta_warmup}",
+            ),
+            (
+                self.num_samples >= 1,
+                f"num_samples must be at least 1, got {self.num_samples}",
+            ),
+            (
+                self.time_limit is None or self.time_limit > 0,
+                f"time_limit must be positive seconds, got {self.time_limit}",
+            ),
+            (
+                self.train_limit is None or self.train_limit >= 1,
+                f"train_limit must be an integer >= 1 (or None), got {self.train_limit}",
+            ),
+            (
+                self.test_limit is None or self.test_limit >= 1,
+                f"test_limit must be an integer >= 1 (or None), got {self.test_limit}",
+            ),
+            (
+                self.binarization in BINARIZATIONS,
+                f"binarization must be one of {BINARIZATIONS}, got {self.binarization!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -84,7 +107,9 @@ class TrainState:
     epoch: int = 0
     step: int = 0
     total_steps: int = 1
-    started: float | None = None  # time.perf_counter() when training began (for time_limit)
+    started: float | None = (
+        None  # time.perf_counter() when training began (for time_limit)
+    )
 
     @property
     def elapsed(self) -> float:
@@ -110,27 +135,39 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         try:
             return torch.device(device)
         except RuntimeError as err:
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}") from err
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}"
+            ) from err
     if torch.cuda.is_available():
         return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if (
+        getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available()
+    ):
         return torch.device("mps")
     return torch.device("cpu")
 
 
 def progress_disabled() -> bool:
     """No progress bars in CI, in book builds (VAEBOOK_STATIC) or with TQDM_DISABLE=1."""
-    return any(os.environ.get(v, "") not in ("", "0") for v in ("CI", "VAEBOOK_STATIC", "TQDM_DISABLE"))
+    return any(
+        os.environ.get(v, "") not in ("", "0")
+        for v in ("CI", "VAEBOOK_STATIC", "TQDM_DISABLE")
+    )
 
 
-def elbo_objective(model, x: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
+def elbo_objective(
+    model, x: torch.Tensor, state: TrainState
+) -> dict[str, torch.Tensor]:
     """Minimize -(E_q[log p(x|z)] - beta KL), averaged over the batch."""
     terms = elbo(model, x, state.config.num_samples)
     loss = -terms.weighted(state.beta).mean()
     return training_metrics(loss, terms.log_px_given_z, terms.kl)
 
 
-def model_objective(model, x: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
+def model_objective(
+    model, x: torch.Tensor, state: TrainState
+) -> dict[str, torch.Tensor]:
     """A model's own training objective, ``model.objective(x, state)`` (same dict as above)."""
     return model.objective(x, state)
 
@@ -144,9 +181,13 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def evaluate_objective(model, data: BinaryImages, objective: Callable,
-                       state: TrainState,
-                       batch_size: int = 1000) -> dict[str, float]:
+def evaluate_objective(
+    model,
+    data: BinaryImages,
+    objective: Callable,
+    state: TrainState,
+    batch_size: int = 1000,
+) -> dict[str, float]:
     """Average every per-example metric of ``objective`` over a fixed binarization of ``data``."""
     was_training = model.training
     model.eval()
@@ -177,9 +218,11 @@ def check_data_dim(model, data: BinaryImages) -> None:
     want = getattr(getattr(model, "config", None), "data_dim", None)
     if want is not None and want != data.data_dim:
         shape = "x".join(map(str, data.image_shape))
-        raise ValueError(f"the model takes data_dim={want} pixels per image, the data "
-                         f"has {data.data_dim} ({shape} images); build it with "
-                         f"data_dim={data.data_dim}")
+        raise ValueError(
+            f"the model takes data_dim={want} pixels per image, the data "
+            f"has {data.data_dim} ({shape} images); build it with "
+            f"data_dim={data.data_dim}"
+        )
 
 
 def rng_state() -> dict:
@@ -199,27 +242,36 @@ def set_rng_state(state: dict) -> None:
     """Restore :func:`rng_state` (the devices this machine has)."""
     torch.set_rng_state(state["cpu"])
     if state.get("cuda") and torch.cuda.is_available():
-        for device, cuda in enumerate(state["cuda"][:torch.cuda.device_count()]):
+        for device, cuda in enumerate(state["cuda"][: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(cuda, device)
     if "mps" in state and torch.backends.mps.is_available():
         torch.mps.set_rng_state(state["mps"])
 
 
-def training_state(optimizer: torch.optim.Optimizer, state: TrainState,
-                   finished: bool) -> dict:
+def training_state(
+    optimizer: torch.optim.Optimizer, state: TrainState, finished: bool
+) -> dict:
     """What resuming needs beyond weights, config and history (plain data, tensors)."""
-    return {"epoch": state.epoch + 1, "step": state.step, "finished": finished,
-            "total_steps": state.total_steps, "elapsed": state.elapsed,
-            "optimizer": optimizer.state_dict(), "rng": rng_state()}
+    return {
+        "epoch": state.epoch + 1,
+        "step": state.step,
+        "finished": finished,
+        "total_steps": state.total_steps,
+        "elapsed": state.elapsed,
+        "optimizer": optimizer.state_dict(),
+        "rng": rng_state(),
+    }
 
 
 def _restore(resume: dict, optimizer: torch.optim.Optimizer, state: TrainState) -> int:
     """Load a :func:`training_state` into ``optimizer`` and ``state``; returns the first
     epoch to run."""
     if resume["total_steps"] != state.total_steps:
-        raise ValueError(f"cannot resume: the checkpoint's run has "
-                         f"{resume['total_steps']} steps in all, this one "
-                         f"{state.total_steps} (other data or batch size)")
+        raise ValueError(
+            f"cannot resume: the checkpoint's run has "
+            f"{resume['total_steps']} steps in all, this one "
+            f"{state.total_steps} (other data or batch size)"
+        )
     optimizer.load_state_dict(resume["optimizer"])
     state.step = resume["step"]
     state.started = time.perf_counter() - resume["elapsed"]
@@ -227,12 +279,16 @@ def _restore(resume: dict, optimizer: torch.optim.Optimizer, state: TrainState) 
     return state.config.epochs if resume["finished"] else resume["epoch"]
 
 
-def fit(model: torch.nn.Module, config: TrainConfig,
-        train: BinaryImages | torch.Tensor | None = None,
-        test: BinaryImages | torch.Tensor | None = None,
-        objective: Callable | None = None,
-        optimizer: torch.optim.Optimizer | None = None, resume: dict | None = None,
-        on_epoch: Callable | None = None) -> list[dict]:
+def fit(
+    model: torch.nn.Module,
+    config: TrainConfig,
+    train: BinaryImages | torch.Tensor | None = None,
+    test: BinaryImages | torch.Tensor | None = None,
+    objective: Callable | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    resume: dict | None = None,
+    on_epoch: Callable | None = None,
+) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
     ``train``/``test``: :class:`vaebook.data.BinaryImages` or tensors of images
@@ -256,19 +312,32 @@ def fit(model: torch.nn.Module, config: TrainConfig,
     torch.manual_seed(config.seed)  # the noise of rsample and of the estimators
     model.to(device).train()
     if train is None:
-        train = BinarizedMNIST.load("train", config.binarization, config.seed, device, config.train_limit)
+        train = BinarizedMNIST.load(
+            "train", config.binarization, config.seed, device, config.train_limit
+        )
     if test is None:
-        test = BinarizedMNIST.load("test", config.binarization, config.seed, device, config.test_limit)
+        test = BinarizedMNIST.load(
+            "test", config.binarization, config.seed, device, config.test_limit
+        )
     train = as_dataset(train, "training images").to(device)
     test = as_dataset(test, "test images").to(device) if test is not False else None
     for data in (train, test) if test is not None else (train,):
         check_data_dim(model, data)
     optimizer = optimizer or make_optimizer(model, config.lr)
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
-    state = TrainState(config, total_steps=config.epochs * batches_per_epoch, started=time.perf_counter())
+    state = TrainState(
+        config,
+        total_steps=config.epochs * batches_per_epoch,
+        started=time.perf_counter(),
+    )
     from tqdm.auto import tqdm  # imported late: tqdm.auto inspects the frontend
-    bar = tqdm(total=state.total_steps, desc=f"training {type(model).__name__}", unit="batch",
-               disable=progress_disabled())
+
+    bar = tqdm(
+        total=state.total_steps,
+        desc=f"training {type(model).__name__}",
+        unit="batch",
+        disable=progress_disabled(),
+    )
     history, first = [], 0
     if resume is not None:
         first, history = _restore(resume, optimizer, state), list(resume["history"])
@@ -290,17 +359,39 @@ def fit(model: torch.nn.Module, config: TrainConfig,
             state.step += 1
             bar.update(1)
         seconds = time.perf_counter() - start
-        row = {"epoch": epoch + 1, "seconds": seconds, "lr": _learning_rate(config, state), "beta": state.beta}
+        row = {
+            "epoch": epoch + 1,
+            "seconds": seconds,
+            "lr": _learning_rate(config, state),
+            "beta": state.beta,
+        }
         row.update({f"train_{k}": float(v) / len(train) for k, v in sums.items()})
         if test is not None:
-            row.update({f"test_{k}": v for k, v in evaluate_objective(model, test, objective, state).items()})
+            row.update(
+                {
+                    f"test_{k}": v
+                    for k, v in evaluate_objective(
+                        model, test, objective, state
+                    ).items()
+                }
+            )
         history.append(row)
-        bar.set_postfix({k: f"{row[k]:.2f}" for k in ("train_neg_elbo", "test_neg_elbo") if k in row})
+        bar.set_postfix(
+            {
+                k: f"{row[k]:.2f}"
+                for k in ("train_neg_elbo", "test_neg_elbo")
+                if k in row
+            }
+        )
         limit = config.time_limit
         out_of_time = limit is not None and state.elapsed >= limit
         if on_epoch is not None:
-            on_epoch(history, training_state(optimizer, state,
-                                             out_of_time or epoch + 1 == config.epochs))
+            on_epoch(
+                history,
+                training_state(
+                    optimizer, state, out_of_time or epoch + 1 == config.epochs
+                ),
+            )
         if out_of_time:
             break  # the time budget is spent (the schedules have reached their ends)
     bar.close()
@@ -313,5 +404,7 @@ def column(history: list[dict], key: str) -> list:
     missing = [row["epoch"] for row in history if key not in row]
     if missing:
         known = sorted(set().union(*history)) if history else []
-        raise KeyError(f"{key!r} is missing from epochs {missing}; recorded metrics: {known}")
+        raise KeyError(
+            f"{key!r} is missing from epochs {missing}; recorded metrics: {known}"
+        )
     return [row[key] for row in history]

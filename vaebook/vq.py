@@ -14,6 +14,7 @@ C code dimension, K codebook size.
 - q(z|x) is a point mass and p(z) is uniform over the K^L grids, so
   KL(q || p) = L log K, a constant: -ELBO = -log p(x|z) + L log K.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,11 +33,15 @@ from .registry import register
 
 # --- the pieces, as small functions (each tested against a reference) -----------------
 
+
 def nearest_code(z_e: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     """Index of the nearest codebook vector (squared Euclidean distance): (..., C) -> (...)."""
     flat = z_e.reshape(-1, z_e.shape[-1])  # (N, C)
-    dist = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ codebook.T
-            + codebook.pow(2).sum(1))  # (N, K)
+    dist = (
+        flat.pow(2).sum(1, keepdim=True)
+        - 2 * flat @ codebook.T
+        + codebook.pow(2).sum(1)
+    )  # (N, K)
     return dist.argmin(1).reshape(z_e.shape[:-1])
 
 
@@ -53,11 +58,21 @@ class VQLoss(NamedTuple):
     commitment: torch.Tensor  # ||E(x) - sg[e]||^2 (moves the encoder), weighted by beta
 
     def total(self, beta: float, ema: bool) -> torch.Tensor:
-        return self.reconstruction + (0.0 if ema else 1.0) * self.codebook + beta * self.commitment
+        return (
+            self.reconstruction
+            + (0.0 if ema else 1.0) * self.codebook
+            + beta * self.commitment
+        )
 
 
-def ema_update(cluster_size: torch.Tensor, embed_sum: torch.Tensor, z_e: torch.Tensor,
-               indices: torch.Tensor, gamma: float, epsilon: float = 1e-5) -> torch.Tensor:
+def ema_update(
+    cluster_size: torch.Tensor,
+    embed_sum: torch.Tensor,
+    z_e: torch.Tensor,
+    indices: torch.Tensor,
+    gamma: float,
+    epsilon: float = 1e-5,
+) -> torch.Tensor:
     """One EMA step in place (notes eq. 8); returns the new codebook m_i / N~_i, (K, C).
 
     ``cluster_size`` N (K,) and ``embed_sum`` m (K, C) are updated in place from the
@@ -102,7 +117,11 @@ class PointMass(D.Distribution):
 
     def __init__(self, value: torch.Tensor):
         self.value = value
-        super().__init__(batch_shape=value.shape[:-1], event_shape=value.shape[-1:], validate_args=False)
+        super().__init__(
+            batch_shape=value.shape[:-1],
+            event_shape=value.shape[-1:],
+            validate_args=False,
+        )
 
     def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
         return self.value.expand(*sample_shape, *self.value.shape)
@@ -116,6 +135,7 @@ class PointMass(D.Distribution):
 
 
 # --- the model ------------------------------------------------------------------------
+
 
 @register("vq-vae")
 @dataclass
@@ -144,15 +164,21 @@ class VQVAEConfig:
 
     def __post_init__(self) -> None:
         if len(self.channels) != 2 or min(self.channels) < 1:
-            raise ValueError(f"channels must be two positive widths (28 -> 14 -> 7), got {self.channels}")
+            raise ValueError(
+                f"channels must be two positive widths (28 -> 14 -> 7), got {self.channels}"
+            )
         if self.codebook_size < 2 or self.code_dim < 1:
-            raise ValueError(f"codebook_size >= 2 and code_dim >= 1 needed, got {self.codebook_size}, {self.code_dim}")
+            raise ValueError(
+                f"codebook_size >= 2 and code_dim >= 1 needed, got {self.codebook_size}, {self.code_dim}"
+            )
         if self.commitment < 0:
             raise ValueError(f"commitment (beta) must be >= 0, got {self.commitment}")
         if not 0 < self.decay < 1:
             raise ValueError(f"decay (gamma) must lie in (0, 1), got {self.decay}")
         if self.epsilon <= 0 or self.restart_below < 0:
-            raise ValueError(f"epsilon must be > 0 and restart_below >= 0, got {self.epsilon}, {self.restart_below}")
+            raise ValueError(
+                f"epsilon must be > 0 and restart_below >= 0, got {self.epsilon}, {self.restart_below}"
+            )
 
     def build(self) -> "VQVAE":
         return VQVAE(self)
@@ -169,20 +195,36 @@ class VQVAE(nn.Module):
         c1, c2 = config.channels
         k, c = config.codebook_size, config.code_dim
         self.encoder = nn.Sequential(
-            nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, c1, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(c1, c2, 4, 2, 1), nn.ReLU(), nn.Conv2d(c2, c, 1))
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, c1, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(c1, c2, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(c2, c, 1),
+        )
         self.decoder = nn.Sequential(
-            nn.Conv2d(c, c2, 3, 1, 1), nn.ReLU(), nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Flatten())
+            nn.Conv2d(c, c2, 3, 1, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c2, c1, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c1, 1, 4, 2, 1),
+            nn.Flatten(),
+        )
         init = torch.empty(k, c).uniform_(-1 / k, 1 / k)
         if config.ema:
             self.register_buffer("codebook", init)
-            self.register_buffer("ema_cluster_size", torch.ones(k))  # N_i, started at 1 ...
-            self.register_buffer("ema_embed_sum", init.clone())  # ... so m_i / N_i = e_i at the start
+            self.register_buffer(
+                "ema_cluster_size", torch.ones(k)
+            )  # N_i, started at 1 ...
+            self.register_buffer(
+                "ema_embed_sum", init.clone()
+            )  # ... so m_i / N_i = e_i at the start
         else:
             self.codebook = nn.Parameter(init)
         self.register_buffer("initialized", torch.tensor(not config.data_init))
-        self.register_buffer("usage_ema", torch.ones(k))  # codes chosen per batch, averaged with gamma
+        self.register_buffer(
+            "usage_ema", torch.ones(k)
+        )  # codes chosen per batch, averaged with gamma
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
@@ -200,13 +242,17 @@ class VQVAE(nn.Module):
         if cfg.ema:
             self.ema_cluster_size[dead] = 1.0
             self.ema_embed_sum[dead] = pick
-        self.usage_ema[dead] = counts.mean()  # a fresh start, not restarted again at once
+        self.usage_ema[dead] = (
+            counts.mean()
+        )  # a fresh start, not restarted again at once
         self.restarts += len(dead)
 
     @torch.no_grad()
     def init_codebook_from(self, z_e: torch.Tensor) -> None:
         """Set the codebook to K distinct encoder outputs picked at random from ``z_e`` (N, C)."""
-        pick = z_e[torch.randperm(len(z_e), device=z_e.device)[: self.config.codebook_size]]
+        pick = z_e[
+            torch.randperm(len(z_e), device=z_e.device)[: self.config.codebook_size]
+        ]
         self.codebook.copy_(pick)
         if self.config.ema:
             self.ema_cluster_size.fill_(1.0)
@@ -242,7 +288,9 @@ class VQVAE(nn.Module):
 
     def prior(self) -> D.Independent:
         """The uniform prior of the notes: each of the L positions uniform over K codes."""
-        logits = torch.zeros(self.num_positions, self.config.codebook_size, device=self.codebook.device)
+        logits = torch.zeros(
+            self.num_positions, self.config.codebook_size, device=self.codebook.device
+        )
         return D.Independent(D.Categorical(logits=logits), 1)
 
     def losses(self, x: torch.Tensor) -> tuple[VQLoss, torch.Tensor, torch.Tensor]:
@@ -263,27 +311,46 @@ class VQVAE(nn.Module):
         """
         cfg = self.config
         if self.training and not bool(self.initialized):
-            self.init_codebook_from(self.encode_continuous(x).detach().reshape(-1, cfg.code_dim))
+            self.init_codebook_from(
+                self.encode_continuous(x).detach().reshape(-1, cfg.code_dim)
+            )
         terms, indices, z_e = self.losses(x)
         if cfg.ema and self.training and torch.is_grad_enabled():
             with torch.no_grad():
-                new = ema_update(self.ema_cluster_size, self.ema_embed_sum, z_e.detach().reshape(-1, cfg.code_dim),
-                                 indices.reshape(-1), cfg.decay, cfg.epsilon)
+                new = ema_update(
+                    self.ema_cluster_size,
+                    self.ema_embed_sum,
+                    z_e.detach().reshape(-1, cfg.code_dim),
+                    indices.reshape(-1),
+                    cfg.decay,
+                    cfg.epsilon,
+                )
                 self.codebook.copy_(new)
         if cfg.restart_below > 0 and self.training and torch.is_grad_enabled():
-            self.restart_dead_codes(z_e.detach().reshape(-1, cfg.code_dim), indices.reshape(-1))
+            self.restart_dead_codes(
+                z_e.detach().reshape(-1, cfg.code_dim), indices.reshape(-1)
+            )
         counts = code_counts(indices, cfg.codebook_size)
-        kl = torch.full_like(terms.reconstruction, self.num_positions * math.log(cfg.codebook_size))
+        kl = torch.full_like(
+            terms.reconstruction, self.num_positions * math.log(cfg.codebook_size)
+        )
         batch = lambda v: v.expand_as(kl)  # noqa: E731  (a batch statistic, one value per example)
         return training_metrics(
-            terms.total(cfg.commitment, cfg.ema).mean(), -terms.reconstruction, kl,
-            codebook_loss=terms.codebook, commitment_loss=terms.commitment,
+            terms.total(cfg.commitment, cfg.ema).mean(),
+            -terms.reconstruction,
+            kl,
+            codebook_loss=terms.codebook,
+            commitment_loss=terms.commitment,
             encoder_norm=z_e.detach().pow(2).sum(-1).sqrt().mean(1),
-            usage=batch(usage(counts)), perplexity=batch(perplexity(counts)),
-            unused_codes=batch((counts == 0).float().sum()))
+            usage=batch(usage(counts)),
+            perplexity=batch(perplexity(counts)),
+            unused_codes=batch((counts == 0).float().sum()),
+        )
 
     @torch.no_grad()
-    def sample(self, num_samples: int, logits: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self, num_samples: int, logits: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Pixel probabilities decoded from code grids drawn from the uniform prior, or from a
         per-position categorical with ``logits`` (L, K): (num_samples, 784)."""
         pz = self.prior() if logits is None else per_position_prior(logits)
@@ -301,19 +368,29 @@ def encode_codes(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> torch
 def codebook_stats(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
     """Usage, perplexity and unused codes over all of ``x`` (one count over the whole set)."""
     counts = code_counts(encode_codes(model, x, batch_size), model.config.codebook_size)
-    return {"usage": usage(counts).item(), "perplexity": perplexity(counts).item(),
-            "unused_codes": int((counts == 0).sum()), "codebook_size": model.config.codebook_size,
-            "counts": counts}
+    return {
+        "usage": usage(counts).item(),
+        "perplexity": perplexity(counts).item(),
+        "unused_codes": int((counts == 0).sum()),
+        "codebook_size": model.config.codebook_size,
+        "counts": counts,
+    }
 
 
 @torch.no_grad()
-def fit_code_prior(model: VQVAE, x: torch.Tensor, batch_size: int = 1000, pseudocount: float = 1.0) -> torch.Tensor:
+def fit_code_prior(
+    model: VQVAE, x: torch.Tensor, batch_size: int = 1000, pseudocount: float = 1.0
+) -> torch.Tensor:
     """A learned prior over codes: one categorical per grid position, fitted by counting
     (maximum likelihood with ``pseudocount`` added): log-probabilities (L, K)."""
-    return code_prior_from_codes(encode_codes(model, x, batch_size), model.config.codebook_size, pseudocount)
+    return code_prior_from_codes(
+        encode_codes(model, x, batch_size), model.config.codebook_size, pseudocount
+    )
 
 
-def code_prior_from_codes(codes: torch.Tensor, codebook_size: int, pseudocount: float = 1.0) -> torch.Tensor:
+def code_prior_from_codes(
+    codes: torch.Tensor, codebook_size: int, pseudocount: float = 1.0
+) -> torch.Tensor:
     """The per-position categorical of :func:`fit_code_prior` from code grids already encoded,
     ``codes`` (N, L): log-probabilities (L, K)."""
     counts = F.one_hot(codes, codebook_size).sum(0).float() + pseudocount
@@ -321,6 +398,7 @@ def code_prior_from_codes(codes: torch.Tensor, codebook_size: int, pseudocount: 
 
 
 # --- a per-position prior over the code grid ------------------------------------------
+
 
 def per_position_prior(log_probs: torch.Tensor) -> D.Independent:
     """p(z) = prod_l Categorical(z_l; log_probs[l]) from the (L, K) table of :func:`fit_code_prior`."""

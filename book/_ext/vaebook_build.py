@@ -5,6 +5,7 @@ setting the variables here means every ``jupyter-book build`` makes
 ``vaebook.widgets.explore`` emit precomputed scrubbers (sliders that work in
 the HTML with no kernel) and silences progress bars, whoever runs the build.
 """
+
 import os
 
 

@@ -5,6 +5,7 @@ column (6.8 in wide at 100 dpi, text at 9 pt or more): test -ELBO against traini
 seconds for every trained model, above bias against variance of each estimator on the
 small enumerable model.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -12,9 +13,16 @@ import torch
 from matplotlib.text import Text
 
 FAMILY_COLOURS = {
-    "score-function": "C1", "straight-through": "C0", "gumbel-softmax": "C2",
-    "straight-through-gumbel": "C3", "smoothing-f1": "C4", "smoothing-f2": "C5",
-    "smoothing-f3": "C6", "naive": "C7", "score-function-no-baseline": "C8"}
+    "score-function": "C1",
+    "straight-through": "C0",
+    "gumbel-softmax": "C2",
+    "straight-through-gumbel": "C3",
+    "smoothing-f1": "C4",
+    "smoothing-f2": "C5",
+    "smoothing-f3": "C6",
+    "naive": "C7",
+    "score-function-no-baseline": "C8",
+}
 FONT = 9  # points: the smallest text (over 70 % of the 16 px body text at 100 dpi)
 
 
@@ -26,21 +34,35 @@ def _style(label: str, estimator: str) -> dict:
 def _learning_curves(ax, curves: dict[str, tuple[str, list[dict]]]) -> None:
     for label, (estimator, history) in curves.items():
         seconds = torch.tensor([row["seconds"] for row in history]).cumsum(0).tolist()
-        ax.plot(seconds, [row["test_neg_elbo"] for row in history], lw=1.4, label=label,
-                **_style(label, estimator))
+        ax.plot(
+            seconds,
+            [row["test_neg_elbo"] for row in history],
+            lw=1.4,
+            label=label,
+            **_style(label, estimator),
+        )
     ax.set_ylim(top=min(200, ax.get_ylim()[1]))
     ax.set_xlabel("training seconds (test passes excluded)", fontsize=FONT)
     ax.set_ylabel("test -ELBO, exact discrete z (nats)", fontsize=FONT)
     ax.grid(alpha=0.3)
     ax.tick_params(labelsize=FONT)
-    ax.legend(fontsize=FONT, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-              frameon=False)
-    ax.set_title("learning curves: MNIST test set, one pass per epoch",
-                 fontsize=FONT + 1)
+    ax.legend(
+        fontsize=FONT,
+        ncol=2,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        frameon=False,
+    )
+    ax.set_title(
+        "learning curves: MNIST test set, one pass per epoch", fontsize=FONT + 1
+    )
 
 
-OFFSETS = [((dx, dy), "left" if dx > 0 else "right")
-           for dy in (3, -12, 16, -26, 30, -40, 44, -54) for dx in (6, -6, 30, -30)]
+OFFSETS = [
+    ((dx, dy), "left" if dx > 0 else "right")
+    for dy in (3, -12, 16, -26, 30, -40, 44, -54)
+    for dx in (6, -6, 30, -30)
+]
 
 
 def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
@@ -73,8 +95,16 @@ def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
         for offset, ha in OFFSETS:
             far = abs(offset[1]) > 3 or abs(offset[0]) > 6
             leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if far else None
-            ann = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset,
-                              ha=ha, va="center", fontsize=FONT, arrowprops=leader)
+            ann = ax.annotate(
+                text,
+                (x, y),
+                textcoords="offset points",
+                xytext=offset,
+                ha=ha,
+                va="center",
+                fontsize=FONT,
+                arrowprops=leader,
+            )
             ann.set_in_layout(False)
             ann.update_positions(renderer)
             box = Text.get_window_extent(ann, renderer)  # the text, not its leader
@@ -96,14 +126,26 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
         style = _style(r["label"], r["estimator"])
         if r["variance"] == 0:  # naive: no point on a log axis, a line instead
             ax.axhline(r["bias_norm"], color=style["color"], ls=":", lw=1.2)
-            ax.annotate(f"{r['label']}: variance 0, bias = ||exact gradient||",
-                        (0.02, r["bias_norm"]), xycoords=("axes fraction", "data"),
-                        textcoords="offset points", xytext=(0, -11), fontsize=FONT)
+            ax.annotate(
+                f"{r['label']}: variance 0, bias = ||exact gradient||",
+                (0.02, r["bias_norm"]),
+                xycoords=("axes fraction", "data"),
+                textcoords="offset points",
+                xytext=(0, -11),
+                fontsize=FONT,
+            )
             continue
         marker = "o" if r["bias_in_se"] > 3 else "s"
-        ax.errorbar(r["variance"], r["bias_norm"], yerr=r["mean_se_norm"], fmt=marker,
-                    color=style["color"], ms=6, capsize=2,
-                    mfc=style["color"] if style["ls"] == "-" else "white")
+        ax.errorbar(
+            r["variance"],
+            r["bias_norm"],
+            yerr=r["mean_se_norm"],
+            fmt=marker,
+            color=style["color"],
+            ms=6,
+            capsize=2,
+            mfc=style["color"] if style["ls"] == "-" else "white",
+        )
         points.append((r["label"], r["variance"], r["bias_norm"], r["mean_se_norm"]))
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -114,15 +156,18 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
     ax.grid(alpha=0.3, which="both")
     ax.tick_params(labelsize=FONT)
     num = rows[0]["num_samples"] if rows else 0
-    ax.set_title(f"gradient bias vs variance, small model ({num:,} estimates each)\n"
-                 "squares: bias within 3 Monte Carlo SE of 0; "
-                 "hollow: annealed or tau 0.5",
-                 fontsize=FONT + 1)
+    ax.set_title(
+        f"gradient bias vs variance, small model ({num:,} estimates each)\n"
+        "squares: bias within 3 Monte Carlo SE of 0; "
+        "hollow: annealed or tau 0.5",
+        fontsize=FONT + 1,
+    )
     return points
 
 
-def estimator_comparison(curves: dict[str, tuple[str, list[dict]]], rows: list[dict],
-                         title: str = "") -> plt.Figure:
+def estimator_comparison(
+    curves: dict[str, tuple[str, list[dict]]], rows: list[dict], title: str = ""
+) -> plt.Figure:
     """Two panels, stacked. Top: test -ELBO (hard, exact discrete bound) per epoch
     against cumulative training seconds, ``curves`` = {label: (estimator, history)},
     with the legend below it. Bottom: ``rows`` of
@@ -130,8 +175,13 @@ def estimator_comparison(curves: dict[str, tuple[str, list[dict]]], rows: list[d
     noise level as an error bar) against the variance of one estimate, log-log. An
     estimator with zero variance (the naive one) has no place on a log axis: it is a
     dotted horizontal line at its bias, labelled "variance 0"."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.6, 10.0), layout="constrained",
-                                   gridspec_kw={"height_ratios": [1, 1.25]})
+    fig, (ax1, ax2) = plt.subplots(
+        2,
+        1,
+        figsize=(6.6, 10.0),
+        layout="constrained",
+        gridspec_kw={"height_ratios": [1, 1.25]},
+    )
     _learning_curves(ax1, curves)
     points = _bias_variance(ax2, rows)
     fig.suptitle(title or "the discrete-latent estimators compared", fontsize=FONT + 2)

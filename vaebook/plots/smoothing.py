@@ -3,6 +3,7 @@
 Each function returns a matplotlib Figure sized for the book's column (6.8 in at 100
 dpi, text >= 9 pt). ``u`` ~ U(0, 1) is the noise, ``p`` = q(z=1|x).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -13,9 +14,11 @@ from .. import smoothing as sm
 from ..training import column
 
 NOTES = {"f1": sm.f1, "f2": sm.f2, "f3": sm.f3}
-PUBLISHED = {"DVAE spike-and-exponential": sm.spike_exp,
-             "DVAE++ overlapping exponentials": sm.overlapping_exp,
-             "DVAE# power function": sm.power_function}
+PUBLISHED = {
+    "DVAE spike-and-exponential": sm.spike_exp,
+    "DVAE++ overlapping exponentials": sm.overlapping_exp,
+    "DVAE# power function": sm.power_function,
+}
 STYLES = (":", "-", "--")  # the notes' Figure 1: dotted < solid < dashed beta
 FONT = 9  # points: the smallest text (the book's column needs >= 8.1 pt at 100 dpi)
 WIDTH = 6.8  # inches: the book's text column at 100 dpi
@@ -26,8 +29,14 @@ def _grid(steps: int = 801) -> torch.Tensor:
 
 
 def _step(ax, p: float, u: torch.Tensor):
-    (line,) = ax.plot(u.numpy(), sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(),
-                      color="0.75", lw=3, zorder=0, label="step 1[u >= 1-p]")
+    (line,) = ax.plot(
+        u.numpy(),
+        sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(),
+        color="0.75",
+        lw=3,
+        zorder=0,
+        label="step 1[u >= 1-p]",
+    )
     return line
 
 
@@ -35,16 +44,23 @@ def figure_one(betas: tuple[float, float, float], ps=(0.2, 0.5, 0.8)):
     """The notes' Figure 1: f1, f2, f3 (rows) for p in ``ps`` (columns) and three betas
     (dotted < solid < dashed), with the step they approach in grey."""
     u = _grid()
-    fig, axes = plt.subplots(len(NOTES), len(ps), figsize=(WIDTH, 5.6), sharex=True,
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(NOTES),
+        len(ps),
+        figsize=(WIDTH, 5.6),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     for row, (name, f) in enumerate(NOTES.items()):
         for col, p in enumerate(ps):
             ax = axes[row, col]
             _step(ax, p, u)
             for beta, style in zip(betas, STYLES):
                 zeta = f(beta, torch.tensor(p, dtype=u.dtype), u)
-                ax.plot(u.numpy(), zeta.numpy(), style, color="C0",
-                        label=f"beta = {beta:g}")
+                ax.plot(
+                    u.numpy(), zeta.numpy(), style, color="C0", label=f"beta = {beta:g}"
+                )
             ax.tick_params(labelsize=FONT)
             ax.set_title(f"{name}, p = {p:g}", fontsize=FONT + 1)
             if col == 0:
@@ -91,8 +107,9 @@ class SmoothersFigure:
         for i, name in enumerate(NOTES):
             (self.lines[name],) = self.ax.plot(u, u, color=f"C{i}", label=name)
             (self.grads[name],) = self.ax_g.plot(u, u, color=f"C{i}", label=name)
-        self.joins = [a.axvline(0.5, color="0.5", lw=0.6, ls=":")
-                      for a in (self.ax, self.ax_g)]
+        self.joins = [
+            a.axvline(0.5, color="0.5", lw=0.6, ls=":") for a in (self.ax, self.ax_g)
+        ]
         for a in (self.ax, self.ax_g):  # few tick labels: each one costs time per frame
             a.set_xlabel("u  (dotted: 1 - p)", fontsize=FONT)
             a.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "", "0.5", "", "1"])
@@ -110,8 +127,9 @@ class SmoothersFigure:
         self.ax_g.yaxis.set_minor_locator(NullLocator())
         self.ax_g.set_ylim(0, 3e4)  # one scale for all frames; f1's peak may leave it
         # fixed margins, no layout engine: with one, each savefig draws the figure twice
-        self.fig.subplots_adjust(left=0.075, right=0.99, bottom=0.16, top=0.9,
-                                 wspace=0.22)
+        self.fig.subplots_adjust(
+            left=0.075, right=0.99, bottom=0.16, top=0.9, wspace=0.22
+        )
 
     def _curves(self, beta: float, p: float) -> dict:
         key = (float(beta), float(p))
@@ -128,8 +146,9 @@ class SmoothersFigure:
             self.grads[name].set_ydata(grad)
         for line in self.joins:
             line.set_xdata([1 - p, 1 - p])
-        self.ax.set_title(f"zeta = f(beta, p, u): beta = {beta:g}, p = {p:g}",
-                          fontsize=FONT + 1)
+        self.ax.set_title(
+            f"zeta = f(beta, p, u): beta = {beta:g}, p = {p:g}", fontsize=FONT + 1
+        )
         return self.fig
 
 
@@ -160,26 +179,38 @@ def published_inverse_cdfs(betas: dict[str, float], ps=(0.2, 0.5, 0.8)):
     return fig
 
 
-def smoother_curves(histories: dict[str, list[dict]], reference: float | None = None,
-                    title: str = ""):
+def smoother_curves(
+    histories: dict[str, list[dict]], reference: float | None = None, title: str = ""
+):
     """Left: the test -ELBO with exact binary z (the discrete bound) per epoch; right:
     the smoothing beta each model trained with (end of each epoch). One colour per
     smoother named in the label (f1, f2, f3); dashed: annealed beta ("anneal" in the
     label)."""
-    fig, (ax, ax_b) = plt.subplots(1, 2, figsize=(WIDTH, 3.9),
-                                   gridspec_kw={"width_ratios": [1.6, 1]})
+    fig, (ax, ax_b) = plt.subplots(
+        1, 2, figsize=(WIDTH, 3.9), gridspec_kw={"width_ratios": [1.6, 1]}
+    )
     colors: dict[str, str] = {}
     for label, history in histories.items():
         smoother = next((f for f in NOTES if f in label), label)
         color = colors.setdefault(smoother, f"C{len(colors)}")
         style = "--" if "anneal" in label else "-"
         epochs = column(history, "epoch")
-        ax.plot(epochs, column(history, "test_hard_neg_elbo"), style, color=color,
-                label=label)
+        ax.plot(
+            epochs,
+            column(history, "test_hard_neg_elbo"),
+            style,
+            color=color,
+            label=label,
+        )
         ax_b.plot(epochs, column(history, "test_smoothing_beta"), style, color=color)
     if reference is not None:
-        ax.axhline(reference, color="k", lw=1, ls=":",
-                   label=f"Jang et al., Bernoulli latents: {reference:g}")
+        ax.axhline(
+            reference,
+            color="k",
+            lw=1,
+            ls=":",
+            label=f"Jang et al., Bernoulli latents: {reference:g}",
+        )
     ax.set_ylim(top=min(ax.get_ylim()[1], 200))
     ax.set_ylabel("test -ELBO, exact binary z (nats)", fontsize=FONT)
     ax_b.set_ylabel("smoothing beta", fontsize=FONT)
@@ -187,9 +218,15 @@ def smoother_curves(histories: dict[str, list[dict]], reference: float | None = 
         a.set_xlabel("epoch", fontsize=FONT)
         a.tick_params(labelsize=FONT)
         a.grid(alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT, ncol=3,
-               loc="lower center", frameon=False)
-    fig.suptitle(title or "binary VAEs trained with smoothing transformations",
-                 fontsize=FONT + 1)
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        fontsize=FONT,
+        ncol=3,
+        loc="lower center",
+        frameon=False,
+    )
+    fig.suptitle(
+        title or "binary VAEs trained with smoothing transformations", fontsize=FONT + 1
+    )
     fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig

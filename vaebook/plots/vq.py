@@ -7,6 +7,7 @@ same Figure every call.
 Shapes: N images (N, 784), L = 49 code positions (a 7x7 grid), K codes, T training
 steps, C code dimension.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -21,13 +22,15 @@ WIDTH = 6.8  # inches: the book's text column at 100 dpi
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # log-axis labels without mathtext (slow)
 
 
-def code_grid(image: torch.Tensor, codes: torch.Tensor, side: int = 7,
-              title: str = "") -> plt.Figure:
+def code_grid(
+    image: torch.Tensor, codes: torch.Tensor, side: int = 7, title: str = ""
+) -> plt.Figure:
     """One digit (784,) beside its grid of code indices (L,): each cell is the code of a
     4x4 patch."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.3))
-    ax1.imshow(image.detach().cpu().reshape(28, 28).numpy(), cmap="gray_r", vmin=0,
-               vmax=1)
+    ax1.imshow(
+        image.detach().cpu().reshape(28, 28).numpy(), cmap="gray_r", vmin=0, vmax=1
+    )
     for t in range(1, side):
         ax1.axhline(t * 28 / side - 0.5, color="C0", lw=0.4, alpha=0.5)
         ax1.axvline(t * 28 / side - 0.5, color="C0", lw=0.4, alpha=0.5)
@@ -60,9 +63,16 @@ class CheckpointPanel:
     """
 
     @torch.no_grad()
-    def __init__(self, ckpts: dict, x: torch.Tensor, stats: dict,
-                 curve: str = "test_encoder_norm", curve_label: str = "",
-                 log: bool = True, num_images: int = 8):
+    def __init__(
+        self,
+        ckpts: dict,
+        x: torch.Tensor,
+        stats: dict,
+        curve: str = "test_encoder_norm",
+        curve_label: str = "",
+        log: bool = True,
+        num_images: int = 8,
+    ):
         self.ckpts, self.stats, self.curve, self.x = ckpts, stats, curve, x
         self.mosaics = {}
         for name, ckpt in ckpts.items():
@@ -91,8 +101,9 @@ class CheckpointPanel:
         for i, (name, ckpt) in enumerate(ckpts.items()):
             history = ckpt.history
             epochs, values = column(history, "epoch"), column(history, curve)
-            (self.lines[name],) = self.ax_curve.plot(epochs, values, "o-", ms=3,
-                                                     color="0.8", lw=1)
+            (self.lines[name],) = self.ax_curve.plot(
+                epochs, values, "o-", ms=3, color="0.8", lw=1
+            )
         if log:
             self.ax_curve.set_yscale("log")
             self.ax_curve.yaxis.set_minor_locator(NullLocator())  # fewer artists
@@ -104,8 +115,9 @@ class CheckpointPanel:
         for ax in (self.ax_bar, self.ax_curve):
             ax.tick_params(labelsize=FONT)
         self.title = self.fig.suptitle("", fontsize=FONT + 1)
-        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.88,
-                                 hspace=0.4, wspace=0.3)
+        self.fig.subplots_adjust(
+            left=0.09, right=0.98, bottom=0.12, top=0.88, hspace=0.4, wspace=0.3
+        )
         # no layout engine: with one, every savefig draws the figure twice
 
     def draw(self, name: str, title: str = ""):
@@ -117,8 +129,9 @@ class CheckpointPanel:
         for bar, c in zip(self.bars, (counts / counts.sum()).tolist()):
             bar.set_height(c)
             bar.set_color("C0" if c > 0 else "C3")
-        self.ax_bar.set_xlabel(f"codes, sorted ({used} of {len(counts)} used)",
-                               fontsize=FONT)
+        self.ax_bar.set_xlabel(
+            f"codes, sorted ({used} of {len(counts)} used)", fontsize=FONT
+        )
         for other, line in self.lines.items():  # the others in grey, for comparison
             line.set_color("C0" if other == name else "0.8")
             line.set_zorder(3 if other == name else 2)
@@ -128,12 +141,20 @@ class CheckpointPanel:
 
 
 @torch.no_grad()
-def checkpoint_panel(ckpt, x: torch.Tensor, stats: dict, title: str,
-                     curve: str = "test_encoder_norm", curve_label: str = "",
-                     log: bool = True, num_images: int = 8) -> plt.Figure:
+def checkpoint_panel(
+    ckpt,
+    x: torch.Tensor,
+    stats: dict,
+    title: str,
+    curve: str = "test_encoder_norm",
+    curve_label: str = "",
+    log: bool = True,
+    num_images: int = 8,
+) -> plt.Figure:
     """:class:`CheckpointPanel` of one checkpoint: a new figure."""
-    panel = CheckpointPanel({"model": ckpt}, x, {"model": stats}, curve, curve_label,
-                            log, num_images)
+    panel = CheckpointPanel(
+        {"model": ckpt}, x, {"model": stats}, curve, curve_label, log, num_images
+    )
     return panel.draw("model", title)
 
 
@@ -150,20 +171,38 @@ class EmaToyFigure:
         self.runs = runs
         first = next(iter(runs.values()))
         k = first["trajectory"].shape[1]
-        self.fig, (ax1, self.ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.3),
-                                                 gridspec_kw={"width_ratios": [1, 1.2]})
-        ax1.scatter(points[:, 0], points[:, 1], s=4, color="C7", alpha=0.5,
-                    label="last batch E(x)")
-        ax1.scatter(centres[:, 0], centres[:, 1], marker="+", s=60, color="k",
-                    label="true centres now")
-        self.paths = [ax1.plot([], [], lw=0.7, color=f"C{i % 10}", alpha=0.7)[0]
-                      for i in range(k)]
-        self.alive = ax1.scatter([], [], s=40, color="C0", edgecolor="k", zorder=3,
-                                 label="codes e_i")
-        self.dead = ax1.scatter([], [], s=40, color="C3", marker="X", zorder=3,
-                                label="unused codes")
-        every = torch.cat([r["trajectory"].reshape(-1, 2) for r in runs.values()]
-                          + [points.reshape(-1, 2)])
+        self.fig, (ax1, self.ax2) = plt.subplots(
+            1, 2, figsize=(WIDTH, 3.3), gridspec_kw={"width_ratios": [1, 1.2]}
+        )
+        ax1.scatter(
+            points[:, 0],
+            points[:, 1],
+            s=4,
+            color="C7",
+            alpha=0.5,
+            label="last batch E(x)",
+        )
+        ax1.scatter(
+            centres[:, 0],
+            centres[:, 1],
+            marker="+",
+            s=60,
+            color="k",
+            label="true centres now",
+        )
+        self.paths = [
+            ax1.plot([], [], lw=0.7, color=f"C{i % 10}", alpha=0.7)[0] for i in range(k)
+        ]
+        self.alive = ax1.scatter(
+            [], [], s=40, color="C0", edgecolor="k", zorder=3, label="codes e_i"
+        )
+        self.dead = ax1.scatter(
+            [], [], s=40, color="C3", marker="X", zorder=3, label="unused codes"
+        )
+        every = torch.cat(
+            [r["trajectory"].reshape(-1, 2) for r in runs.values()]
+            + [points.reshape(-1, 2)]
+        )
         low, high = every.min(0).values, every.max(0).values
         ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)
         ax1.set_ylim(low[1] - 0.2, high[1] + 0.2)
@@ -171,8 +210,9 @@ class EmaToyFigure:
         ax1.tick_params(labelsize=FONT)
         self.ax1 = ax1
         steps = len(first["distortion"])
-        (self.curve,) = self.ax2.plot(range(steps), first["distortion"].tolist(),
-                                      lw=0.8)
+        (self.curve,) = self.ax2.plot(
+            range(steps), first["distortion"].tolist(), lw=0.8
+        )
         values = torch.cat([r["distortion"] for r in runs.values()])
         self.ax2.set_yscale("log")
         self.ax2.set_ylim(float(values.min()) / 1.5, float(values.max()) * 1.5)
@@ -184,11 +224,18 @@ class EmaToyFigure:
         self.ax2.tick_params(labelsize=FONT)
         self.ax2.set_title("quantization error (before each update)", fontsize=FONT)
         self.title = ax1.set_title("", fontsize=FONT)
-        self.fig.legend(handles=[*ax1.collections], fontsize=FONT, ncol=4,
-                        loc="lower center", frameon=False, columnspacing=1.0,
-                        handletextpad=0.3)
-        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.26, top=0.9,
-                                 wspace=0.3)
+        self.fig.legend(
+            handles=[*ax1.collections],
+            fontsize=FONT,
+            ncol=4,
+            loc="lower center",
+            frameon=False,
+            columnspacing=1.0,
+            handletextpad=0.3,
+        )
+        self.fig.subplots_adjust(
+            left=0.08, right=0.98, bottom=0.26, top=0.9, wspace=0.3
+        )
 
     def draw(self, gamma: float):
         """Show the run with decay ``gamma``; returns the same Figure every call."""
@@ -204,8 +251,13 @@ class EmaToyFigure:
         return self.fig
 
 
-def ema_toy(points: torch.Tensor, out: dict, centres: torch.Tensor, gamma: float,
-            title: str = "") -> plt.Figure:
+def ema_toy(
+    points: torch.Tensor,
+    out: dict,
+    centres: torch.Tensor,
+    gamma: float,
+    title: str = "",
+) -> plt.Figure:
     """:class:`EmaToyFigure` of one run: a new figure."""
     fig = EmaToyFigure(points, {gamma: out}, centres).draw(gamma)
     if title:
@@ -213,29 +265,45 @@ def ema_toy(points: torch.Tensor, out: dict, centres: torch.Tensor, gamma: float
     return fig
 
 
-def codebook_over_training(histories: dict[str, list[dict]],
-                           title: str = "") -> plt.Figure:
+def codebook_over_training(
+    histories: dict[str, list[dict]], title: str = ""
+) -> plt.Figure:
     """Test-set codebook usage, perplexity and dead codes per epoch for several models.
 
     The history records them per test batch of 1,000 images, averaged over 10."""
-    keys = [("test_usage", "share of the K codes used"),
-            ("test_perplexity", "perplexity exp(H(codes))"),
-            ("test_unused_codes", "unused (dead) codes")]
+    keys = [
+        ("test_usage", "share of the K codes used"),
+        ("test_perplexity", "perplexity exp(H(codes))"),
+        ("test_unused_codes", "unused (dead) codes"),
+    ]
     fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.4))
     for i, (label, history) in enumerate(histories.items()):
         seconds = torch.tensor([row["seconds"] for row in history]).cumsum(0).tolist()
         for ax, (key, _) in zip(axes, keys):
-            ax.plot(seconds, [row[key] for row in history], "o-", ms=3, color=f"C{i}",
-                    label=label)
+            ax.plot(
+                seconds,
+                [row[key] for row in history],
+                "o-",
+                ms=3,
+                color=f"C{i}",
+                label=label,
+            )
     for ax, (_, name) in zip(axes, keys):
         ax.set_xlabel("training s", fontsize=FONT)
         ax.set_title(name, fontsize=FONT)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=FONT)
-    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=FONT, ncol=3,
-               loc="lower center", frameon=False)
-    fig.suptitle(title or "the codebook over training (MNIST test set, per epoch)",
-                 fontsize=FONT + 1)
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        fontsize=FONT,
+        ncol=3,
+        loc="lower center",
+        frameon=False,
+    )
+    fig.suptitle(
+        title or "the codebook over training (MNIST test set, per epoch)",
+        fontsize=FONT + 1,
+    )
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
