@@ -6,6 +6,7 @@ reconstructions and prior samples at the end of one run of the shipped grid, bes
 reference run (and any live runs). :func:`live_control` is the "train with these
 settings" control for Jupyter and Colab.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,7 +27,11 @@ def _mosaic(images: np.ndarray, ncol: int) -> np.ndarray:
     rows = -(-n // ncol)
     cells = np.zeros((rows * ncol, 28, 28), dtype=np.float32)
     cells[:n] = images.reshape(n, 28, 28) / 255.0
-    return cells.reshape(rows, ncol, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, ncol * 28)
+    return (
+        cells.reshape(rows, ncol, 28, 28)
+        .transpose(0, 2, 1, 3)
+        .reshape(rows * 28, ncol * 28)
+    )
 
 
 def _style(ax, xlabel: str, ylabel: str) -> None:
@@ -37,17 +42,19 @@ def _style(ax, xlabel: str, ylabel: str) -> None:
 
 
 class ScheduleFigure:
-    """The lab's figure for one schedule parameter (``"temperature"`` or ``"smoothing_beta"``).
+    """The lab's figure for one schedule (``"temperature"`` or ``"smoothing_beta"``).
 
-    Built once (axes, limits, reference lines); :meth:`show` only moves artists, so a slider
-    move costs one render. ``extra`` live runs are drawn in black on top.
+    Built once (axes, limits, reference lines); :meth:`show` only moves artists, so a
+    slider move costs one render. ``extra`` live runs are drawn in black on top.
     """
 
     def __init__(self, grid: dict, param: str = "temperature"):
         self.grid, self.param = grid, param
         runs = [r for r in grid["runs"].values() if r["kind"] == "discrete"]
         self.fig = fig = plt.figure(figsize=(WIDTH, 4.9))
-        gs = GridSpec(2, 3, figure=fig, height_ratios=[1.25, 1], hspace=0.75, wspace=0.45)
+        gs = GridSpec(
+            2, 3, figure=fig, height_ratios=[1.25, 1], hspace=0.75, wspace=0.45
+        )
         self.ax_s, self.ax_e, self.ax_v = (fig.add_subplot(gs[0, i]) for i in range(3))
         bottom = gs[1, :].subgridspec(1, 2, width_ratios=[2, 1], wspace=0.08)
         self.ax_r, self.ax_p = fig.add_subplot(bottom[0]), fig.add_subplot(bottom[1])
@@ -67,23 +74,38 @@ class ScheduleFigure:
         var = [v for r in runs for v in r["variance"]["value"]]
         self.ax_v.set_ylim(min(var) / 2, max(var) * 2)
         grey = dict(color="0.6", lw=1.0)
-        self.ref = {"s": self.ax_s.plot([], [], **grey)[0],
-                    "relaxed": self.ax_e.plot([], [], **grey)[0],
-                    "hard": self.ax_e.plot([], [], ls="--", **grey)[0],
-                    "v": self.ax_v.plot([], [], "o-", ms=3, **grey)[0]}
-        self.cur = {"s": self.ax_s.plot([], [], color="C0", lw=1.8)[0],
-                    "relaxed": self.ax_e.plot([], [], color="C0", lw=1.5, label="relaxed")[0],
-                    "hard": self.ax_e.plot([], [], color="C3", lw=1.5, ls="--",
-                                           label="hard (exact z)")[0],
-                    "v": self.ax_v.plot([], [], "o-", ms=4, color="C0")[0]}
+        self.ref = {
+            "s": self.ax_s.plot([], [], **grey)[0],
+            "relaxed": self.ax_e.plot([], [], **grey)[0],
+            "hard": self.ax_e.plot([], [], ls="--", **grey)[0],
+            "v": self.ax_v.plot([], [], "o-", ms=3, **grey)[0],
+        }
+        self.cur = {
+            "s": self.ax_s.plot([], [], color="C0", lw=1.8)[0],
+            "relaxed": self.ax_e.plot([], [], color="C0", lw=1.5, label="relaxed")[0],
+            "hard": self.ax_e.plot(
+                [], [], color="C3", lw=1.5, ls="--", label="hard (exact z)"
+            )[0],
+            "v": self.ax_v.plot([], [], "o-", ms=4, color="C0")[0],
+        }
         self.ax_e.legend(fontsize=FONT - 1, loc="upper right", handlelength=1.5)
         self.live: list = []
         originals = grid["images"]["originals"]
         blank = np.zeros_like(originals)
-        self.recon = self.ax_r.imshow(_mosaic(np.concatenate([originals, blank]), len(originals)),
-                                      cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        self.prior = self.ax_p.imshow(_mosaic(blank, len(blank) // 2), cmap="gray_r", vmin=0,
-                                      vmax=1, interpolation="nearest")
+        self.recon = self.ax_r.imshow(
+            _mosaic(np.concatenate([originals, blank]), len(originals)),
+            cmap="gray_r",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
+        self.prior = self.ax_p.imshow(
+            _mosaic(blank, len(blank) // 2),
+            cmap="gray_r",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
         self.ax_r.set_title("test images / reconstructions (end)", fontsize=FONT)
         self.ax_p.set_title("decoded z ~ p(z) (end)", fontsize=FONT)
         for ax in (self.ax_r, self.ax_p):
@@ -99,19 +121,31 @@ class ScheduleFigure:
         lines["hard"].set_data(c["step"], c["hard"])
         lines["v"].set_data(run["variance"]["step"], run["variance"]["value"])
 
-    def show(self, run: dict, reference: dict | None = None, title: str = "", note: str = ""):
+    def show(
+        self, run: dict, reference: dict | None = None, title: str = "", note: str = ""
+    ):
         """Draw ``run`` (grey: ``reference``); returns the same Figure every time."""
         self._lines(self.cur, run)
-        self._lines(self.ref, reference or {"curves": {k: [] for k in run["curves"]},
-                                            "variance": {"step": [], "value": []}})
+        self._lines(
+            self.ref,
+            reference
+            or {
+                "curves": {k: [] for k in run["curves"]},
+                "variance": {"step": [], "value": []},
+            },
+        )
         images = self.grid["images"]
         recon = images.get(f"{run['key']}/recon", run.get("images", {}).get("recon"))
         prior = images.get(f"{run['key']}/prior", run.get("images", {}).get("prior"))
-        self.recon.set_data(_mosaic(np.concatenate([images["originals"], recon]), len(recon)))
+        self.recon.set_data(
+            _mosaic(np.concatenate([images["originals"], recon]), len(recon))
+        )
         self.prior.set_data(_mosaic(prior, len(prior) // 2))
         t = run["test"]
-        self.title.set_text(f"{title}\ntest -ELBO (first 1,000 test images): hard "
-                            f"{t['hard_neg_elbo']:.1f}, relaxed {t['relaxed_neg_elbo']:.1f} nats")
+        self.title.set_text(
+            f"{title}\ntest -ELBO (first 1,000 test images): hard "
+            f"{t['hard_neg_elbo']:.1f}, relaxed {t['relaxed_neg_elbo']:.1f} nats"
+        )
         self.note.set_text(note)
         return self.fig
 
@@ -119,10 +153,13 @@ class ScheduleFigure:
         """Draw a live run in black on top of the grid (kept across slider moves)."""
         c = run["curves"]
         style = dict(color="k", lw=1.2, ls=":")
-        self.live += [self.ax_s.plot(c["step"], c[self.param], **style)[0],
-                      self.ax_e.plot(c["step"], c["hard"], label=label, **style)[0],
-                      self.ax_v.plot(run["variance"]["step"], run["variance"]["value"], "s",
-                                     ms=4, color="k")[0]]
+        self.live += [
+            self.ax_s.plot(c["step"], c[self.param], **style)[0],
+            self.ax_e.plot(c["step"], c["hard"], label=label, **style)[0],
+            self.ax_v.plot(
+                run["variance"]["step"], run["variance"]["value"], "s", ms=4, color="k"
+            )[0],
+        ]
         self.ax_e.legend(fontsize=FONT - 1, loc="upper right", handlelength=1.5)
 
 
@@ -133,15 +170,20 @@ def setting_title(start: float, floor: float, rate: float) -> str:
 
 
 def temperature_draw(grid: dict, figure: ScheduleFigure | None = None):
-    """draw(start, floor, rate) for the scrubber: the shipped run of that schedule, and in
-    grey the run that keeps tau fixed at the same start."""
+    """draw(start, floor, rate) for the scrubber: the shipped run of that schedule,
+    and in grey the run that keeps tau fixed at the same start."""
     figure = figure or ScheduleFigure(grid, "temperature")
 
     def draw(start: float, floor: float, rate: float):
         run, note = lookup(grid, start, floor, rate)
         reference, _ = lookup(grid, start, floor, 0.0)
-        return figure.show(run, None if reference is run else reference,
-                           setting_title(start, floor, rate), note)
+        return figure.show(
+            run,
+            None if reference is run else reference,
+            setting_title(start, floor, rate),
+            note,
+        )
+
     return draw
 
 
@@ -155,20 +197,28 @@ def beta_draw(grid: dict, figure: ScheduleFigure | None = None):
         fixed = runs[Setting(beta_end=beta_end).key]
         annealed = runs[Setting(beta_end=beta_end, beta_start=1.0).key]
         run, other = (fixed, annealed) if schedule == "fixed" else (annealed, fixed)
-        how = (f"beta fixed at {beta_end:g}" if schedule == "fixed"
-               else f"beta from 1 to {beta_end:g} (geometric, first 70 %)")
+        how = (
+            f"beta fixed at {beta_end:g}"
+            if schedule == "fixed"
+            else f"beta from 1 to {beta_end:g} (geometric, first 70 %)"
+        )
         return figure.show(run, other, f"smoothing f3, {how}")
+
     return draw
 
 
 def warmup_draw(grid: dict):
     """draw(warmup, free_bits) for the Gaussian VAEs: beta(t), the KL of each latent
     dimension (sorted), and activity against KL per dimension, updated in place."""
-    runs = {(r["warmup"], r["free_bits"]): r for r in grid["runs"].values()
-            if r["kind"] == "gaussian" and r["iw_samples"] == 1}
+    runs = {
+        (r["warmup"], r["free_bits"]): r
+        for r in grid["runs"].values()
+        if r["kind"] == "gaussian" and r["iw_samples"] == 1
+    }
     k = grid["config"]["gaussian_latents"]
-    fig, (ax_b, ax_k, ax_a) = plt.subplots(1, 3, figsize=(WIDTH, 2.9),
-                                           gridspec_kw={"width_ratios": [1, 1.2, 1.1]})
+    fig, (ax_b, ax_k, ax_a) = plt.subplots(
+        1, 3, figsize=(WIDTH, 2.9), gridspec_kw={"width_ratios": [1, 1.2, 1.1]}
+    )
     _style(ax_b, "step", "KL weight beta(t)")
     _style(ax_k, "dimension (sorted)", "KL_k (nats, test)")
     _style(ax_a, "KL_k (nats)", "activity A_k")
@@ -184,8 +234,11 @@ def warmup_draw(grid: dict):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axhline(ACTIVE_THRESHOLD, color="0.4", ls="--", lw=1)
-    values = [(kl, a) for r in runs.values()
-              for kl, a in zip(r["test"]["kl_per_dim"], r["test"]["activity"])]
+    values = [
+        (kl, a)
+        for r in runs.values()
+        for kl, a in zip(r["test"]["kl_per_dim"], r["test"]["activity"])
+    ]
     kls, acts = zip(*values)
     ax_a.set_xlim(max(min(kls), 1e-5) / 2, max(kls) * 2)
     ax_a.set_ylim(max(min(acts), 1e-6) / 2, max(acts) * 2)
@@ -208,35 +261,53 @@ def warmup_draw(grid: dict):
         free.set_visible(free_bits > 0)
         dots.set_offsets(np.c_[np.maximum(kl, 1e-5), np.maximum(act, 1e-6)])
         dots.set_color(np.where(active, "C0", "0.6"))
-        title.set_text(f"KL warm-up over {warmup:.0%} of training, free bits {free_bits:g} nats/dim\n"
-                       f"active units {t['active_units']} of {k}, KL {t['kl']:.1f} nats, "
-                       f"test -ELBO {t['neg_elbo']:.1f} nats")
+        title.set_text(
+            f"KL warm-up over {warmup:.0%} of training, "
+            f"free bits {free_bits:g} nats/dim\n"
+            f"active units {t['active_units']} of {k}, KL {t['kl']:.1f} nats, "
+            f"test -ELBO {t['neg_elbo']:.1f} nats"
+        )
         return fig
+
     return draw
 
 
 def iw_bounds(grid: dict, title: str = ""):
     """-L_S on the test images against S, for the models trained with K = 1, 5, 50."""
-    runs = sorted((r for r in grid["runs"].values()
-                   if r["kind"] == "gaussian" and not r["warmup"] and not r["free_bits"]),
-                  key=lambda r: r["iw_samples"])
+    runs = sorted(
+        (
+            r
+            for r in grid["runs"].values()
+            if r["kind"] == "gaussian" and not r["warmup"] and not r["free_bits"]
+        ),
+        key=lambda r: r["iw_samples"],
+    )
     fig, ax = plt.subplots(figsize=(WIDTH * 0.62, 2.9))
     for i, r in enumerate(runs):
         bounds = r["test"]["neg_iw_bound"]
         s = [int(k) for k in bounds]
-        ax.plot(s, list(bounds.values()), "o-", color=f"C{i}", ms=4,
-                label=f"trained with K = {r['iw_samples']} "
-                      f"({r['test']['active_units']} active units)")
+        ax.plot(
+            s,
+            list(bounds.values()),
+            "o-",
+            color=f"C{i}",
+            ms=4,
+            label=f"trained with K = {r['iw_samples']} "
+            f"({r['test']['active_units']} active units)",
+        )
     ax.set_xscale("log")
     _style(ax, "S (importance samples at test time)", "-L_S (nats, test)")
     ax.legend(fontsize=FONT - 1)
-    ax.set_title(title or "the bound tightens with S; training with K > 1 lowers it", fontsize=FONT)
+    ax.set_title(
+        title or "the bound tightens with S; training with K > 1 lowers it",
+        fontsize=FONT,
+    )
     fig.tight_layout()
     return fig
 
 
 def teaching_curves(grid: dict, settings: dict[str, tuple[float, float, float]]):
-    """The named settings on one figure: tau(t), hard -ELBO, encoder gradient variance."""
+    """Named settings on one figure: tau(t), hard -ELBO, encoder gradient variance."""
     fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 2.8))
     ylabels = ("tau(t)", "hard -ELBO (nats, train)", "encoder grad. variance")
     for i, (label, (start, floor, rate)) in enumerate(settings.items()):
@@ -244,21 +315,32 @@ def teaching_curves(grid: dict, settings: dict[str, tuple[float, float, float]])
         c = run["curves"]
         axes[0].plot(c["step"], c["temperature"], color=f"C{i}", label=label)
         axes[1].plot(c["step"], c["hard"], color=f"C{i}", lw=1)
-        axes[2].plot(run["variance"]["step"], run["variance"]["value"], "o-", ms=3, color=f"C{i}")
+        axes[2].plot(
+            run["variance"]["step"], run["variance"]["value"], "o-", ms=3, color=f"C{i}"
+        )
     for ax, ylabel in zip(axes, ylabels):
         _style(ax, "step", ylabel)
     axes[0].set_yscale("log")
     axes[2].set_yscale("log")
     best = min(min(lookup(grid, *s)[0]["curves"]["hard"]) for s in settings.values())
     axes[1].set_ylim(best - 3, best + 50)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", ncol=3,
-               fontsize=FONT, frameon=False)
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="upper center",
+        ncol=3,
+        fontsize=FONT,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.8))
     return fig
 
 
-def live_control(grid: dict, seconds: float = 30.0, device: str = "auto",
-                 config: LabConfig | None = None):
+def live_control(
+    grid: dict,
+    seconds: float = 30.0,
+    device: str = "auto",
+    config: LabConfig | None = None,
+):
     """Jupyter/Colab: schedule sliders and a "train with these settings" button.
 
     A click trains the lab's binary VAE under the chosen schedule (at most ``seconds``,
@@ -269,15 +351,28 @@ def live_control(grid: dict, seconds: float = 30.0, device: str = "auto",
     import ipywidgets as widgets
     from IPython.display import display
 
-    config = config or LabConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                    for k, v in grid["config"].items()})
-    sliders = {name: widgets.SelectionSlider(options=list(values), value=values[1],
-                                             description=name, style={"description_width": "4em"},
-                                             layout=widgets.Layout(width="22em"))
-               for name, values in (("start", (0.5, 1.0, 2.0)), ("floor", (0.05, 0.2, 0.5)),
-                                    ("rate", (0.0, 2e-4, 2e-3, 2e-2)))}
-    button = widgets.Button(description="train with these settings", button_style="primary",
-                            layout=widgets.Layout(width="22em"))
+    config = config or LabConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in grid["config"].items()}
+    )
+    sliders = {
+        name: widgets.SelectionSlider(
+            options=list(values),
+            value=values[1],
+            description=name,
+            style={"description_width": "4em"},
+            layout=widgets.Layout(width="22em"),
+        )
+        for name, values in (
+            ("start", (0.5, 1.0, 2.0)),
+            ("floor", (0.05, 0.2, 0.5)),
+            ("rate", (0.0, 2e-4, 2e-3, 2e-2)),
+        )
+    }
+    button = widgets.Button(
+        description="train with these settings",
+        button_style="primary",
+        layout=widgets.Layout(width="22em"),
+    )
     progress, curves, comparison = widgets.Output(), widgets.Output(), widgets.Output()
     figure = ScheduleFigure(grid, "temperature")
     draw = temperature_draw(grid, figure)
@@ -308,7 +403,9 @@ def live_control(grid: dict, seconds: float = 30.0, device: str = "auto",
             hard.set_data(c["step"], c["hard"])
             ax.relim()
             ax.autoscale_view()
-            ax.set_ylim(min(c["relaxed"] + c["hard"]) - 5, min(c["relaxed"] + c["hard"]) + 120)
+            ax.set_ylim(
+                min(c["relaxed"] + c["hard"]) - 5, min(c["relaxed"] + c["hard"]) + 120
+            )
             with curves:
                 curves.clear_output(wait=True)
                 display(fig)
@@ -317,8 +414,14 @@ def live_control(grid: dict, seconds: float = 30.0, device: str = "auto",
         button.disabled = True
         try:
             with progress:
-                run = discrete_run(setting, config, device, time_limit=seconds, callback=follow,
-                                   progress=True)
+                run = discrete_run(
+                    setting,
+                    config,
+                    device,
+                    time_limit=seconds,
+                    callback=follow,
+                    progress=True,
+                )
         finally:
             button.disabled = False
         shown[0] = 0.0
