@@ -3,8 +3,8 @@
 # sliders, as small histories and a few images, no weights, into vaebook/pretrained/lab/.
 #
 # Usage: bash scripts/train_annealing_lab.sh
-#   STEPS=N      steps per run (default 2000: batch 100, Adam 1e-3, dynamic binarization)
-#   WORKERS=N    runs trained at once, in separate processes (default 2)
+#   STEPS=N      steps per run (default 1000: batch 100, Adam 1e-3, dynamic binarization)
+#   WORKERS=N    runs trained at once, in separate processes (default 3)
 #   THREADS=N    torch CPU threads per worker (default 1: on a shared 2-core machine one
 #                thread per process was far faster than two; the grid records what it used)
 #   OUT_DIR=DIR  where grid.json and images.npz go (default vaebook/pretrained/lab)
@@ -16,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 OUT=${OUT_DIR:-vaebook/pretrained/lab}
-STEPS=${STEPS:-2000}
+STEPS=${STEPS:-1000}
 THREADS=${THREADS:-1}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-3}
 exec nice $PY -m vaebook.annealing_lab --out "$OUT" --steps "$STEPS" --threads "$THREADS" \
   --workers "$WORKERS" --command "bash scripts/train_annealing_lab.sh (STEPS=$STEPS WORKERS=$WORKERS THREADS=$THREADS)"

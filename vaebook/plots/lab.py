@@ -15,7 +15,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.gridspec import GridSpec
 
-from ..annealing_lab import ACTIVE_THRESHOLD, LabConfig, Setting, discrete_run, lookup
+from ..annealing_lab import (
+    ACTIVE_THRESHOLD,
+    FLOORS,
+    RATES,
+    STARTS,
+    LabConfig,
+    Setting,
+    discrete_run,
+    lookup,
+)
 
 WIDTH = 7.2  # inches: the text column at dpi 100
 FONT = 9
@@ -362,11 +371,7 @@ def live_control(
             style={"description_width": "4em"},
             layout=widgets.Layout(width="22em"),
         )
-        for name, values in (
-            ("start", (0.5, 1.0, 2.0)),
-            ("floor", (0.05, 0.2, 0.5)),
-            ("rate", (0.0, 2e-4, 2e-3, 2e-2)),
-        )
+        for name, values in (("start", STARTS), ("floor", FLOORS), ("rate", RATES))
     }
     button = widgets.Button(
         description="train with these settings",
@@ -427,9 +432,15 @@ def live_control(
         shown[0] = 0.0
         follow(run)
         figure.add_live(run, f"live: {run['steps']} steps")
+        box.live_runs.append(run)
         with comparison:
             comparison.clear_output(wait=True)
             display(draw(**values))
 
     button.on_click(on_click)
-    return widgets.VBox([*sliders.values(), button, progress, curves, comparison])
+    box = widgets.VBox([*sliders.values(), button, progress, curves, comparison])
+    box.live_runs, box.figure = (
+        [],
+        figure,
+    )  # what the clicks trained, and the comparison
+    return box
