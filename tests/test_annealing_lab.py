@@ -2,6 +2,7 @@
 against hand computations, short runs of both models (the live control's training
 function), and the shipped grid against the formulas it claims to follow."""
 
+import itertools
 import math
 
 import numpy as np
@@ -185,7 +186,7 @@ def test_shipped_gaussian_runs_are_consistent(grid):
         assert t["active_units"] == sum(a > lab.ACTIVE_THRESHOLD for a in t["activity"])
         assert sum(t["kl_per_dim"]) == pytest.approx(t["kl"], abs=0.01)
         bounds = [t["neg_iw_bound"][s] for s in ("1", "5", "50", "500")]
-        assert all(b <= a + 0.2 for a, b in zip(bounds, bounds[1:])), bounds
+        assert all(b <= a + 0.2 for a, b in itertools.pairwise(bounds)), bounds
 
 
 def test_live_control_trains_and_adds_the_run(grid):

@@ -26,9 +26,9 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -206,7 +206,7 @@ class _Windows:
 
 def discrete_run(
     setting: Setting,
-    config: LabConfig = LabConfig(),
+    config: LabConfig | None = None,
     device="auto",
     train: BinarizedMNIST | None = None,
     time_limit: float | None = None,
@@ -221,6 +221,7 @@ def discrete_run(
     ``hard``, ``kl``: window means of the training -ELBOs, nats), ``variance``
     (step -> encoder gradient variance), ``test`` numbers and ``images`` (uint8).
     """
+    config = config or LabConfig()
     device = resolve_device(device)
     torch.manual_seed(config.seed)
     model = (
@@ -315,7 +316,7 @@ def gaussian_run(
     warmup: float = 0.0,
     free_bits: float = 0.0,
     iw_samples: int = 1,
-    config: LabConfig = LabConfig(),
+    config: LabConfig | None = None,
     device="auto",
     train: BinarizedMNIST | None = None,
     bound_samples=(1, 5, 50, 500),
@@ -333,6 +334,7 @@ def gaussian_run(
             "iw_samples must be >= 1, and K > 1 is trained without warm-up and "
             f"free bits; got K={iw_samples}, warmup={warmup}, free_bits={free_bits}"
         )
+    config = config or LabConfig()
     device = resolve_device(device)
     torch.manual_seed(config.seed)
     model = VAEConfig(
@@ -471,7 +473,7 @@ def grid_tasks() -> list[tuple[str, object]]:
 
 def train_grid(
     out: Path,
-    config: LabConfig = LabConfig(),
+    config: LabConfig | None = None,
     device="auto",
     command: str = "",
     workers: int = 1,
@@ -479,6 +481,7 @@ def train_grid(
 ) -> dict:
     """Train every run of the lab (``workers`` processes) and write ``grid.json`` and
     ``images.npz`` into ``out``."""
+    config = config or LabConfig()
     device = str(resolve_device(device))
     started = time.perf_counter()
     runs, images = {}, {}

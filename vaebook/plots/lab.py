@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 from matplotlib.gridspec import GridSpec
 
@@ -43,6 +44,14 @@ def _mosaic(images: np.ndarray, ncol: int) -> np.ndarray:
     )
 
 
+def _plain_log_ticks(ax) -> None:
+    """Ticks 0.05, 0.1, 0.2, 0.5, 1, 2, ... written as plain numbers on a log axis."""
+    ticks = [m * 10.0**e for e in range(-3, 3) for m in (1, 2, 5)]
+    ax.yaxis.set_major_locator(mticker.FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(mticker.NullLocator())
+
+
 def _style(ax, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel, fontsize=FONT)
     ax.set_ylabel(ylabel, fontsize=FONT)
@@ -60,9 +69,9 @@ class ScheduleFigure:
     def __init__(self, grid: dict, param: str = "temperature"):
         self.grid, self.param = grid, param
         runs = [r for r in grid["runs"].values() if r["kind"] == "discrete"]
-        self.fig = fig = plt.figure(figsize=(WIDTH, 4.9))
+        self.fig = fig = plt.figure(figsize=(WIDTH, 4.4))
         gs = GridSpec(
-            2, 3, figure=fig, height_ratios=[1.25, 1], hspace=0.75, wspace=0.45
+            2, 3, figure=fig, height_ratios=[1.3, 1], hspace=0.55, wspace=0.5
         )
         self.ax_s, self.ax_e, self.ax_v = (fig.add_subplot(gs[0, i]) for i in range(3))
         bottom = gs[1, :].subgridspec(1, 2, width_ratios=[2, 1], wspace=0.08)
@@ -73,16 +82,17 @@ class ScheduleFigure:
         _style(self.ax_e, "step", "-ELBO (nats, train)")
         _style(self.ax_v, "step", "encoder grad. variance")
         self.ax_s.set_yscale("log")
+        _plain_log_ticks(self.ax_s)
         self.ax_v.set_yscale("log")
         for ax in (self.ax_s, self.ax_e, self.ax_v):
-            ax.set_xlim(0, steps)
+            ax.set_xlim(-0.02 * steps, 1.02 * steps)
         values = [v for r in runs for v in r["curves"][param]]
         self.ax_s.set_ylim(min(values) / 1.4, max(values) * 1.4)
         best = min(min(r["curves"]["relaxed"] + r["curves"]["hard"]) for r in runs)
         self.ax_e.set_ylim(best - 5, best + 75)
         var = [v for r in runs for v in r["variance"]["value"]]
         self.ax_v.set_ylim(min(var) / 2, max(var) * 2)
-        grey = dict(color="0.6", lw=1.0)
+        grey = {"color": "0.6", "lw": 1.0}
         self.ref = {
             "s": self.ax_s.plot([], [], **grey)[0],
             "relaxed": self.ax_e.plot([], [], **grey)[0],
@@ -120,8 +130,8 @@ class ScheduleFigure:
         for ax in (self.ax_r, self.ax_p):
             ax.set_axis_off()
         self.title = fig.suptitle("", fontsize=FONT + 1, y=0.995)
-        self.note = fig.text(0.5, 0.905, "", ha="center", fontsize=FONT, color="C3")
-        fig.subplots_adjust(left=0.09, right=0.99, top=0.83, bottom=0.02)
+        self.note = fig.text(0.5, 0.885, "", ha="center", fontsize=FONT, color="C3")
+        fig.subplots_adjust(left=0.09, right=0.98, top=0.85, bottom=0.01)
 
     def _lines(self, lines: dict, run: dict) -> None:
         c = run["curves"]
@@ -161,7 +171,7 @@ class ScheduleFigure:
     def add_live(self, run: dict, label: str) -> None:
         """Draw a live run in black on top of the grid (kept across slider moves)."""
         c = run["curves"]
-        style = dict(color="k", lw=1.2, ls=":")
+        style = {"color": "k", "lw": 1.2, "ls": ":"}
         self.live += [
             self.ax_s.plot(c["step"], c[self.param], **style)[0],
             self.ax_e.plot(c["step"], c["hard"], label=label, **style)[0],
@@ -271,9 +281,9 @@ def warmup_draw(grid: dict):
         dots.set_offsets(np.c_[np.maximum(kl, 1e-5), np.maximum(act, 1e-6)])
         dots.set_color(np.where(active, "C0", "0.6"))
         title.set_text(
-            f"KL warm-up over {warmup:.0%} of training, "
-            f"free bits {free_bits:g} nats/dim\n"
-            f"active units {t['active_units']} of {k}, KL {t['kl']:.1f} nats, "
+            (f"KL warm-up over {warmup:.0%} of training" if warmup else "no KL warm-up")
+            + (f", free bits {free_bits:g} nats/dim\n" if free_bits else ", no free bits\n")
+            + f"active units {t['active_units']} of {k}, KL {t['kl']:.1f} nats, "
             f"test -ELBO {t['neg_elbo']:.1f} nats"
         )
         return fig
@@ -330,6 +340,7 @@ def teaching_curves(grid: dict, settings: dict[str, tuple[float, float, float]])
     for ax, ylabel in zip(axes, ylabels):
         _style(ax, "step", ylabel)
     axes[0].set_yscale("log")
+    _plain_log_ticks(axes[0])
     axes[2].set_yscale("log")
     best = min(min(lookup(grid, *s)[0]["curves"]["hard"]) for s in settings.values())
     axes[1].set_ylim(best - 3, best + 50)
