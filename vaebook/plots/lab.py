@@ -27,7 +27,7 @@ from ..annealing_lab import (
     lookup,
 )
 
-WIDTH = 7.2  # inches: the text column at dpi 100
+WIDTH = 6.8  # inches: the text column (688 px at 1280 px) at dpi 100
 FONT = 9
 
 
@@ -107,7 +107,7 @@ class ScheduleFigure:
             )[0],
             "v": self.ax_v.plot([], [], "o-", ms=4, color="C0")[0],
         }
-        self.ax_e.legend(fontsize=FONT - 1, loc="upper right", handlelength=1.5)
+        self.ax_e.legend(fontsize=FONT - 0.5, loc="upper right", handlelength=1.5)
         self.live: list = []
         originals = grid["images"]["originals"]
         blank = np.zeros_like(originals)
@@ -179,7 +179,7 @@ class ScheduleFigure:
                 run["variance"]["step"], run["variance"]["value"], "s", ms=4, color="k"
             )[0],
         ]
-        self.ax_e.legend(fontsize=FONT - 1, loc="upper right", handlelength=1.5)
+        self.ax_e.legend(fontsize=FONT - 0.5, loc="upper right", handlelength=1.5)
 
 
 def setting_title(start: float, floor: float, rate: float) -> str:
@@ -316,7 +316,7 @@ def iw_bounds(grid: dict, title: str = ""):
         )
     ax.set_xscale("log")
     _style(ax, "S (importance samples at test time)", "-L_S (nats, test)")
-    ax.legend(fontsize=FONT - 1)
+    ax.legend(fontsize=FONT - 0.5)
     ax.set_title(
         title or "the bound tightens with S; training with K > 1 lowers it",
         fontsize=FONT,
@@ -406,7 +406,7 @@ def live_control(
         _style(ax, "step", "-ELBO (nats, train)")
         relaxed = ax.plot([], [], color="C0", label="relaxed")[0]
         hard = ax.plot([], [], color="C3", ls="--", label="hard")[0]
-        ax.legend(fontsize=FONT - 1)
+        ax.legend(fontsize=FONT - 0.5)
         fig.tight_layout()
         plt.close(fig)
         shown = [0.0]
