@@ -194,7 +194,7 @@ def test_live_control_trains_and_adds_the_run(grid):
 
     box = lab_plots.live_control(grid, seconds=20, device="cpu", config=TINY)
     start, floor, rate, button = box.children[:4]
-    start.value, floor.value, rate.value = 0.5, 0.5, 2e-3  # never anneals: refused
+    start.value, floor.value, rate.value = 0.5, 0.5, 5e-3  # never anneals: refused
     button.click()
     assert box.live_runs == []
     start.value, floor.value, rate.value = 1.0, 0.2, 5e-2
