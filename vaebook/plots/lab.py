@@ -29,6 +29,7 @@ from ..annealing_lab import (
 
 WIDTH = 6.8  # inches: the text column (688 px at 1280 px) at dpi 100
 FONT = 9
+SHOWN = 6  # test images, reconstructions and prior samples shown per run
 
 
 def _mosaic(images: np.ndarray, ncol: int) -> np.ndarray:
@@ -68,8 +69,9 @@ class ScheduleFigure:
 
     def __init__(self, grid: dict, param: str = "temperature"):
         self.grid, self.param = grid, param
-        runs = [r for r in grid["runs"].values() if r["kind"] == "discrete"]
-        self.fig = fig = plt.figure(figsize=(WIDTH, 4.4))
+        prefix = "tau" if param == "temperature" else "beta"
+        runs = [r for k, r in grid["runs"].items() if k.startswith(prefix)]
+        self.fig = fig = plt.figure(figsize=(WIDTH, 4.0))
         gs = GridSpec(
             2, 3, figure=fig, height_ratios=[1.3, 1], hspace=0.55, wspace=0.5
         )
@@ -91,7 +93,8 @@ class ScheduleFigure:
         best = min(min(r["curves"]["relaxed"] + r["curves"]["hard"]) for r in runs)
         self.ax_e.set_ylim(best - 5, best + 75)
         var = [v for r in runs for v in r["variance"]["value"]]
-        self.ax_v.set_ylim(min(var) / 2, max(var) * 2)
+        low = max(min(var), max(var) * 1e-6)  # a zero variance stays below the axis
+        self.ax_v.set_ylim(low / 2, max(var) * 2)
         grey = {"color": "0.6", "lw": 1.0}
         self.ref = {
             "s": self.ax_s.plot([], [], **grey)[0],
@@ -109,7 +112,7 @@ class ScheduleFigure:
         }
         self.ax_e.legend(fontsize=FONT - 0.5, loc="upper right", handlelength=1.5)
         self.live: list = []
-        originals = grid["images"]["originals"]
+        originals = grid["images"]["originals"][:SHOWN]
         blank = np.zeros_like(originals)
         self.recon = self.ax_r.imshow(
             _mosaic(np.concatenate([originals, blank]), len(originals)),
@@ -157,9 +160,9 @@ class ScheduleFigure:
         recon = images.get(f"{run['key']}/recon", run.get("images", {}).get("recon"))
         prior = images.get(f"{run['key']}/prior", run.get("images", {}).get("prior"))
         self.recon.set_data(
-            _mosaic(np.concatenate([images["originals"], recon]), len(recon))
+            _mosaic(np.concatenate([images["originals"][:SHOWN], recon[:SHOWN]]), SHOWN)
         )
-        self.prior.set_data(_mosaic(prior, len(prior) // 2))
+        self.prior.set_data(_mosaic(prior[:SHOWN], SHOWN // 2))
         t = run["test"]
         self.title.set_text(
             f"{title}\ntest -ELBO (first 1,000 test images): hard "
@@ -249,19 +252,21 @@ def warmup_draw(grid: dict):
     ax_k.set_ylim(0, kl_max * 1.05)
     ax_k.set_xlim(-1, k)
     free = ax_k.axhline(0, color="C3", ls=":", lw=1.2)
-    for ax in (ax_a,):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.axhline(ACTIVE_THRESHOLD, color="0.4", ls="--", lw=1)
     values = [
         (kl, a)
         for r in runs.values()
         for kl, a in zip(r["test"]["kl_per_dim"], r["test"]["activity"])
     ]
     kls, acts = zip(*values)
+    dots = ax_a.scatter(np.full(k, max(kls)), np.full(k, max(acts)), s=10)
+    ax_a.set_xscale("log")
+    ax_a.set_yscale("log")
     ax_a.set_xlim(max(min(kls), 1e-5) / 2, max(kls) * 2)
-    ax_a.set_ylim(max(min(acts), 1e-6) / 2, max(acts) * 2)
-    dots = ax_a.scatter(np.ones(k), np.ones(k), s=10)
+    ax_a.set_ylim(min(max(min(acts), 1e-6) / 2, ACTIVE_THRESHOLD / 2), max(acts) * 2)
+    ax_a.axhline(ACTIVE_THRESHOLD, color="0.4", ls="--", lw=1)
+    edge = np.array(ax_a.get_xlim())
+    ax_a.plot(edge, 2 * edge, color="C3", ls=":", lw=1.2, label="A_k = 2 KL_k")
+    ax_a.legend(fontsize=FONT - 0.5, loc="lower right")
     title = fig.suptitle("", fontsize=FONT + 1)
     fig.tight_layout(rect=(0, 0, 1, 0.86))
 
@@ -282,7 +287,8 @@ def warmup_draw(grid: dict):
         dots.set_color(np.where(active, "C0", "0.6"))
         title.set_text(
             (f"KL warm-up over {warmup:.0%} of training" if warmup else "no KL warm-up")
-            + (f", free bits {free_bits:g} nats/dim\n" if free_bits else ", no free bits\n")
+            + (f", free bits {free_bits:g} nats/dim" if free_bits else ", no free bits")
+            + "\n"
             + f"active units {t['active_units']} of {k}, KL {t['kl']:.1f} nats, "
             f"test -ELBO {t['neg_elbo']:.1f} nats"
         )
