@@ -410,6 +410,7 @@ def live_control(
     )
     progress, curves, comparison = widgets.Output(), widgets.Output(), widgets.Output()
     figure = ScheduleFigure(grid, "temperature")
+    plt.close(figure.fig)  # shown only inside the control, never as a stray output
     draw = temperature_draw(grid, figure)
 
     def on_click(_):
