@@ -24,6 +24,13 @@ IPYWIDGETS7 = (
 )  # scripts/setup.sh: pip install --target it ipywidgets 7.7.1
 
 
+@pytest.fixture(autouse=True)
+def no_open_figures():
+    """Each test starts with no pyplot figure open (other test files may leave some)."""
+    plt.close("all")
+    yield
+
+
 def draw(a, b="x"):
     fig, ax = plt.subplots(figsize=(2, 1.5))
     ax.set_title(f"{a}{b}")
