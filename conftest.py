@@ -47,7 +47,8 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_runtest_teardown(item, nextitem):
-    """After a chapter's last cell: cache the executed notebook if all its cells passed."""
+    """After a chapter's last cell: cache the executed notebook if all its cells
+    passed."""
     outputs = getattr(item, "test_outputs", None)
     if outputs is None or not hasattr(item, "cell"):
         return

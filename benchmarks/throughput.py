@@ -35,7 +35,8 @@ HIDDEN, LATENT, BATCH = 400, 20, 128
 
 
 def linear_flops_per_epoch(n: int = 60_000) -> float:
-    """Multiply-adds x 2 of 784-400-(2x20) and 20-400-784, forward + backward (about 3x forward)."""
+    """Multiply-adds x 2 of 784-400-(2x20) and 20-400-784, forward + backward (about 3x
+    forward)."""
     forward = 2 * (784 * HIDDEN + HIDDEN * 2 * LATENT + LATENT * HIDDEN + HIDDEN * 784)
     return 3 * forward * n
 
@@ -62,7 +63,8 @@ def sync(device: torch.device) -> None:
 
 
 def grey_bce_objective(model, x, state):
-    """The recipe's loss: BCE on grey values + KL (not a likelihood: grey values are not binary)."""
+    """The recipe's loss: BCE on grey values + KL (not a likelihood: grey values are not
+    binary)."""
     qz = model.encode(x)
     z = qz.rsample()
     bce = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(
@@ -73,7 +75,8 @@ def grey_bce_objective(model, x, state):
 
 
 def recipe_epoch(device: torch.device) -> float:
-    """One epoch the pytorch/examples way: a DataLoader over torchvision's MNIST with ToTensor."""
+    """One epoch the pytorch/examples way: a DataLoader over torchvision's MNIST with
+    ToTensor."""
     from torchvision import datasets, transforms
 
     data = datasets.MNIST(
@@ -145,7 +148,8 @@ def main() -> None:
         torch.set_num_threads(options.threads)
     device = resolve_device(options.device)
     print(
-        f"device: {device} | torch {torch.__version__} | threads: {torch.get_num_threads()}"
+        f"device: {device} | torch {torch.__version__} | threads: "
+        f"{torch.get_num_threads()}"
     )
     recipe_epoch(device)  # warm-up: file cache, allocator, kernels (not timed)
     recipe, ours, ratios, peaks = [], [], [], []
@@ -167,18 +171,20 @@ def main() -> None:
     print(f"vaebook trainer (tensor on device, fused Adam), one epoch:  {spread(ours)}")
     print(f"fp32 torch.mm peak (2048^3): {spread(peaks, 'GFLOP/s', 0)}")
     print(
-        f"linear-layer work: {flops / 1e9:.0f} GFLOP per epoch -> {rate:.0f} GFLOP/s at "
-        f"vaebook's median, {100 * rate / peak:.0f} % of the median fp32 matmul peak"
+        f"linear-layer work: {flops / 1e9:.0f} GFLOP per epoch -> {rate:.0f} GFLOP/s "
+        f"at vaebook's median, {100 * rate / peak:.0f} % of the median fp32 matmul "
+        "peak"
     )
     print(
-        "what limits the rest: on a CPU, fp32 arithmetic (the linear layers at batch 128 "
-        "run at about half the large-matmul peak; the rest is elementwise work, the "
-        "optimizer step and Python per batch), so the speedup is bounded near "
+        "what limits the rest: on a CPU, fp32 arithmetic (the linear layers at batch "
+        "128 run at about half the large-matmul peak; the rest is elementwise work, "
+        "the optimizer step and Python per batch), so the speedup is bounded near "
         "peak / recipe rate; on a GPU the recipe's per-sample DataLoader dominates"
     )
     print(
         f"speedup (median of the {len(ratios)} interleaved ratios): "
-        f"{statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
+        f"{statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max "
+        f"{max(ratios):.2f}x)"
     )
 
 

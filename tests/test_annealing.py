@@ -28,8 +28,9 @@ def test_exponential_decay_formula(start, minimum, rate, every):
     assert sched(0) == start
 
 
-# rate = log(start / minimum) / T with T a multiple of ``every``: the floor lands exactly on an update
-# step (the natural choice "reach the floor at step T"), where rounding decides either way
+# rate = log(start / minimum) / T with T a multiple of ``every``: the floor lands
+# exactly on an update step (the natural choice "reach the floor at step T"), where
+# rounding decides either way
 BOUNDARY = [(1.0, 0.5, math.log(2) / 231, 7), (1.0, 0.5, math.log(2) / 301, 7)]
 
 
@@ -105,7 +106,7 @@ def test_smoothing_schedule_refusals():
             SmoothingSchedule(5.0, 1.0, "linear", fraction)
 
 
-# --- the temperature a trained model records ---------------------------------------------------
+# --- the temperature a trained model records ------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,8 @@ def test_trained_temperature_anneals_to_its_floor(mnist):
     assert all(b < a for a, b in zip(test_tau, test_tau[1:])), test_tau
     assert all(b < a for a, b in zip(train_tau, train_tau[1:])), train_tau
     assert test_tau[-1] == pytest.approx(0.5)  # at the floor once training ends
-    # what was recorded is the schedule: end-of-epoch values and per-epoch means of the steps
+    # what was recorded is the schedule: end-of-epoch values and per-epoch means of the
+    # steps
     for e in range(epochs):
         assert test_tau[e] == pytest.approx(sched(steps_per_epoch * (e + 1)))
         steps = range(steps_per_epoch * e, steps_per_epoch * (e + 1))

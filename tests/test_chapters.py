@@ -1,5 +1,6 @@
-"""Static checks of the chapters: committed without outputs, Colab cells agree with _config.yml,
-and each notebook agrees with its MyST Markdown twin in chapters/ (the jupytext pairing)."""
+"""Static checks of the chapters: committed without outputs, Colab cells agree with
+_config.yml, and each notebook agrees with its MyST Markdown twin in chapters/ (the
+jupytext pairing)."""
 
 import json
 from pathlib import Path
@@ -70,7 +71,8 @@ def _cells(nb):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_notebook_and_text_twin_agree(path):
-    """An edit made on one side only (in Jupyter, or in the .md) fails here until synced."""
+    """An edit made on one side only (in Jupyter, or in the .md) fails here until
+    synced."""
     twin = ROOT / "chapters" / f"{path.stem}.md"
     fix = f"run `{SYNC.format(path.stem)}` (it copies the newer side onto the older)"
     assert twin.exists(), (

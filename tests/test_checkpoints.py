@@ -67,9 +67,9 @@ def test_int8_storage_rounds_each_row_to_half_its_scale(tmp_path, model):
     loaded = load_checkpoint(path).model
     for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
         assert b.dtype == torch.float32
-        if (
-            a.dim() >= 2
-        ):  # |w - w_hat| <= scale / 2 per row, scale = max|w_row| / 127 (plus fp16 rounding of it)
+        if a.dim() >= 2:
+            # |w - w_hat| <= scale / 2 per row, scale = max|w_row| / 127 (plus fp16
+            # rounding of it)
             bound = a.abs().amax(1, keepdim=True) / 254 * 1.002 + 1e-7
             assert torch.all((a - b).abs() <= bound), name
         else:

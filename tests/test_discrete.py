@@ -50,7 +50,8 @@ def chi2_bernoulli(z, p):
 
 
 def chi2_categorical(z, p):
-    """z (N, K, C) one-hot, p (K, C): sum over latents of the df = C - 1 statistics, df = K (C - 1)."""
+    """z (N, K, C) one-hot, p (K, C): sum over latents of the df = C - 1 statistics, df
+    = K (C - 1)."""
     n = len(z)
     observed, expected = z.sum(0), n * p
     return float(((observed - expected) ** 2 / expected).sum())
@@ -77,7 +78,8 @@ def test_gumbel_max_frequencies():
 
 
 def test_gumbel_and_logistic_noise_moments():
-    """Standard Gumbel: mean = Euler's gamma, variance pi^2/6. Logistic: mean 0, variance pi^2/3."""
+    """Standard Gumbel: mean = Euler's gamma, variance pi^2/6. Logistic: mean 0,
+    variance pi^2/3."""
     torch.manual_seed(1)
     like = torch.zeros(200_000, dtype=F64)
     for noise, mean, var in [
@@ -244,7 +246,8 @@ def test_straight_through_is_biased_and_score_function_is_not_bernoulli():
     assert ((mean - exact).abs() / se).max() > 5, (
         "straight-through should be measurably biased"
     )
-    # the closed form of its mean: E[f'(z)] p(1-p) = p(1-p)(2 E[sum_{j!=k} z_j] - 2.6 + 2 p_k)
+    # the closed form of its mean: E[f'(z)] p(1-p) = p(1-p)(2 E[sum_{j!=k} z_j] - 2.6 +
+    # 2 p_k)
     p = torch.sigmoid(BERN_LOGITS)
     st_mean = p * (1 - p) * (2 * (p.sum() - p) - 2.6 + 2 * p)
     assert torch.all((mean - st_mean).abs() < 4 * se)
@@ -380,7 +383,8 @@ def test_gumbel_softmax_needs_a_positive_temperature():
 
 @pytest.mark.parametrize("tau", [0.2, 1.0, 3.0])
 def test_binary_concrete_threshold_probability(tau):
-    """y > 1/2 iff logits + logistic noise > 0: probability sigmoid(logits) at every temperature."""
+    """y > 1/2 iff logits + logistic noise > 0: probability sigmoid(logits) at every
+    temperature."""
     torch.manual_seed(13)
     n = 60_000
     y = d.ESTIMATORS["gumbel-softmax"](BERN_LOGITS.expand(n, 3), {"temperature": tau})
@@ -399,7 +403,8 @@ def test_relaxation_bias_shrinks_with_temperature(categorical):
             "gumbel-softmax", logits, f, {"temperature": tau}, 200_000, categorical
         )
         stats[tau] = en.bias_and_variance(s, exact)
-    # each bias clearly above the noise of the estimated mean, and shrinking by a margin of several SE
+    # each bias clearly above the noise of the estimated mean, and shrinking by a margin
+    # of several SE
     for hi, lo in [(2.0, 0.5), (0.5, 0.1)]:
         margin = 4 * (stats[hi]["mean_se_norm"] + stats[lo]["mean_se_norm"])
         assert stats[hi]["bias_norm"] - stats[lo]["bias_norm"] > margin, stats

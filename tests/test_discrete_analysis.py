@@ -3,8 +3,8 @@ TracedObjective, mutual_information, hard_neg_elbo_samples; exact_straight_throu
 vaebook.experiments.enumeration) and their figures (vaebook.plots.discrete).
 
 References: enumeration of every z of small models, closed forms derived by hand (the
-straight-through bias of a quadratic), Monte Carlo means within a few standard errors, and the
-fit loop's own history.
+straight-through bias of a quadratic), Monte Carlo means within a few standard errors,
+and the fit loop's own history.
 """
 
 import math
@@ -38,7 +38,8 @@ pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
 
 def exact_mi(logits, categorical):
-    """I(x; z) for x uniform over the rows of ``logits``, by enumeration, and E_x KL(q(z|x) || uniform)."""
+    """I(x; z) for x uniform over the rows of ``logits``, by enumeration, and E_x
+    KL(q(z|x) || uniform)."""
     states = (
         enumerate_states(*logits.shape[1:], dtype=F64)
         if categorical
@@ -54,7 +55,7 @@ def exact_mi(logits, categorical):
     return mi, kl_prior, kl_aggregate
 
 
-# --- TracedObjective ---------------------------------------------------------------------------
+# --- TracedObjective ------------------------------------------------------------------
 
 
 def test_traced_objective_records_every_training_step():
@@ -85,7 +86,7 @@ def test_traced_objective_records_every_training_step():
             )
 
 
-# --- mutual information ------------------------------------------------------------------------
+# --- mutual information ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("categorical", [False, True])
@@ -119,7 +120,7 @@ def test_mutual_information_limits():
     ] == pytest.approx(math.log(32))
 
 
-# --- the straight-through mean -----------------------------------------------------------------
+# --- the straight-through mean --------------------------------------------------------
 
 W4 = torch.tensor([1.0, 2.0, -1.0, 0.5], dtype=F64)
 LOGITS4 = torch.tensor([-1.0, 0.3, 0.8, 2.0], dtype=F64)
@@ -179,7 +180,7 @@ def test_straight_through_mean_matches_monte_carlo(categorical):
     )
 
 
-# --- the -ELBO from exact discrete samples -----------------------------------------------------
+# --- the -ELBO from exact discrete samples --------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
@@ -211,7 +212,7 @@ def test_hard_neg_elbo_samples_average_to_the_enumerated_elbo(kind):
     assert ((values.mean(0) - exact).abs() < 4 * se).all()
 
 
-# --- figures -----------------------------------------------------------------------------------
+# --- figures --------------------------------------------------------------------------
 
 
 def test_figures():

@@ -1,6 +1,7 @@
-"""The binary and categorical VAEs (vaebook.discrete_vae): objectives recomputed by hand,
-gradients of the naive and score-function estimators, checkpoints, and the evaluation
-numbers against log p(x) and the ELBO enumerated over every z of a small model."""
+"""The binary and categorical VAEs (vaebook.discrete_vae): objectives recomputed by
+hand, gradients of the naive and score-function estimators, checkpoints, and the
+evaluation numbers against log p(x) and the ELBO enumerated over every z of a small
+model."""
 
 import math
 
@@ -43,7 +44,8 @@ def x():
 
 
 def hand_kl(logits, categorical_latents):
-    """KL against the uniform prior: sum p log 2p + (1-p) log 2(1-p), or sum q log(C q)."""
+    """KL against the uniform prior: sum p log 2p + (1-p) log 2(1-p), or sum q log(C
+    q)."""
     if categorical_latents:
         q = torch.softmax(logits, -1)
         return (q * torch.log(logits.shape[-1] * q)).sum((-2, -1))
@@ -57,7 +59,7 @@ def hand_log_px(decoder_logits, x):
     ).sum(-1)
 
 
-# --- configs ---------------------------------------------------------------------------------
+# --- configs --------------------------------------------------------------------------
 
 
 def test_configs_reject_bad_values():
@@ -86,7 +88,7 @@ def test_configs_reject_bad_values():
         )
 
 
-# --- the objective by hand ---------------------------------------------------------------------
+# --- the objective by hand ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
@@ -113,7 +115,8 @@ def test_eval_objective_by_hand(kind, estimator, x):
             assert torch.all(z.sum(-1) == 1)
         log_px = hand_log_px(model.decoder(flat), xd)
         kl = hand_kl(logits, kind == "categorical")
-    # (the prior is built in float32 whatever the model dtype: KL good to ~1e-7 relative)
+    # (the prior is built in float32 whatever the model dtype: KL good to ~1e-7
+    # relative)
     torch.testing.assert_close(out["kl"], kl, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(out["log_px_given_z"], log_px, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(out["neg_elbo"], -(log_px - kl), rtol=1e-10, atol=1e-6)
@@ -142,7 +145,7 @@ def test_train_objective_weights_the_kl(x):
     )
 
 
-# --- gradients --------------------------------------------------------------------------------
+# --- gradients ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
@@ -185,7 +188,8 @@ def test_score_function_baseline_and_surrogate(kind, x):
     assert model.baseline.item() == pytest.approx(
         b1, rel=1e-12
     )  # the first batch sets b
-    # the loss is -ELBO plus the REINFORCE surrogate with the baseline before the update (0 here)
+    # the loss is -ELBO plus the REINFORCE surrogate with the baseline before the update
+    # (0 here)
     torch.manual_seed(6)
     with torch.no_grad():
         logits = model.encoder_logits(xd)
@@ -201,7 +205,8 @@ def test_score_function_baseline_and_surrogate(kind, x):
     assert out["loss"].item() == pytest.approx(
         (-(lp - kl) - (lp - 0.0) * log_q).mean().item(), rel=1e-10
     )
-    # later batches: b <- decay b + (1 - decay) mean log p(x|z), moving toward the batch mean
+    # later batches: b <- decay b + (1 - decay) mean log p(x|z), moving toward the batch
+    # mean
     b = b1
     for _ in range(3):
         out = model.objective(xd, state())
@@ -217,8 +222,9 @@ def test_score_function_baseline_and_surrogate(kind, x):
 
 
 def test_score_function_encoder_gradient_is_unbiased():
-    """On a 3-latent model of 12 pixels, the mean of the score-function gradient of E_q[log p(x|z)]
-    w.r.t. the encoder's last bias matches the gradient by enumeration within 4 standard errors."""
+    """On a 3-latent model of 12 pixels, the mean of the score-function gradient of
+    E_q[log p(x|z)] w.r.t. the encoder's last bias matches the gradient by enumeration
+    within 4 standard errors."""
     torch.manual_seed(7)
     model = (
         binary(
@@ -241,7 +247,9 @@ def test_score_function_encoder_gradient_is_unbiased():
         logits.expand(8, 3), states, reduction="none"
     ).sum(-1)
     exact = torch.autograd.grad(-(log_q.exp() * log_px).sum(), bias)[0]
-    grads = []  # 40 independent batch means of 5000 single-sample estimates (the loss is a batch mean)
+    # 40 independent batch means of 5000 single-sample estimates (the loss is a batch
+    # mean)
+    grads = []
     big = xd.expand(5000, -1)
     for _ in range(40):
         model.zero_grad()
@@ -253,7 +261,7 @@ def test_score_function_encoder_gradient_is_unbiased():
     assert torch.any((mean + exact).abs() > 6 * se), "no power: a sign error would pass"
 
 
-# --- checkpoints -------------------------------------------------------------------------------
+# --- checkpoints ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
@@ -288,7 +296,7 @@ def test_checkpoint_round_trip(kind, x, tmp_path):
         assert bool(loaded.baseline_set) == bool(model.baseline_set)
 
 
-# --- evaluation against enumeration ------------------------------------------------------------
+# --- evaluation against enumeration ---------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["binary", "categorical"])
@@ -320,7 +328,8 @@ def test_evaluate_against_enumeration(kind):
     kl = (q * (log_q - log_prior)).sum(0)
     exact_neg_elbo = -(mean_log_px - kl)
     assert torch.all(exact_nll <= exact_neg_elbo + 1e-3)
-    # -ELBO: one sample of z per image; its Monte Carlo error from the exact variance under q
+    # -ELBO: one sample of z per image; its Monte Carlo error from the exact variance
+    # under q
     var_log_px = (q * (log_px_z - mean_log_px) ** 2).sum(0)
     se = var_log_px.sum().sqrt().item() / len(xt)
     assert abs(result["neg_elbo"] - exact_neg_elbo.mean().item()) < 4 * se + 1e-3, (

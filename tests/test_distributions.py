@@ -1,4 +1,5 @@
-"""Distributions against closed forms, torch and Monte Carlo within its standard error."""
+"""Distributions against closed forms, torch and Monte Carlo within its standard
+error."""
 
 import pytest
 import torch
@@ -20,7 +21,8 @@ def test_gaussian_kl_matches_the_notes_formula_and_monte_carlo():
     loc, scale = torch.randn(4, 3), torch.rand(4, 3) + 0.3
     q, p = diagonal_gaussian(loc, scale), standard_normal(3)
     analytic = kl_divergence(q, p)
-    # the notes (1.4): KL(N(mu, sigma^2) || N(0, 1)) = -log sigma + (sigma^2 + mu^2 - 1) / 2, per dimension
+    # the notes (1.4): KL(N(mu, sigma^2) || N(0, 1)) = -log sigma + (sigma^2 + mu^2 - 1)
+    # / 2, per dimension
     notes = (-scale.log() + (scale**2 + loc**2 - 1) / 2).sum(-1)
     torch.testing.assert_close(analytic, notes)
     z = q.sample((200_000,))
@@ -64,7 +66,8 @@ def test_bernoulli_log_likelihood_is_the_notes_sum_and_torchs_bce():
 
 
 def test_bernoulli_decoder_refuses_grey_values():
-    """BCE on grey values is not a likelihood: the decoder must not silently accept them."""
+    """BCE on grey values is not a likelihood: the decoder must not silently accept
+    them."""
     grey = torch.rand(2, 784)
     with pytest.raises(ValueError):
         bernoulli_pixels(torch.zeros(2, 784)).log_prob(grey)

@@ -1,7 +1,8 @@
-"""vaebook.experiments.comparison against references: the toy model's f against a hand computation, the bias and
-variance table against what theory says of each estimator (score function unbiased within its Monte
-Carlo error, naive exactly zero, straight-through / Gumbel-softmax / smoothers biased beyond it), the
-no-baseline score function against its closed form, and the test bounds against the model's own
+"""vaebook.experiments.comparison against references: the toy model's f against a hand
+computation, the bias and variance table against what theory says of each estimator
+(score function unbiased within its Monte Carlo error, naive exactly zero,
+straight-through / Gumbel-softmax / smoothers biased beyond it), the no-baseline score
+function against its closed form, and the test bounds against the model's own
 evaluation."""
 
 import math

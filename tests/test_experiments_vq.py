@@ -1,8 +1,9 @@
-"""The VQ-VAE chapter's experiments (vaebook.experiments.vq) and vaebook.vq's code priors,
-against references: the autoregressive code prior
-normalizes (enumeration of every grid), is causal, samples what it scores and learns a known
-Markov chain's entropy; the bound under a prior reduces to the model's own -ELBO for the uniform
-prior; EMA k-means finds well-separated clusters and lags behind moving ones more for larger gamma."""
+"""The VQ-VAE chapter's experiments (vaebook.experiments.vq) and vaebook.vq's code
+priors, against references: the autoregressive code prior normalizes (enumeration of
+every grid), is causal, samples what it scores and learns a known Markov chain's
+entropy; the bound under a prior reduces to the model's own -ELBO for the uniform prior;
+EMA k-means finds well-separated clusters and lags behind moving ones more for larger
+gamma."""
 
 import itertools
 import math
@@ -68,7 +69,8 @@ def test_autoregressive_prior_is_causal():
         assert torch.allclose(
             prior.logits(changed)[:, : l + 1], base[:, : l + 1], atol=1e-6
         ), l
-    # ... while changing z_l does change a later conditional (the prior is not factorial)
+    # ... while changing z_l does change a later conditional (the prior is not
+    # factorial)
     changed = z.clone()
     changed[:, 0] = (z[:, 0] + 1) % 5
     assert not torch.allclose(prior.logits(changed)[:, 1], base[:, 1])
@@ -97,7 +99,8 @@ def test_autoregressive_prior_samples_follow_its_log_prob():
 
 
 def test_fit_autoregressive_prior_learns_a_markov_chain():
-    """Codes from a 2-state Markov chain: the fitted prior's cross-entropy approaches the chain's entropy."""
+    """Codes from a 2-state Markov chain: the fitted prior's cross-entropy approaches
+    the chain's entropy."""
     torch.manual_seed(4)
     L, stay = 12, 0.9
     z = torch.zeros(4000, L, dtype=torch.long)
@@ -124,7 +127,8 @@ def test_neg_elbo_under_prior(x):
     torch.testing.assert_close(
         uniform["neg_elbo"], own["neg_elbo"], rtol=1e-5, atol=1e-3
     )
-    # a per-position prior fitted on these very codes gives -log p(z) = minus the sum of its log-frequencies
+    # a per-position prior fitted on these very codes gives -log p(z) = minus the sum of
+    # its log-frequencies
     log_probs = fit_code_prior(model, x, pseudocount=1e-3)
     fitted = neg_elbo_under_prior(model, x, per_position_prior(log_probs))
     codes = model.codes(x)
@@ -149,7 +153,8 @@ def test_ema_kmeans_finds_separated_clusters():
 
 
 def test_ema_kmeans_lags_more_with_larger_gamma():
-    """A cluster moving at constant speed: the EMA code trails it by about speed * gamma / (1 - gamma)."""
+    """A cluster moving at constant speed: the EMA code trails it by about speed * gamma
+    / (1 - gamma)."""
     torch.manual_seed(6)
     steps, speed = 400, 0.01
     path = torch.arange(1, steps + 1, dtype=torch.float64)[:, None, None] * speed
@@ -193,7 +198,8 @@ def test_one_cpu_thread_restores_the_setting():
 
 
 def test_vq_figures_draw(x):
-    """The chapter's figure helpers run on a tiny model and a made-up history, and label what they show."""
+    """The chapter's figure helpers run on a tiny model and a made-up history, and label
+    what they show."""
     import matplotlib
 
     matplotlib.use("Agg")

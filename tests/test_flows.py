@@ -1,4 +1,5 @@
-"""The change of variables (notes 1.7) against autograd Jacobians, torch, scipy and grid integrals."""
+"""The change of variables (notes 1.7) against autograd Jacobians, torch, scipy and grid
+integrals."""
 
 import pytest
 import scipy.stats
@@ -136,7 +137,8 @@ def test_planar_constraint_holds_for_any_raw_parameters(g):
     change = u_hat - u
     cross = change[:, :, None] * w[:, None, :] - w[:, :, None] * change[:, None, :]
     assert cross.abs().max() < 1e-9 * (change.norm(dim=-1) * w.norm(dim=-1)).max()
-    # hence the determinant never vanishes and the log-det is finite everywhere, in float32 too
+    # hence the determinant never vanishes and the log-det is finite everywhere, in
+    # float32 too
     z = 5 * torch.randn(1000, K, generator=g)
     _, log_det = flows.planar(z, u.float(), w.float(), torch.randn(1000, generator=g))
     assert torch.isfinite(log_det).all()
@@ -181,7 +183,8 @@ def test_two_dimensional_densities_integrate_to_one_on_a_grid(kind):
             torch.tensor([0.3, -0.2])[:steps],
         )
     _, _, density, cell = flows.density_on_grid(q, limit=8.0, steps=241)
-    # a Riemann sum on a 0.067 grid over [-8, 8]^2: error well below 1e-3 for these smooth densities
+    # a Riemann sum on a 0.067 grid over [-8, 8]^2: error well below 1e-3 for these
+    # smooth densities
     assert abs(density.sum().item() * cell - 1) < 1e-3
 
 
@@ -202,7 +205,8 @@ def test_flow_log_prob_of_its_samples_uses_the_forward_log_dets(g):
     torch.testing.assert_close(
         q.log_prob(z.clone()), log_q, atol=1e-4, rtol=1e-4
     )  # through bisection
-    # log q(z) = log N(eps) - log |det dz/d eps| with the Jacobian of the whole map eps -> z by autograd
+    # log q(z) = log N(eps) - log |det dz/d eps| with the Jacobian of the whole map eps
+    # -> z by autograd
     single = flows.PlanarFlowPosterior(
         torch.randn(K, generator=g).double(),
         torch.rand(K, generator=g).double() + 0.5,
@@ -249,7 +253,8 @@ def test_vae_elbo_is_below_the_iw_bound_and_matches_the_package_objectives(poste
         elbo_mean, elbo_se = elbos.mean(0), elbos.std(0) / 400**0.5
         bound = iw_bound(model, x.repeat(20, 1), 50).view(20, -1).mean(0)
         assert (elbo_mean <= bound + 4 * elbo_se).all()
-        # the package's generic ELBO (KL in closed form or by Monte Carlo) estimates the same ELBO
+        # the package's generic ELBO (KL in closed form or by Monte Carlo) estimates the
+        # same ELBO
         generic = elbo(model, repeats).elbo.view(400, -1)
         assert (
             (generic.mean(0) - elbo_mean).abs()

@@ -1,4 +1,5 @@
-"""Score-function and pathwise estimators against closed-form gradients, and the score-function VAE."""
+"""Score-function and pathwise estimators against closed-form gradients, and the
+score-function VAE."""
 
 import math
 
@@ -67,8 +68,9 @@ def test_estimate_is_the_mean_of_the_per_sample_terms():
 
 
 def test_variances_match_their_closed_forms():
-    """Pathwise: d/dmu of z^2 is 2z, variance 4 sigma^2. Score: z^2 (z - mu) / sigma^2, variance
-    (mu^4 + 18 mu^2 sigma^2 + 15 sigma^4) / sigma^2 - 4 mu^2. An S-sample average divides both by S."""
+    """Pathwise: d/dmu of z^2 is 2z, variance 4 sigma^2. Score: z^2 (z - mu) / sigma^2,
+    variance (mu^4 + 18 mu^2 sigma^2 + 15 sigma^4) / sigma^2 - 4 mu^2. An S-sample
+    average divides both by S."""
     torch.manual_seed(1)
     repeats, s = 4000, 8
     rel_se = (2 / (repeats - 1)) ** 0.5
@@ -80,7 +82,8 @@ def test_variances_match_their_closed_forms():
     score = gradient_variance(D.Normal, PARAMS, square, s, "score", repeats=repeats)[
         "loc"
     ].item()
-    # the score terms are heavy-tailed (z^6): allow a wider margin than the Gaussian rel. SE
+    # the score terms are heavy-tailed (z^6): allow a wider margin than the Gaussian
+    # rel. SE
     assert abs(score / (exact_score / s) - 1) < 0.2, (score, exact_score / s)
 
 
@@ -108,7 +111,8 @@ def test_a_baseline_reduces_the_variance_and_pathwise_ignores_offsets():
 
 
 def test_score_function_handles_discrete_distributions():
-    """E_{Bernoulli(p)}[f(z)] = p f(1) + (1 - p) f(0), so the gradient in p is f(1) - f(0); no pathwise exists."""
+    """E_{Bernoulli(p)}[f(z)] = p f(1) + (1 - p) f(0), so the gradient in p is f(1) -
+    f(0); no pathwise exists."""
     torch.manual_seed(0)
     f = lambda z: (z - 0.3) ** 2 * 5  # noqa: E731
     params = {"probs": torch.tensor(0.35, dtype=torch.float64)}
@@ -170,7 +174,7 @@ def test_bad_shapes_and_counts_are_refused():
         gradient_variance(D.Normal, PARAMS, square, 10, repeats=1)
 
 
-# --- the score-function VAE ---------------------------------------------------------------------
+# --- the score-function VAE -----------------------------------------------------------
 
 
 def tiny_models(seed=0):
@@ -194,7 +198,8 @@ def flat_grad(model, loss):
 
 
 def test_score_vae_gradient_is_unbiased_for_the_elbo_gradient():
-    """The surrogate's gradient (encoder: score function + LOO baseline) averages to grad -ELBO."""
+    """The surrogate's gradient (encoder: score function + LOO baseline) averages to
+    grad -ELBO."""
     score, pathwise, x = tiny_models()
     state = TrainState(TrainConfig(num_samples=2000, device="cpu"))
     torch.manual_seed(0)

@@ -1,4 +1,5 @@
-"""p(x) on a grid and by prior sampling, against the exact marginal of a linear-Gaussian model."""
+"""p(x) on a grid and by prior sampling, against the exact marginal of a linear-Gaussian
+model."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""ELBO and importance-weighted bound on a model whose log p(x) and posterior are exact."""
+"""ELBO and importance-weighted bound on a model whose log p(x) and posterior are
+exact."""
 
 import pytest
 import torch
@@ -34,7 +35,8 @@ def test_elbo_equals_log_px_minus_kl_to_the_posterior(model, x):
         exact = model.marginal().log_prob(x) - D.kl_divergence(
             model.encode(x), model.posterior(x)
         )
-        # the reconstruction term is a Monte Carlo estimate: compare within its standard error
+        # the reconstruction term is a Monte Carlo estimate: compare within its standard
+        # error
         qz = model.encode(x)
         z = qz.sample((200_000,))
         se = model.decode(z).log_prob(x).std(0) / 200_000**0.5
@@ -52,7 +54,8 @@ def test_with_the_exact_posterior_every_importance_weight_is_p_x(model, x):
         torch.testing.assert_close(
             iw_bound(model, x, 50, chunk_size=7), log_px, atol=1e-3, rtol=0
         )
-        # the analytic-KL ELBO is only equal in expectation: its reconstruction term is Monte Carlo
+        # the analytic-KL ELBO is only equal in expectation: its reconstruction term is
+        # Monte Carlo
         torch.testing.assert_close(
             elbo(model, x, 20_000).elbo, log_px, atol=0.05, rtol=0
         )

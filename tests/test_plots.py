@@ -11,7 +11,8 @@ import torch  # noqa: E402
 from vaebook import plots  # noqa: E402
 from vaebook.models import VAEConfig  # noqa: E402
 
-# tensors handed to matplotlib as arrays: no NumPy deprecation noise in the chapters' output
+# tensors handed to matplotlib as arrays: no NumPy deprecation noise in the chapters'
+# output
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
 
@@ -89,7 +90,8 @@ def test_figures(models):
 
 
 def test_concept_figures():
-    """The estimator, reparameterization and flow figures, from the package and from their submodules."""
+    """The estimator, reparameterization and flow figures, from the package and from
+    their submodules."""
     import matplotlib.pyplot
     from torch import distributions as D
 

@@ -1,5 +1,5 @@
-"""The figure helpers of the Gumbel-softmax and smoothing chapters (vaebook.plots.gumbel,
-vaebook.plots.smoothing) draw from small models and histories."""
+"""The figure helpers of the Gumbel-softmax and smoothing chapters
+(vaebook.plots.gumbel, vaebook.plots.smoothing) draw from small models and histories."""
 
 import matplotlib
 

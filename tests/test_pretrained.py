@@ -1,4 +1,5 @@
-"""The shipped checkpoints: loadable, small, and meeting the targets they are shipped for."""
+"""The shipped checkpoints: loadable, small, and meeting the targets they are shipped
+for."""
 
 import pytest
 
@@ -49,8 +50,9 @@ def test_the_chapters_models_are_shipped():
 
 
 def test_discrete_models_record_what_their_chapters_claim():
-    """The Gumbel-softmax VAE's relaxed test -ELBO is at or below Jang et al.'s 101.5 (its hard, exact
-    bound is higher and recorded too); the paper-setting VQ-VAE uses at least 95 % of its codes."""
+    """The Gumbel-softmax VAE's relaxed test -ELBO is at or below Jang et al.'s 101.5
+    (its hard, exact bound is higher and recorded too); the paper-setting VQ-VAE uses at
+    least 95 % of its codes."""
     cat = pretrained.load("cat_gumbel_vae")
     last = cat.history[-1]
     assert last["test_relaxed_neg_elbo"] <= 101.5 < last["test_hard_neg_elbo"]

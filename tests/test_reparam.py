@@ -1,5 +1,6 @@
-"""Reparameterizable families against scipy and torch.distributions, pathwise gradients against
-finite differences of exact expectations, and the VAE with a non-Gaussian posterior."""
+"""Reparameterizable families against scipy and torch.distributions, pathwise gradients
+against finite differences of exact expectations, and the VAE with a non-Gaussian
+posterior."""
 
 import math
 
@@ -25,7 +26,8 @@ def kumaraswamy_reference(a, b):
 
 
 def scipy_reference(name: str, p: dict):
-    """The same family in scipy (an independent implementation), frozen at ``p``; Kumaraswamy: closed forms."""
+    """The same family in scipy (an independent implementation), frozen at ``p``;
+    Kumaraswamy: closed forms."""
     loc, scale = p.get("loc"), p.get("scale")
     return {
         "Gaussian": lambda: stats.norm(loc, scale),
@@ -54,11 +56,13 @@ def build(name: str, p: dict):
 
 
 NAMES = list(R.FAMILIES)
-bump = lambda z: torch.exp(-((z - 1) ** 2) / 2)  # noqa: E731  smooth, bounded: E and its gradient exist for every family
+# smooth, bounded: E and its gradient exist for every family
+bump = lambda z: torch.exp(-((z - 1) ** 2) / 2)  # noqa: E731
 
 
 def exact_expectation(name: str, p: dict) -> float:
-    """E[bump(z)] by adaptive quadrature over scipy's (or the closed-form) density, independent of torch."""
+    """E[bump(z)] by adaptive quadrature over scipy's (or the closed-form) density,
+    independent of torch."""
     f = lambda z: math.exp(-((z - 1) ** 2) / 2)  # noqa: E731
     ref = scipy_reference(name, p)
     if ref is None:
@@ -108,7 +112,8 @@ def test_log_prob_and_cdf_match_scipy(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_samples_follow_the_density(name):
-    """Kolmogorov-Smirnov test of 4,000 rsample draws against the reference CDF (seeded)."""
+    """Kolmogorov-Smirnov test of 4,000 rsample draws against the reference CDF
+    (seeded)."""
     p = R.FAMILIES[name].params
     torch.manual_seed(1)
     z = build(name, p).rsample((4000,)).detach().numpy()
@@ -131,7 +136,8 @@ def test_the_ks_check_has_power():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_pathwise_gradient_matches_finite_differences(name):
-    """grad E[bump(z)]: the mean of 200,000 pathwise terms against central differences of exact quadrature."""
+    """grad E[bump(z)]: the mean of 200,000 pathwise terms against central differences
+    of exact quadrature."""
     p = R.FAMILIES[name].params
     torch.manual_seed(2)
     terms = per_sample_gradients(
@@ -173,8 +179,9 @@ def test_score_function_agrees_with_pathwise(name):
 
 
 def test_score_function_misses_the_moving_boundary_of_the_uniform():
-    """log q = -log(2 scale) has no gradient in loc: the log-derivative trick drops the boundary term
-    of Leibniz's rule when the support depends on the parameter. The pathwise gradient does not."""
+    """log q = -log(2 scale) has no gradient in loc: the log-derivative trick drops the
+    boundary term of Leibniz's rule when the support depends on the parameter. The
+    pathwise gradient does not."""
     p = {"loc": torch.tensor(0.5, dtype=F64), "scale": torch.tensor(1.5, dtype=F64)}
     torch.manual_seed(4)
     score = per_sample_gradients(R.uniform, p, bump, 50_000, "score", "leave-one-out")
@@ -251,15 +258,16 @@ def test_inverse_cdfs_invert_the_cdf():
 
 
 def test_gamma_rsample_gradient_is_the_implicit_one():
-    """torch's d z / d alpha through the rejection sampler equals -(dF/dalpha) / q(z) (Figurnov et al. 2018);
-    in the rate it is the explicit -z / rate."""
+    """torch's d z / d alpha through the rejection sampler equals -(dF/dalpha) / q(z)
+    (Figurnov et al. 2018); in the rate it is the explicit -z / rate."""
     alpha = torch.full((500,), 2.5, dtype=F64, requires_grad=True)
     rate = torch.full((500,), 1.5, dtype=F64, requires_grad=True)
     torch.manual_seed(6)
     q = D.Gamma(alpha, rate)
     z = q.rsample()
     d_alpha, d_rate = torch.autograd.grad(z.sum(), [alpha, rate])
-    # torch evaluates it with series and asymptotic approximations (relative error about 1e-4)
+    # torch evaluates it with series and asymptotic approximations (relative error about
+    # 1e-4)
     torch.testing.assert_close(
         d_alpha, R.implicit_gradient(q, z, "concentration"), rtol=1e-3, atol=1e-6
     )
@@ -274,7 +282,8 @@ def test_beta_and_dirichlet_from_gammas():
     torch.manual_seed(7)
     z = R.Dirichlet(alpha).rsample((200_000,))  # (S, 3)
     assert torch.allclose(z.sum(-1), torch.ones((), dtype=F64))
-    # E[z_1] = alpha_1 / sum(alpha): gradient (sum - alpha_1, -alpha_1, -alpha_1) / sum^2
+    # E[z_1] = alpha_1 / sum(alpha): gradient (sum - alpha_1, -alpha_1, -alpha_1) /
+    # sum^2
     grad = torch.autograd.grad(z[:, 0].mean(), alpha)[0]
     total = alpha.sum().item()
     exact = torch.tensor([total - 1.5, -1.5, -1.5], dtype=F64) / total**2
@@ -310,7 +319,7 @@ def test_bad_parameters_are_refused():
         R.implicit_gradient(D.Gamma(2.0, 1.0), torch.tensor(1.0), "shape")
 
 
-# --- the VAE with a non-Gaussian posterior ------------------------------------------------------
+# --- the VAE with a non-Gaussian posterior --------------------------------------------
 
 
 def tiny_vae(posterior, prior="matching"):
@@ -321,7 +330,8 @@ def tiny_vae(posterior, prior="matching"):
 
 
 def test_logistic_kl_by_monte_carlo_matches_its_closed_form():
-    """KL(Logistic(m, s) || N(0, 1)) = -log s - 2 + log(2 pi) / 2 + (m^2 + s^2 pi^2 / 3) / 2."""
+    """KL(Logistic(m, s) || N(0, 1)) = -log s - 2 + log(2 pi) / 2 + (m^2 + s^2 pi^2 / 3)
+    / 2."""
     model = tiny_vae("logistic", "gaussian")
     x = torch.bernoulli(torch.full((4, 6), 0.5))
     q = model.encode(x).base_dist

@@ -399,7 +399,8 @@ def test_slider_and_shipped_schedules_stay_inside_the_tested_betas():
             start = config.smoothing_beta_start or config.smoothing_beta
             reached |= {config.smoothing_beta, start}
     assert min(BETAS) <= min(reached) and max(reached) <= max(BETAS), sorted(reached)
-    # and no schedule reaches beta <= 0 (smooth() refuses it): a linear one from 0 is refused
+    # and no schedule reaches beta <= 0 (smooth() refuses it): a linear one from 0 is
+    # refused
     from vaebook.annealing import SmoothingSchedule
 
     for start, end in ((0.0, 10.0), (-1.0, 10.0), (1.0, 0.0)):

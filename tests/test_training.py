@@ -83,7 +83,8 @@ def test_kl_weight_is_per_example_and_warms_up(data):
     loss = elbo_objective(model, x, state)["loss"]
     torch.manual_seed(3)
     terms = elbo(model, x)
-    # beta multiplies the per-example KL; the batch mean is taken once: no dataset-size factor
+    # beta multiplies the per-example KL; the batch mean is taken once: no dataset-size
+    # factor
     torch.testing.assert_close(loss, -(terms.log_px_given_z - 0.25 * terms.kl).mean())
 
 
@@ -98,7 +99,8 @@ def test_cosine_schedule_reaches_zero_and_warmup_changes_beta(data):
 
 
 def test_time_limit_stops_training_and_runs_the_schedules_to_their_end(data):
-    """A tiny budget ends training after the first epoch, with the cosine rate at 0 and the warm-up done."""
+    """A tiny budget ends training after the first epoch, with the cosine rate at 0 and
+    the warm-up done."""
     _, history = small_fit(
         data, epochs=50, lr_schedule="cosine", beta_warmup=0.5, time_limit=1e-3
     )
@@ -139,7 +141,8 @@ def test_device_choice():
 
 
 def test_a_models_own_objective_is_used(data):
-    """A model with an ``objective(x, state)`` method trains on it (here: the ELBO plus a logged term)."""
+    """A model with an ``objective(x, state)`` method trains on it (here: the ELBO plus
+    a logged term)."""
     from vaebook.models import GaussianVAE
 
     class Logged(GaussianVAE):

@@ -1,6 +1,7 @@
-"""Vector quantization and the VQ-VAE (vaebook.vq) against brute force and the paper's formulas:
-nearest codes by torch.cdist, the straight-through copy, the EMA codebook update by hand,
-perplexity and usage of known counts, and the objective recomputed from the networks."""
+"""Vector quantization and the VQ-VAE (vaebook.vq) against brute force and the paper's
+formulas: nearest codes by torch.cdist, the straight-through copy, the EMA codebook
+update by hand, perplexity and usage of known counts, and the objective recomputed from
+the networks."""
 
 import math
 from collections import Counter
@@ -44,7 +45,7 @@ def state():
     return TrainState(TrainConfig(device="cpu"))
 
 
-# --- the pieces --------------------------------------------------------------------------------
+# --- the pieces -----------------------------------------------------------------------
 
 
 def test_nearest_code_is_brute_force_argmin():
@@ -158,11 +159,12 @@ def test_config_refusals():
     VQVAEConfig(commitment=0.0)  # allowed
 
 
-# --- the model ---------------------------------------------------------------------------------
+# --- the model ------------------------------------------------------------------------
 
 
 def hand_terms(model, x):
-    """Codes, -log p(x|z_q), codebook and commitment terms recomputed from the networks."""
+    """Codes, -log p(x|z_q), codebook and commitment terms recomputed from the
+    networks."""
     z_e = model.encoder(x).flatten(2).transpose(1, 2)  # (B, L, C)
     idx = torch.cdist(z_e.reshape(-1, C), model.codebook).argmin(1).reshape(len(x), -1)
     z_q = model.codebook[idx]
@@ -245,7 +247,8 @@ def test_codebook_loss_trains_the_codebook_without_ema(x):
         (recon + sq + 0.25 * sq).mean().item(), rel=1e-5
     )
     out["loss"].backward()
-    # only the codebook term reaches the codes: d/de_k mean_b sum_l ||z_e - e||^2 = (2/B) sum_{j->k} (e_k - z_e_j)
+    # only the codebook term reaches the codes: d/de_k mean_b sum_l ||z_e - e||^2 =
+    # (2/B) sum_{j->k} (e_k - z_e_j)
     expected = torch.zeros(K, C)
     flat_z, flat_i = z_e.reshape(-1, C), idx.reshape(-1)
     for k in range(K):

@@ -39,7 +39,8 @@ def positive_finite(name: str, value) -> float:
 
 @dataclass(frozen=True)
 class ExponentialDecay:
-    """tau(step) = max(minimum, start * exp(-rate * N * floor(step / N))), N = ``every``.
+    """tau(step) = max(minimum, start * exp(-rate * N * floor(step / N))), N =
+    ``every``.
 
     ``rate = 0`` means a fixed temperature ``start`` (then ``minimum`` is ignored).
     """
@@ -54,12 +55,15 @@ class ExponentialDecay:
         positive_finite("temperature minimum", self.minimum)
         if not (math.isfinite(self.rate) and self.rate >= 0) or self.every < 1:
             raise ValueError(
-                f"rate must be >= 0 and every >= 1 step, got rate={self.rate}, every={self.every}"
+                f"rate must be >= 0 and every >= 1 step, got rate={self.rate}, "
+                f"every={self.every}"
             )
         if self.rate > 0 and self.minimum >= self.start:
             raise ValueError(
-                f"an annealed temperature needs minimum < start (got start={self.start}, minimum={self.minimum}): "
-                "with the floor at or above the start the temperature never changes; use rate=0 for a fixed one"
+                "an annealed temperature needs minimum < start (got "
+                f"start={self.start}, minimum={self.minimum}): "
+                "with the floor at or above the start the temperature never changes; "
+                "use rate=0 for a fixed one"
             )
 
     @property
@@ -73,7 +77,8 @@ class ExponentialDecay:
         return max(self.minimum, self.start * math.exp(-self.rate * t))
 
     def steps_to_floor(self) -> int:
-        """First step at which the floor is reached (0 when fixed), as ``__call__`` rounds it."""
+        """First step at which the floor is reached (0 when fixed), as ``__call__``
+        rounds it."""
         if not self.annealed:
             return 0
         k = max(
@@ -89,7 +94,8 @@ class ExponentialDecay:
 @dataclass(frozen=True)
 class SmoothingSchedule:
     """beta(progress): ``end`` throughout (``how="none"``), or from ``start`` to ``end``
-    over the first ``fraction`` of training (``"linear"`` or ``"geometric"``), then ``end``."""
+    over the first ``fraction`` of training (``"linear"`` or ``"geometric"``), then
+    ``end``."""
 
     end: float
     start: float | None = None
@@ -111,8 +117,9 @@ class SmoothingSchedule:
         if self.how != "none":
             if self.start is None or self.start == self.end:
                 raise ValueError(
-                    f"annealing beta needs a start different from its end, got start={self.start}, "
-                    f"end={self.end}; use how='none' for a fixed beta"
+                    "annealing beta needs a start different from its end, got "
+                    f"start={self.start}, end={self.end}; use how='none' for a fixed "
+                    "beta"
                 )
         if self.end <= 0 or (self.how != "none" and self.start <= 0):
             raise ValueError(

@@ -1,6 +1,7 @@
-"""Discrete-latent VAEs on binarized MNIST (notes 2): K Bernoulli latents, or K categorical
-latents of C classes (Jang et al. 2016: 20 x 10), trained with any estimator of
-:mod:`vaebook.discrete` chosen by name in the config, so swapping estimators is one line.
+"""Discrete-latent VAEs on binarized MNIST (notes 2): K Bernoulli latents, or K
+categorical latents of C classes (Jang et al. 2016: 20 x 10), trained with any estimator
+of :mod:`vaebook.discrete` chosen by name in the config, so swapping estimators is one
+line.
 
 Shapes: B batch, D = 784 pixels, K latent variables, C classes.
 
@@ -84,7 +85,8 @@ class _ScheduleFields:
             )
         if self.activation not in ACTIVATIONS:
             raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+                f"activation must be one of {sorted(ACTIVATIONS)}, got "
+                f"{self.activation!r}"
             )
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"hidden sizes must be positive, got {self.hidden}")
@@ -107,7 +109,8 @@ class _ScheduleFields:
 @register("binary-vae")
 @dataclass
 class BinaryVAEConfig(_ScheduleFields):
-    """K Bernoulli latents, prior Bernoulli(1/2)^K, MLP encoder/decoder, Bernoulli pixels."""
+    """K Bernoulli latents, prior Bernoulli(1/2)^K, MLP encoder/decoder, Bernoulli
+    pixels."""
 
     hidden: tuple[int, ...] = (512, 256)
     latent_dim: int = 200
@@ -139,7 +142,8 @@ class CategoricalVAEConfig(_ScheduleFields):
     def __post_init__(self) -> None:
         if self.num_latents < 1 or self.num_classes < 2:
             raise ValueError(
-                f"need num_latents >= 1 and num_classes >= 2, got {self.num_latents}, {self.num_classes}"
+                f"need num_latents >= 1 and num_classes >= 2, got {self.num_latents}, "
+                f"{self.num_classes}"
             )
         self.check(CATEGORICAL_ESTIMATORS)
 
@@ -148,7 +152,8 @@ class CategoricalVAEConfig(_ScheduleFields):
 
 
 class DiscreteVAE(nn.Module):
-    """What the binary and categorical VAEs share: networks, schedules and the objective.
+    """What the binary and categorical VAEs share: networks, schedules and the
+    objective.
 
     ``objective`` in training mode decodes the estimator's z; in eval mode it
     decodes exact discrete samples, so the test -ELBO is a true bound. Metrics
@@ -178,7 +183,8 @@ class DiscreteVAE(nn.Module):
         self.estimator = get_estimator(config.estimator, self.categorical)
 
     def hyperparameters(self, state) -> dict:
-        """The estimator's params at this point of training (``state``: a TrainState)."""
+        """The estimator's params at this point of training (``state``: a
+        TrainState)."""
         return {
             "temperature": self.temperature_schedule(state.step),
             "smoothing_beta": self.smoothing_schedule(state.progress),
@@ -206,7 +212,8 @@ class DiscreteVAE(nn.Module):
         return kl_per_latent(self.encode(x), self.prior())
 
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
-        """Training loss and per-example metrics (B,) at the schedules' current values."""
+        """Training loss and per-example metrics (B,) at the schedules' current
+        values."""
         params = self.hyperparameters(state)
         logits = self.encoder_logits(x)
         qz = self.latents(logits)
@@ -247,7 +254,8 @@ class DiscreteVAE(nn.Module):
 
     @torch.no_grad()
     def update_baseline(self, signal: torch.Tensor) -> None:
-        """b <- decay b + (1 - decay) mean log p(x|z); the first batch sets b (no device sync)."""
+        """b <- decay b + (1 - decay) mean log p(x|z); the first batch sets b (no device
+        sync)."""
         decay = self.config.baseline_decay
         self.baseline.copy_(
             torch.where(
@@ -285,7 +293,8 @@ class BinaryVAE(DiscreteVAE):
 
 
 class CategoricalVAE(DiscreteVAE):
-    """q(z|x) = prod_k OneHotCategorical(softmax(logits_k(x))), p(z) uniform over C^K."""
+    """q(z|x) = prod_k OneHotCategorical(softmax(logits_k(x))), p(z) uniform over
+    C^K."""
 
     categorical = True
 

@@ -14,7 +14,8 @@ from torch import distributions as D
 
 
 def diagonal_gaussian(loc: torch.Tensor, scale: torch.Tensor) -> D.Independent:
-    """N(loc, diag(scale^2)) over the last axis: batch_shape (..., ), event_shape (K,)."""
+    """N(loc, diag(scale^2)) over the last axis: batch_shape (..., ), event_shape
+    (K,)."""
     return D.Independent(D.Normal(loc, scale), 1)
 
 

@@ -1,4 +1,5 @@
-"""Computing q(z|x) by a change of variables (notes 1.7), and VAEs with richer posteriors.
+"""Computing q(z|x) by a change of variables (notes 1.7), and VAEs with richer
+posteriors.
 
 Shapes: S samples, B batch, K latent dimensions, F flow steps, N grid points.
 
@@ -51,13 +52,14 @@ from .registry import register
 POSTERIORS = ("diagonal", "fullcov", "planar")
 
 
-# --------------------------------------------------------------------------- transformations
+# ---------------------------------------------------------------------- transformations
 
 
 def _check_last_dim(name: str, tensor: torch.Tensor, k: int) -> None:
     if tensor.dim() < 1 or tensor.shape[-1] != k:
         raise ValueError(
-            f"{name} must have last dimension {k} (the latent size), got shape {tuple(tensor.shape)}"
+            f"{name} must have last dimension {k} (the latent size), got shape "
+            f"{tuple(tensor.shape)}"
         )
 
 
@@ -80,16 +82,19 @@ def diagonal_affine(
 
 
 def check_scale_tril(scale_tril: torch.Tensor) -> None:
-    """Raise a ValueError unless ``scale_tril`` (..., K, K) is lower-triangular with a positive diagonal."""
+    """Raise a ValueError unless ``scale_tril`` (..., K, K) is lower-triangular with a
+    positive diagonal."""
     if scale_tril.dim() < 2 or scale_tril.shape[-1] != scale_tril.shape[-2]:
         raise ValueError(
-            f"scale_tril must be a (..., K, K) matrix, got shape {tuple(scale_tril.shape)}"
+            "scale_tril must be a (..., K, K) matrix, got shape "
+            f"{tuple(scale_tril.shape)}"
         )
     if not torch.equal(scale_tril, scale_tril.tril()):
         raise ValueError("scale_tril must be lower-triangular (a Cholesky factor)")
     if not (scale_tril.diagonal(dim1=-2, dim2=-1) > 0).all():
         raise ValueError(
-            "scale_tril must have a positive diagonal (so that L L^T is positive definite)"
+            "scale_tril must have a positive diagonal (so that L L^T is positive "
+            "definite)"
         )
 
 
@@ -114,7 +119,8 @@ def cholesky_affine(
 def scale_tril_from_raw(
     raw_diag: torch.Tensor, raw_offdiag: torch.Tensor, min_scale: float = MIN_SCALE
 ) -> torch.Tensor:
-    """A Cholesky factor from unconstrained numbers: (..., K) and (..., K(K-1)/2) -> (..., K, K).
+    """A Cholesky factor from unconstrained numbers: (..., K) and (..., K(K-1)/2) ->
+    (..., K, K).
 
     The diagonal is softplus(raw_diag) + min_scale > 0; the strictly lower part
     is ``raw_offdiag`` row by row; the upper part is zero.
@@ -134,7 +140,8 @@ def scale_tril_from_raw(
 def constrain_planar_u(
     u: torch.Tensor, w: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rezende & Mohamed (2015, App. A): u_hat with w^T u_hat = m(w^T u) > -1, m(a) = -1 + softplus(a).
+    """Rezende & Mohamed (2015, App. A): u_hat with w^T u_hat = m(w^T u) > -1, m(a) =
+    -1 + softplus(a).
 
     u_hat = u + (m(w^T u) - w^T u) w / ||w||^2 changes u only along w. Returns
     u_hat (..., K) and 1 + w^T u_hat = softplus(w^T u) (...,), computed without
@@ -223,7 +230,8 @@ def planar_inverse(
 
 
 def autograd_log_abs_det(fn, eps: torch.Tensor) -> torch.Tensor:
-    """Reference: log |det J| of ``fn`` at each row of ``eps`` (N, K) from the autograd Jacobian.
+    """Reference: log |det J| of ``fn`` at each row of ``eps`` (N, K) from the autograd
+    Jacobian.
 
     ``fn`` maps a (K,) vector to a (K,) vector; J comes from ``torch.func``
     (``vmap(jacrev(fn))``, all rows at once) and the log-det from ``slogdet``:
@@ -241,13 +249,15 @@ def autograd_log_abs_det(fn, eps: torch.Tensor) -> torch.Tensor:
 def full_covariance_gaussian(
     loc: torch.Tensor, scale_tril: torch.Tensor
 ) -> D.MultivariateNormal:
-    """q(z|x) = N(loc, L L^T) with L = ``scale_tril``: rsample is :func:`cholesky_affine` of eps ~ N(0, I)."""
+    """q(z|x) = N(loc, L L^T) with L = ``scale_tril``: rsample is
+    :func:`cholesky_affine` of eps ~ N(0, I)."""
     check_scale_tril(scale_tril)
     return D.MultivariateNormal(loc, scale_tril=scale_tril)
 
 
 class PlanarTransform(D.Transform):
-    """A planar step as a ``torch.distributions`` transform (forward and log-det in closed form).
+    """A planar step as a ``torch.distributions`` transform (forward and log-det in
+    closed form).
 
     The inverse is :func:`planar_inverse` (bisection); with ``cache_size=1`` the
     inverse of the last output is read from the cache instead, so ``log_prob`` of
@@ -275,10 +285,11 @@ class PlanarTransform(D.Transform):
 
 
 class PlanarFlowPosterior(D.TransformedDistribution):
-    """q(z|x): eps ~ N(0, I), z0 = loc + scale * eps, then F planar steps z_f = f_f(z_{f-1}).
+    """q(z|x): eps ~ N(0, I), z0 = loc + scale * eps, then F planar steps z_f =
+    f_f(z_{f-1}).
 
-    log q(z_F|x) = log N(eps; 0, I) - sum_k log scale_k - sum_f log |det df_f/dz| (notes 1.7).
-    ``loc``, ``scale`` (B, K); ``u``, ``w`` (B, F, K) and ``b`` (B, F): the flow
+    log q(z_F|x) = log N(eps; 0, I) - sum_k log scale_k - sum_f log |det df_f/dz| (notes
+    1.7). ``loc``, ``scale`` (B, K); ``u``, ``w`` (B, F, K) and ``b`` (B, F): the flow
     parameters are outputs of the encoder (amortized: each image gets its own flow).
     batch_shape (B,), event_shape (K,). ``mean`` has no closed form.
     """
@@ -296,7 +307,8 @@ class PlanarFlowPosterior(D.TransformedDistribution):
         for name, tensor in (("u", u), ("w", w)):
             if tensor.shape[:-2] != loc.shape[:-1] or tensor.shape[-1] != k:
                 raise ValueError(
-                    f"{name} must be (..., F, K) = {(*loc.shape[:-1], 'F', k)}, got {tuple(tensor.shape)}"
+                    f"{name} must be (..., F, K) = {(*loc.shape[:-1], 'F', k)}, got "
+                    f"{tuple(tensor.shape)}"
                 )
         if b.shape != u.shape[:-1]:
             raise ValueError(
@@ -318,7 +330,8 @@ class PlanarFlowPosterior(D.TransformedDistribution):
     def rsample_and_log_prob(
         self, sample_shape=torch.Size()
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """z (S..., B, K) by the pathwise route and log q(z|x) (S..., B) from the forward log-dets."""
+        """z (S..., B, K) by the pathwise route and log q(z|x) (S..., B) from the
+        forward log-dets."""
         eps = self.base_dist.rsample(sample_shape)
         log_q = self.base_dist.log_prob(eps)
         z = eps
@@ -330,14 +343,16 @@ class PlanarFlowPosterior(D.TransformedDistribution):
 
 
 def planar_flow_posterior(loc, scale, u, w, b) -> PlanarFlowPosterior:
-    """Shorthand for :class:`PlanarFlowPosterior` (u, w (..., F, K), b (..., F); F may be 1)."""
+    """Shorthand for :class:`PlanarFlowPosterior` (u, w (..., F, K), b (..., F); F may
+    be 1)."""
     return PlanarFlowPosterior(loc, scale, u, w, b)
 
 
 def rsample_and_log_prob(
     q: D.Distribution, sample_shape=torch.Size()
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(z, log q(z)) for pathwise samples z ~ q: the distribution's own method where it has one."""
+    """(z, log q(z)) for pathwise samples z ~ q: the distribution's own method where it
+    has one."""
     if hasattr(q, "rsample_and_log_prob"):
         return q.rsample_and_log_prob(sample_shape)
     if not q.has_rsample:
@@ -353,12 +368,15 @@ def density_on_grid(
 
     ``z1``, ``z2`` and ``density`` are (steps, steps) tensors over
     [center - limit, center + limit]^2; ``density.sum() * cell_area`` approximates
-    the integral of q (1 when q is a normalized density with its mass inside the square).
+    the integral of q (1 when q is a normalized density with its mass inside the
+    square).
     """
     if tuple(q.event_shape) != (2,) or tuple(q.batch_shape) != ():
         raise ValueError(
-            f"density_on_grid needs one 2-D distribution (batch_shape (), event_shape (2,)), "
-            f"got batch_shape {tuple(q.batch_shape)}, event_shape {tuple(q.event_shape)}"
+            "density_on_grid needs one 2-D distribution (batch_shape (), event_shape "
+            "(2,)), "
+            f"got batch_shape {tuple(q.batch_shape)}, event_shape "
+            f"{tuple(q.event_shape)}"
         )
     c1, c2 = (float(c) for c in center)
     g1 = torch.linspace(c1 - limit, c1 + limit, steps)
@@ -413,7 +431,8 @@ class PosteriorVAEConfig(VAEConfig):
 
 
 class PosteriorVAE(BernoulliVAE):
-    """p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits(z))), q(z|x) of the configured family.
+    """p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits(z))), q(z|x) of the configured
+    family.
 
     The ELBO uses the closed-form KL where torch has one (diagonal, full
     covariance) and log q(z|x) - log p(z) at the sampled z otherwise (the flow).
@@ -466,7 +485,8 @@ class PosteriorVAE(BernoulliVAE):
         return ELBOTerms(log_px_given_z, kl)
 
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
-        """Training objective for :func:`vaebook.training.fit`: -(E_q[log p(x|z)] - beta KL), batch mean."""
+        """Training objective for :func:`vaebook.training.fit`: -(E_q[log p(x|z)] - beta
+        KL), batch mean."""
         terms = self.elbo(x, state.config.num_samples)
         loss = -terms.weighted(state.beta).mean()
         return training_metrics(loss, terms.log_px_given_z, terms.kl)
@@ -475,7 +495,8 @@ class PosteriorVAE(BernoulliVAE):
         """log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x), z_s ~ q(z|x): (S, B).
 
         log q comes from the forward pass (no inverse needed), so the
-        importance-weighted bound of any posterior family costs one decoder pass per sample.
+        importance-weighted bound of any posterior family costs one decoder pass per
+        sample.
         """
         z, log_q = rsample_and_log_prob(self.encode(x), (num_samples,))
         return self.decode(z).log_prob(x) + self.prior().log_prob(z) - log_q

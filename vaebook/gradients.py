@@ -42,7 +42,8 @@ BASELINES = ("none", "leave-one-out")
 
 
 def leave_one_out_baseline(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """b_s = mean of the other S - 1 values along ``dim``: independent of sample s, so unbiased."""
+    """b_s = mean of the other S - 1 values along ``dim``: independent of sample s, so
+    unbiased."""
     s = values.shape[dim]
     if s < 2:
         raise ValueError(f"a leave-one-out baseline needs at least 2 samples, got {s}")
@@ -88,7 +89,8 @@ def score_function_surrogate(
 def _check(params: dict, num_samples: int, estimator: str, baseline) -> None:
     if not params:
         raise ValueError(
-            "params must name at least one parameter tensor, e.g. {'loc': ..., 'scale': ...}"
+            "params must name at least one parameter tensor, e.g. "
+            "{'loc': ..., 'scale': ...}"
         )
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
@@ -96,7 +98,8 @@ def _check(params: dict, num_samples: int, estimator: str, baseline) -> None:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
     if estimator == "pathwise" and baseline is not None:
         raise ValueError(
-            "a baseline is a control variate for the score function; the pathwise estimator takes none"
+            "a baseline is a control variate for the score function; the pathwise "
+            "estimator takes none"
         )
     if (
         baseline is not None
@@ -135,7 +138,8 @@ def _gradients(
     if estimator == "pathwise":
         if not q.has_rsample:
             raise ValueError(
-                f"{type(q).__name__} has no pathwise sampler (rsample); use estimator='score'"
+                f"{type(q).__name__} has no pathwise sampler (rsample); use "
+                "estimator='score'"
             )
         z = q.rsample()
         surrogate = f(z)
@@ -146,8 +150,8 @@ def _gradients(
         )
     if surrogate.shape != q.batch_shape:
         raise ValueError(
-            f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per sample), "
-            f"got {tuple(surrogate.shape)}"
+            f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per "
+            f"sample), got {tuple(surrogate.shape)}"
         )
     grads = torch.autograd.grad(
         surrogate.sum(), list(copies.values()), allow_unused=True
@@ -166,7 +170,8 @@ def per_sample_gradients(
     estimator: str = "pathwise",
     baseline: str | float | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The S per-sample terms of an estimate of grad E_{q}[f(z)]: {name: (S, *param.shape)}.
+    """The S per-sample terms of an estimate of grad E_{q}[f(z)]: {name: (S,
+    *param.shape)}.
 
     ``estimator``: ``"pathwise"`` (grad f(g(theta, eps))) or ``"score"``
     ((f(z) - b) grad log q(z)). ``baseline`` (score only): None, a number, or
@@ -198,7 +203,8 @@ def gradient_variance(
     baseline: str | float | None = None,
     repeats: int = 200,
 ) -> dict[str, torch.Tensor]:
-    """Variance of the S-sample estimate over ``repeats`` independent draws: {name: param.shape}.
+    """Variance of the S-sample estimate over ``repeats`` independent draws: {name:
+    param.shape}.
 
     Measured directly (all R x S samples in one pass), so it is right also for
     the leave-one-out baseline, whose S terms are correlated.
@@ -210,15 +216,17 @@ def gradient_variance(
     return {k: g.mean(1).var(0) for k, g in grads.items()}
 
 
-# --- a VAE whose encoder learns from the score function ----------------------------------------
+# --- a VAE whose encoder learns from the score function -------------------------------
 
 
 @register("score-function-vae")
 @dataclass
 class ScoreFunctionVAEConfig(VAEConfig):
-    """A Gaussian VAE (same networks as ``gaussian-vae``) whose encoder is trained with REINFORCE.
+    """A Gaussian VAE (same networks as ``gaussian-vae``) whose encoder is trained with
+    REINFORCE.
 
-    ``baseline``: ``"leave-one-out"`` (needs ``TrainConfig.num_samples >= 2``) or ``"none"``.
+    ``baseline``: ``"leave-one-out"`` (needs ``TrainConfig.num_samples >= 2``) or
+    ``"none"``.
     """
 
     baseline: str = "leave-one-out"
@@ -235,7 +243,8 @@ class ScoreFunctionVAEConfig(VAEConfig):
 
 
 class ScoreFunctionVAE(GaussianVAE):
-    """Same model as :class:`GaussianVAE`; only the encoder's gradient estimator differs.
+    """Same model as :class:`GaussianVAE`; only the encoder's gradient estimator
+    differs.
 
     With S = ``TrainConfig.num_samples`` draws z_s ~ q(z|x) that carry no path
     to phi, the surrogate loss is
@@ -251,7 +260,8 @@ class ScoreFunctionVAE(GaussianVAE):
         num_samples = state.config.num_samples
         if self.config.baseline == "leave-one-out" and num_samples < 2:
             raise ValueError(
-                "the leave-one-out baseline needs TrainConfig.num_samples >= 2 (--num-samples 4)"
+                "the leave-one-out baseline needs TrainConfig.num_samples >= 2 "
+                "(--num-samples 4)"
             )
         qz = self.encode(x)
         z = qz.sample((num_samples,))  # (S, B, K), no gradient path to the encoder

@@ -1,11 +1,12 @@
-"""The marginal likelihood p(x) = int p(x|z) p(z) dz, where it can be computed (notes 1.2, 1.3).
+"""The marginal likelihood p(x) = int p(x|z) p(z) dz, where it can be computed (notes
+1.2, 1.3).
 
 Shapes: N images, G grid points, D pixels, K latent dimensions (1 or 2 here).
 
 - On a grid: for a 1-D or 2-D latent space the integral is a sum over a fine
-  grid of cells of area dA, log p(x) ~= logsumexp_j [log p(x|z_j) + log p(z_j)] + log dA.
-  The same grid gives the true posterior p(z_j|x) = p(x|z_j) p(z_j) dA / p(x),
-  and with it the gap KL(q(z|x) || p(z|x)) of any encoder.
+  grid of cells of area dA, log p(x) ~= logsumexp_j [log p(x|z_j) + log p(z_j)] + log
+  dA. The same grid gives the true posterior p(z_j|x) = p(x|z_j) p(z_j) dA / p(x), and
+  with it the gap KL(q(z|x) || p(z|x)) of any encoder.
 - Naive Monte Carlo: p(x) = E_{p(z)}[p(x|z)] ~= (1/S) sum_s p(x|z_s), z_s ~ p(z).
   Unbiased for p(x), but almost every prior sample explains x badly, so the
   estimate of log p(x) needs astronomically many samples in high dimension.
@@ -23,7 +24,8 @@ from .distributions import log_prob_matrix
 
 
 class LatentGrid(NamedTuple):
-    """A regular grid on [-limit, limit]^K: points (G, K), cell area, and the axis values."""
+    """A regular grid on [-limit, limit]^K: points (G, K), cell area, and the axis
+    values."""
 
     points: torch.Tensor
     cell_area: float
@@ -33,10 +35,12 @@ class LatentGrid(NamedTuple):
 def latent_grid(
     latent_dim: int, limit: float = 4.0, steps: int = 201, device=None
 ) -> LatentGrid:
-    """Cell centres of a regular grid covering [-limit, limit]^latent_dim (latent_dim 1 or 2)."""
+    """Cell centres of a regular grid covering [-limit, limit]^latent_dim (latent_dim 1
+    or 2)."""
     if latent_dim not in (1, 2):
         raise ValueError(
-            f"grid integration is for 1-D or 2-D latent spaces, got latent_dim={latent_dim}"
+            "grid integration is for 1-D or 2-D latent spaces, got "
+            f"latent_dim={latent_dim}"
         )
     if limit <= 0 or steps < 2:
         raise ValueError(
@@ -66,7 +70,8 @@ def log_joint_on_grid(model, x: torch.Tensor, grid: LatentGrid) -> torch.Tensor:
     """log p(x_n, z_j) = log p(x_n|z_j) + log p(z_j) on the grid: (N, G)."""
     if model.latent_dim != grid.points.shape[-1]:
         raise ValueError(
-            f"the model has {model.latent_dim} latent dimensions, the grid {grid.points.shape[-1]}"
+            f"the model has {model.latent_dim} latent dimensions, the grid "
+            f"{grid.points.shape[-1]}"
         )
     z = grid.points.to(x.device)
     return log_likelihood_matrix(model.decode(z), x) + model.prior().log_prob(z)
@@ -75,7 +80,8 @@ def log_joint_on_grid(model, x: torch.Tensor, grid: LatentGrid) -> torch.Tensor:
 def log_marginal_grid(
     model, x: torch.Tensor, limit: float = 4.0, steps: int = 201
 ) -> torch.Tensor:
-    """log p(x) by integrating p(x|z) p(z) over a grid of the 1-D or 2-D latent space: (N,).
+    """log p(x) by integrating p(x|z) p(z) over a grid of the 1-D or 2-D latent space:
+    (N,).
 
     Exact up to quadrature error: the prior mass outside [-limit, limit]^K
     (6e-5 for limit 4 in 1-D, 1.3e-4 in 2-D) and the grid's resolution.
@@ -89,7 +95,8 @@ def log_marginal_grid(
 def posterior_on_grid(
     model, x: torch.Tensor, limit: float = 4.0, steps: int = 201
 ) -> tuple[torch.Tensor, LatentGrid]:
-    """The true posterior p(z_j|x_n) as probabilities of the grid cells, (N, G), and the grid."""
+    """The true posterior p(z_j|x_n) as probabilities of the grid cells, (N, G), and the
+    grid."""
     grid = latent_grid(model.latent_dim, limit, steps, x.device)
     return torch.softmax(log_joint_on_grid(model, x, grid), dim=-1), grid
 
@@ -134,7 +141,8 @@ def posterior_gap_on_grid(
 def naive_log_marginal(
     model, x: torch.Tensor, num_samples: int, chunk_size: int = 4096
 ) -> torch.Tensor:
-    """log (1/S) sum_s p(x|z_s) with z_s ~ p(z): the prior-sampling estimate of log p(x), (N,).
+    """log (1/S) sum_s p(x|z_s) with z_s ~ p(z): the prior-sampling estimate of log
+    p(x), (N,).
 
     Unbiased for p(x) but not for log p(x) (it underestimates it, by Jensen),
     and its variance is enormous unless p(z) resembles p(z|x).

@@ -95,21 +95,25 @@ class VAEConfig:
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
-                f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
+                f"architecture must be one of {ARCHITECTURES}, got "
+                f"{self.architecture!r}"
             )
         if self.latent_dim < 1 or not self.hidden or min(self.hidden) < 1:
             raise ValueError(
-                f"latent_dim and hidden sizes must be positive, got {self.latent_dim}, {self.hidden}"
+                f"latent_dim and hidden sizes must be positive, got {self.latent_dim}, "
+                f"{self.hidden}"
             )
         if self.activation not in ACTIVATIONS:
             raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+                f"activation must be one of {sorted(ACTIVATIONS)}, got "
+                f"{self.activation!r}"
             )
         if self.architecture == "conv" and (
             self.data_dim != 784 or len(self.hidden) > 2
         ):
             raise ValueError(
-                "the conv architecture takes 28x28 images (data_dim=784) and at most 2 conv layers"
+                "the conv architecture takes 28x28 images (data_dim=784) and at most 2 "
+                "conv layers"
             )
 
     def build(self) -> "GaussianVAE":
@@ -117,10 +121,12 @@ class VAEConfig:
 
 
 class BernoulliVAE(nn.Module):
-    """What every VAE on binarized MNIST here shares: the networks, p(z) = N(0, I) and the
-    Bernoulli decoder p(x|z) = Bernoulli(sigmoid(logits(z))). Subclasses define ``encode``.
+    """What every VAE on binarized MNIST here shares: the networks, p(z) = N(0, I) and
+    the Bernoulli decoder p(x|z) = Bernoulli(sigmoid(logits(z))). Subclasses define
+    ``encode``.
 
-    ``encoder_outputs`` is the width of the encoder's last layer (2K for a diagonal Gaussian).
+    ``encoder_outputs`` is the width of the encoder's last layer (2K for a diagonal
+    Gaussian).
     """
 
     def __init__(self, config: VAEConfig, encoder_outputs: int):
@@ -161,7 +167,8 @@ class BernoulliVAE(nn.Module):
 
 
 class GaussianVAE(BernoulliVAE):
-    """q(z|x) = N(loc(x), diag(scale(x)^2)), p(z) = N(0, I), p(x|z) = Bernoulli(sigmoid(logits(z)))."""
+    """q(z|x) = N(loc(x), diag(scale(x)^2)), p(z) = N(0, I), p(x|z) =
+    Bernoulli(sigmoid(logits(z)))."""
 
     def __init__(self, config: VAEConfig):
         super().__init__(config, 2 * config.latent_dim)
@@ -239,10 +246,12 @@ class LinearGaussian(nn.Module):
     @classmethod
     @torch.no_grad()
     def fit(cls, x: torch.Tensor, latent_dim: int) -> "LinearGaussian":
-        """Maximum-likelihood probabilistic PCA of data x (N, D) (Tipping & Bishop 1999).
+        """Maximum-likelihood probabilistic PCA of data x (N, D) (Tipping & Bishop
+        1999).
 
         With the eigenvalues l_1 >= ... >= l_D of the data covariance and their
-        eigenvectors U: sigma^2 = mean(l_{K+1..D}), W = U_K (L_K - sigma^2 I)^(1/2), b = mean.
+        eigenvectors U: sigma^2 = mean(l_{K+1..D}), W = U_K (L_K - sigma^2 I)^(1/2), b =
+        mean.
         """
         if not 1 <= latent_dim < x.shape[1]:
             raise ValueError(
@@ -259,7 +268,8 @@ class LinearGaussian(nn.Module):
         return cls(weight.float(), mean.float(), sigma2.sqrt().item())
 
     def beta_posterior(self, x: torch.Tensor, beta: float) -> D.MultivariateNormal:
-        """The q maximizing E_q[log p(x|z)] - beta KL(q || p(z)): q ∝ p(z) p(x|z)^(1/beta).
+        """The q maximizing E_q[log p(x|z)] - beta KL(q || p(z)): q ∝ p(z)
+        p(x|z)^(1/beta).
 
         Gaussian with precision I + W^T W / (beta sigma^2); beta = 1 gives p(z|x).
         """

@@ -56,7 +56,8 @@ def training_metrics(
 
 
 def elbo(model, x: torch.Tensor, num_samples: int = 1) -> ELBOTerms:
-    """ELBO terms of ``model`` at ``x`` (B, D), with ``num_samples`` pathwise samples of z."""
+    """ELBO terms of ``model`` at ``x`` (B, D), with ``num_samples`` pathwise samples of
+    z."""
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
     qz = model.encode(x)

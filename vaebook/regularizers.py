@@ -22,7 +22,8 @@ from .registry import register
 
 
 def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """KL(N(loc, scale^2) || N(0, 1)) = (loc^2 + scale^2 - 1) / 2 - log scale, elementwise."""
+    """KL(N(loc, scale^2) || N(0, 1)) = (loc^2 + scale^2 - 1) / 2 - log scale,
+    elementwise."""
     return 0.5 * (loc**2 + scale**2 - 1) - torch.log(scale)
 
 
@@ -34,7 +35,8 @@ def parameter_l2(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 def monte_carlo_kl(
     qz: D.Distribution, pz: D.Distribution, num_samples: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """KL(q || p) by sampling, mean_s log q(z_s) - log p(z_s): (estimate, standard error), each batch_shape."""
+    """KL(q || p) by sampling, mean_s log q(z_s) - log p(z_s): (estimate, standard
+    error), each batch_shape."""
     if num_samples < 2:
         raise ValueError(
             f"a standard error needs at least 2 samples, got {num_samples}"
@@ -47,14 +49,16 @@ def monte_carlo_kl(
 @register("l2-regularized-vae")
 @dataclass
 class L2RegularizedVAEConfig(VAEConfig):
-    """A Gaussian VAE trained on E_q[log p(x|z)] - beta sum_k mu_k^2 + (sigma_k - 1)^2 (notes 1.4)."""
+    """A Gaussian VAE trained on E_q[log p(x|z)] - beta sum_k mu_k^2 + (sigma_k - 1)^2
+    (notes 1.4)."""
 
     def build(self) -> "L2RegularizedVAE":
         return L2RegularizedVAE(self)
 
 
 class L2RegularizedVAE(GaussianVAE):
-    """Same networks as :class:`GaussianVAE`; only the regularizer it is trained with differs.
+    """Same networks as :class:`GaussianVAE`; only the regularizer it is trained with
+    differs.
 
     Its history still records the true KL and ELBO, so both models are compared on
     the same bound.

@@ -40,16 +40,18 @@ from .registry import register
 
 
 def uniform_open(shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
-    """u ~ U(0, 1) kept off 0 (``torch.rand`` can return exactly 0, where inverse CDFs are infinite)."""
+    """u ~ U(0, 1) kept off 0 (``torch.rand`` can return exactly 0, where inverse CDFs
+    are infinite)."""
     u = torch.rand(shape, dtype=like.dtype, device=like.device)
     return u.clamp_(min=torch.finfo(like.dtype).tiny)
 
 
-# --- location-scale families --------------------------------------------------------------------
+# --- location-scale families ----------------------------------------------------------
 
 
 class StandardLogistic(D.Distribution):
-    """The standard logistic, eps = log(u / (1 - u)): density e^-t / (1 + e^-t)^2, variance pi^2/3."""
+    """The standard logistic, eps = log(u / (1 - u)): density e^-t / (1 + e^-t)^2,
+    variance pi^2/3."""
 
     arg_constraints: dict = {}
     support = constraints.real
@@ -88,7 +90,8 @@ class StandardLogistic(D.Distribution):
 
 
 class StandardTriangular(D.Distribution):
-    """The symmetric triangle on (-1, 1), eps = u1 + u2 - 1: density 1 - |t|, variance 1/6."""
+    """The symmetric triangle on (-1, 1), eps = u1 + u2 - 1: density 1 - |t|, variance
+    1/6."""
 
     arg_constraints: dict = {}
     support = constraints.interval(-1.0, 1.0)
@@ -138,7 +141,8 @@ class StandardTriangular(D.Distribution):
 
 
 class LocationScale(D.Distribution):
-    """z = loc + scale * eps with eps ~ ``standard``, a scalar distribution without parameters.
+    """z = loc + scale * eps with eps ~ ``standard``, a scalar distribution without
+    parameters.
 
     The pathwise sample needs only eps, not a differentiable sampler for it:
     ``rsample`` draws eps with ``standard.sample`` and differentiates the
@@ -151,8 +155,8 @@ class LocationScale(D.Distribution):
     def __init__(self, standard: D.Distribution, loc, scale, validate_args=None):
         if standard.batch_shape != torch.Size() or standard.event_shape != torch.Size():
             raise ValueError(
-                f"the standard distribution must be scalar, got batch {tuple(standard.batch_shape)}, "
-                f"event {tuple(standard.event_shape)}"
+                "the standard distribution must be scalar, got batch "
+                f"{tuple(standard.batch_shape)}, event {tuple(standard.event_shape)}"
             )
         self.standard = standard
         self.loc, self.scale = broadcast_all(loc, scale)
@@ -198,7 +202,8 @@ class LocationScale(D.Distribution):
 
 
 def _standardize(loc, scale) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loc, scale, zero): broadcast tensors and a scalar 0 of their dtype and device for eps."""
+    """(loc, scale, zero): broadcast tensors and a scalar 0 of their dtype and device
+    for eps."""
     loc, scale = broadcast_all(loc, scale)
     return loc, scale, loc.new_zeros(())
 
@@ -210,7 +215,8 @@ def gaussian(loc, scale) -> LocationScale:
 
 
 def laplace(loc, scale) -> LocationScale:
-    """Laplace(loc, scale), density exp(-|z - loc| / scale) / (2 scale): eps ~ Laplace(0, 1)."""
+    """Laplace(loc, scale), density exp(-|z - loc| / scale) / (2 scale): eps ~
+    Laplace(0, 1)."""
     loc, scale, zero = _standardize(loc, scale)
     return LocationScale(D.Laplace(zero, zero + 1), loc, scale)
 
@@ -222,7 +228,8 @@ def logistic(loc, scale) -> LocationScale:
 
 
 def student_t(loc, scale, df: float = 4.0) -> LocationScale:
-    """Student's t with ``df`` degrees of freedom (fixed: a gradient in df would need implicit gradients)."""
+    """Student's t with ``df`` degrees of freedom (fixed: a gradient in df would need
+    implicit gradients)."""
     if df <= 0:
         raise ValueError(f"df must be positive, got {df}")
     loc, scale, zero = _standardize(loc, scale)
@@ -241,16 +248,18 @@ def triangular(loc, scale) -> LocationScale:
     return LocationScale(StandardTriangular(zero), loc, scale)
 
 
-# --- transformations ----------------------------------------------------------------------------
+# --- transformations ------------------------------------------------------------------
 
 
 def lognormal(loc, scale) -> D.TransformedDistribution:
-    """LogNormal = exp(N(loc, scale^2)): an explicit g, log q by the change of variables."""
+    """LogNormal = exp(N(loc, scale^2)): an explicit g, log q by the change of
+    variables."""
     return D.TransformedDistribution(gaussian(loc, scale), [D.ExpTransform()])
 
 
 class Beta(D.Beta):
-    """Beta(a, b) sampled as G1 / (G1 + G2), G1 ~ Gamma(a, 1), G2 ~ Gamma(b, 1) (implicit gradients)."""
+    """Beta(a, b) sampled as G1 / (G1 + G2), G1 ~ Gamma(a, 1), G2 ~ Gamma(b, 1)
+    (implicit gradients)."""
 
     def rsample(self, sample_shape=torch.Size()):
         g1 = D.Gamma(self.concentration1, torch.ones_like(self.concentration1)).rsample(
@@ -266,7 +275,8 @@ class Beta(D.Beta):
 
 
 class Dirichlet(D.Dirichlet):
-    """Dirichlet(alpha) sampled as G / sum_k G_k with G_k ~ Gamma(alpha_k, 1) (implicit gradients)."""
+    """Dirichlet(alpha) sampled as G / sum_k G_k with G_k ~ Gamma(alpha_k, 1) (implicit
+    gradients)."""
 
     def rsample(self, sample_shape=torch.Size()):
         c = self.concentration.expand(self._extended_shape(sample_shape))
@@ -274,11 +284,12 @@ class Dirichlet(D.Dirichlet):
         return g / g.sum(-1, keepdim=True).clamp(min=torch.finfo(g.dtype).tiny)
 
 
-# --- inverse CDFs -------------------------------------------------------------------------------
+# --- inverse CDFs ---------------------------------------------------------------------
 
 
 class InverseCDFSampling:
-    """Mixin: ``rsample`` is z = F^-1(u) with u ~ U(0, 1), differentiable through ``icdf``."""
+    """Mixin: ``rsample`` is z = F^-1(u) with u ~ U(0, 1), differentiable through
+    ``icdf``."""
 
     has_rsample = True
 
@@ -305,7 +316,8 @@ class Cauchy(InverseCDFSampling, D.Cauchy):
 
 class Kumaraswamy(InverseCDFSampling, D.Kumaraswamy):
     """Kumaraswamy(a, b) on (0, 1), a Beta look-alike with F(z) = 1 - (1 - z^a)^b:
-    z = (1 - (1 - u)^(1/b))^(1/a) (Nalisnick & Smyth 2017 use it for stick-breaking VAEs)."""
+    z = (1 - (1 - u)^(1/b))^(1/a) (Nalisnick & Smyth 2017 use it for stick-breaking
+    VAEs)."""
 
     def cdf(self, value):
         return -torch.expm1(
@@ -322,16 +334,19 @@ class Kumaraswamy(InverseCDFSampling, D.Kumaraswamy):
         )
 
 
-# --- the families, for the chapter --------------------------------------------------------------
+# --- the families, for the chapter ----------------------------------------------------
 
 
 class Family(NamedTuple):
-    """One reparameterizable family: how to build it, default parameters, how it is sampled."""
+    """One reparameterizable family: how to build it, default parameters, how it is
+    sampled."""
 
     make: Callable
     params: dict  # name -> a default value (float)
     kind: str  # "location-scale", "transformation" or "inverse CDF"
-    gradient: str  # "explicit" (a closed-form g) or "implicit" (torch differentiates a rejection sampler)
+    # "explicit" (a closed-form g) or "implicit" (torch differentiates a rejection
+    # sampler)
+    gradient: str
     how: str  # the sampling path, in words
 
 
@@ -432,7 +447,8 @@ FAMILIES: dict[str, Family] = {
 def implicit_gradient(
     q: D.Distribution, z: torch.Tensor, param: str, step: float = 1e-4
 ) -> torch.Tensor:
-    """dz/dtheta = -(dF(z; theta)/dtheta) / q(z; theta) at fixed z (Figurnov et al. 2018).
+    """dz/dtheta = -(dF(z; theta)/dtheta) / q(z; theta) at fixed z (Figurnov et al.
+    2018).
 
     dF/dtheta by central differences of ``q.cdf`` (float64); needs a family
     whose ``cdf`` torch implements (e.g. Gamma). The reference for the
@@ -450,7 +466,7 @@ def implicit_gradient(
     return -(up - down) / (2 * step) / density
 
 
-# --- a VAE with a non-Gaussian posterior --------------------------------------------------------
+# --- a VAE with a non-Gaussian posterior ----------------------------------------------
 
 POSTERIORS = {"gaussian": D.Normal, "laplace": D.Laplace, "logistic": logistic}
 PRIORS = ("matching", "gaussian")
@@ -461,10 +477,10 @@ PRIORS = ("matching", "gaussian")
 class ReparamVAEConfig(VAEConfig):
     """A VAE whose q(z|x) is a Gaussian, Laplace or Logistic location-scale family.
 
-    ``prior``: ``"matching"`` (the same family with loc 0, scale 1) or ``"gaussian"`` (N(0, I)).
-    The KL is in closed form where torch registers one (Gaussian-Gaussian,
-    Laplace-Laplace, Laplace-Gaussian), otherwise a Monte Carlo estimate from
-    the samples of the ELBO (:func:`vaebook.distributions.kl_divergence`).
+    ``prior``: ``"matching"`` (the same family with loc 0, scale 1) or ``"gaussian"``
+    (N(0, I)). The KL is in closed form where torch registers one (Gaussian-Gaussian,
+    Laplace-Laplace, Laplace-Gaussian), otherwise a Monte Carlo estimate from the
+    samples of the ELBO (:func:`vaebook.distributions.kl_divergence`).
     """
 
     posterior: str = "laplace"
@@ -484,7 +500,8 @@ class ReparamVAEConfig(VAEConfig):
 
 
 class ReparamVAE(GaussianVAE):
-    """q(z|x) = prod_k Family(loc_k(x), scale_k(x)), the same networks as :class:`GaussianVAE`."""
+    """q(z|x) = prod_k Family(loc_k(x), scale_k(x)), the same networks as
+    :class:`GaussianVAE`."""
 
     KL_SAMPLES = (
         64  # Monte Carlo samples for the per-dimension KL where there is no closed form
@@ -507,7 +524,8 @@ class ReparamVAE(GaussianVAE):
         return D.Independent(family(zeros, torch.ones_like(zeros)), 1)
 
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
-        """KL(q(z_k|x) || p(z_k)) per latent dimension, (B, K): closed form, else Monte Carlo."""
+        """KL(q(z_k|x) || p(z_k)) per latent dimension, (B, K): closed form, else Monte
+        Carlo."""
         q, p = self.encode(x).base_dist, self.prior().base_dist
         kl = closed_form_kl(q, p)
         if kl is None:

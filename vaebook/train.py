@@ -90,7 +90,9 @@ def parser_for(model_name: str) -> argparse.ArgumentParser:
         "--check-limit",
         type=int,
         default=1000,
-        help="also record the NLL on the first N test images (what a chapter recomputes)",
+        help=(
+            "also record the NLL on the first N test images (what a chapter recomputes)"
+        ),
     )
     parser.add_argument(
         "--check-iw-samples",

@@ -70,7 +70,8 @@ class TrainConfig:
             (self.beta >= 0, f"beta (the KL weight) must be >= 0, got {self.beta}"),
             (
                 0 <= self.beta_warmup <= 1,
-                f"beta_warmup is a fraction of training in [0, 1], got {self.beta_warmup}",
+                "beta_warmup is a fraction of training in [0, 1], got "
+                f"{self.beta_warmup}",
             ),
             (
                 self.num_samples >= 1,
@@ -82,7 +83,8 @@ class TrainConfig:
             ),
             (
                 self.train_limit is None or self.train_limit >= 1,
-                f"train_limit must be an integer >= 1 (or None), got {self.train_limit}",
+                "train_limit must be an integer >= 1 (or None), got "
+                f"{self.train_limit}",
             ),
             (
                 self.test_limit is None or self.test_limit >= 1,
@@ -90,7 +92,8 @@ class TrainConfig:
             ),
             (
                 self.binarization in BINARIZATIONS,
-                f"binarization must be one of {BINARIZATIONS}, got {self.binarization!r}",
+                f"binarization must be one of {BINARIZATIONS}, got "
+                f"{self.binarization!r}",
             ),
         ]
         for ok, message in checks:
@@ -117,7 +120,8 @@ class TrainState:
 
     @property
     def progress(self) -> float:
-        """Fraction of training done, in [0, 1]: by steps, or by time under a time_limit."""
+        """Fraction of training done, in [0, 1]: by steps, or by time under a
+        time_limit."""
         done = self.step / max(self.total_steps, 1)
         if self.config.time_limit is not None:
             done = max(done, self.elapsed / self.config.time_limit)
@@ -130,13 +134,15 @@ class TrainState:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU; anything else is taken as given."""
+    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU; anything else is taken as
+    given."""
     if str(device) != "auto":
         try:
             return torch.device(device)
         except RuntimeError as err:
             raise ValueError(
-                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}"
+                "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got "
+                f"{device!r}"
             ) from err
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -149,7 +155,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def progress_disabled() -> bool:
-    """No progress bars in CI, in book builds (VAEBOOK_STATIC) or with TQDM_DISABLE=1."""
+    """No progress bars in CI, in book builds (VAEBOOK_STATIC) or with
+    TQDM_DISABLE=1."""
     return any(
         os.environ.get(v, "") not in ("", "0")
         for v in ("CI", "VAEBOOK_STATIC", "TQDM_DISABLE")
@@ -168,12 +175,14 @@ def elbo_objective(
 def model_objective(
     model, x: torch.Tensor, state: TrainState
 ) -> dict[str, torch.Tensor]:
-    """A model's own training objective, ``model.objective(x, state)`` (same dict as above)."""
+    """A model's own training objective, ``model.objective(x, state)`` (same dict as
+    above)."""
     return model.objective(x, state)
 
 
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    """Adam, with the fused step where this torch and device support it (about 20% faster on CPU)."""
+    """Adam, with the fused step where this torch and device support it (about 20%
+    faster on CPU)."""
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError):
@@ -188,7 +197,8 @@ def evaluate_objective(
     state: TrainState,
     batch_size: int = 1000,
 ) -> dict[str, float]:
-    """Average every per-example metric of ``objective`` over a fixed binarization of ``data``."""
+    """Average every per-example metric of ``objective`` over a fixed binarization of
+    ``data``."""
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}

@@ -35,7 +35,8 @@ from .registry import register
 
 
 def nearest_code(z_e: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest codebook vector (squared Euclidean distance): (..., C) -> (...)."""
+    """Index of the nearest codebook vector (squared Euclidean distance): (..., C) ->
+    (...)."""
     flat = z_e.reshape(-1, z_e.shape[-1])  # (N, C)
     dist = (
         flat.pow(2).sum(1, keepdim=True)
@@ -46,7 +47,8 @@ def nearest_code(z_e: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
 
 
 def straight_through(z_e: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
-    """Forward: z_q; backward: the identity onto z_e (gradient of z_q replaced by that of z_e)."""
+    """Forward: z_q; backward: the identity onto z_e (gradient of z_q replaced by that
+    of z_e)."""
     return z_e + (z_q - z_e).detach()
 
 
@@ -95,7 +97,8 @@ def code_counts(indices: torch.Tensor, codebook_size: int) -> torch.Tensor:
 
 
 def perplexity(counts: torch.Tensor) -> torch.Tensor:
-    """exp(entropy) of the code frequencies: K when all codes are used equally, 1 for one code."""
+    """exp(entropy) of the code frequencies: K when all codes are used equally, 1 for
+    one code."""
     probs = counts / counts.sum()
     entropy = -(probs * torch.log(probs.clamp_min(1e-30))).sum()
     return entropy.exp()
@@ -107,9 +110,11 @@ def usage(counts: torch.Tensor) -> torch.Tensor:
 
 
 class PointMass(D.Distribution):
-    """q(z|x) of a VQ-VAE: all mass on the nearest-code grid ``value`` (B, L), integer codes.
+    """q(z|x) of a VQ-VAE: all mass on the nearest-code grid ``value`` (B, L), integer
+    codes.
 
-    ``rsample``/``sample`` return it repeated; ``log_prob`` is 0 there and -inf elsewhere.
+    ``rsample``/``sample`` return it repeated; ``log_prob`` is 0 there and -inf
+    elsewhere.
     """
 
     arg_constraints: dict = {}
@@ -165,11 +170,13 @@ class VQVAEConfig:
     def __post_init__(self) -> None:
         if len(self.channels) != 2 or min(self.channels) < 1:
             raise ValueError(
-                f"channels must be two positive widths (28 -> 14 -> 7), got {self.channels}"
+                "channels must be two positive widths (28 -> 14 -> 7), got "
+                f"{self.channels}"
             )
         if self.codebook_size < 2 or self.code_dim < 1:
             raise ValueError(
-                f"codebook_size >= 2 and code_dim >= 1 needed, got {self.codebook_size}, {self.code_dim}"
+                "codebook_size >= 2 and code_dim >= 1 needed, got "
+                f"{self.codebook_size}, {self.code_dim}"
             )
         if self.commitment < 0:
             raise ValueError(f"commitment (beta) must be >= 0, got {self.commitment}")
@@ -177,7 +184,8 @@ class VQVAEConfig:
             raise ValueError(f"decay (gamma) must lie in (0, 1), got {self.decay}")
         if self.epsilon <= 0 or self.restart_below < 0:
             raise ValueError(
-                f"epsilon must be > 0 and restart_below >= 0, got {self.epsilon}, {self.restart_below}"
+                f"epsilon must be > 0 and restart_below >= 0, got {self.epsilon}, "
+                f"{self.restart_below}"
             )
 
     def build(self) -> "VQVAE":
@@ -185,7 +193,8 @@ class VQVAEConfig:
 
 
 class VQVAE(nn.Module):
-    """E: (B, 784) -> (B, C, 7, 7); quantize each position; D: codes -> Bernoulli pixel logits."""
+    """E: (B, 784) -> (B, C, 7, 7); quantize each position; D: codes -> Bernoulli pixel
+    logits."""
 
     side = 7
 
@@ -249,7 +258,8 @@ class VQVAE(nn.Module):
 
     @torch.no_grad()
     def init_codebook_from(self, z_e: torch.Tensor) -> None:
-        """Set the codebook to K distinct encoder outputs picked at random from ``z_e`` (N, C)."""
+        """Set the codebook to K distinct encoder outputs picked at random from ``z_e``
+        (N, C)."""
         pick = z_e[
             torch.randperm(len(z_e), device=z_e.device)[: self.config.codebook_size]
         ]
@@ -281,13 +291,15 @@ class VQVAE(nn.Module):
         return bernoulli_pixels(self.decoder(grid))
 
     def decode(self, z: torch.Tensor) -> D.Independent:
-        """z (..., L) integer codes -> p(x|z), batch_shape (...,), event_shape (784,)."""
+        """z (..., L) integer codes -> p(x|z), batch_shape (...,), event_shape
+        (784,)."""
         lead = z.shape[:-1]
         px = self.decode_vectors(self.codebook[z.reshape(-1, z.shape[-1])])
         return bernoulli_pixels(px.base_dist.logits.reshape(*lead, -1))
 
     def prior(self) -> D.Independent:
-        """The uniform prior of the notes: each of the L positions uniform over K codes."""
+        """The uniform prior of the notes: each of the L positions uniform over K
+        codes."""
         logits = torch.zeros(
             self.num_positions, self.config.codebook_size, device=self.codebook.device
         )
@@ -334,7 +346,8 @@ class VQVAE(nn.Module):
         kl = torch.full_like(
             terms.reconstruction, self.num_positions * math.log(cfg.codebook_size)
         )
-        batch = lambda v: v.expand_as(kl)  # noqa: E731  (a batch statistic, one value per example)
+        # (a batch statistic, one value per example)
+        batch = lambda v: v.expand_as(kl)  # noqa: E731
         return training_metrics(
             terms.total(cfg.commitment, cfg.ema).mean(),
             -terms.reconstruction,
@@ -351,22 +364,24 @@ class VQVAE(nn.Module):
     def sample(
         self, num_samples: int, logits: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Pixel probabilities decoded from code grids drawn from the uniform prior, or from a
-        per-position categorical with ``logits`` (L, K): (num_samples, 784)."""
+        """Pixel probabilities decoded from code grids drawn from the uniform prior, or
+        from a per-position categorical with ``logits`` (L, K): (num_samples, 784)."""
         pz = self.prior() if logits is None else per_position_prior(logits)
         return self.decode(pz.sample((num_samples,))).mean
 
 
 @torch.no_grad()
 def encode_codes(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """The nearest-code grids of all of ``x``, batch by batch: (N, L) integers in [0, K)."""
+    """The nearest-code grids of all of ``x``, batch by batch: (N, L) integers in [0,
+    K)."""
     model.eval()
     return torch.cat([model.codes(b) for b in x.split(batch_size)])
 
 
 @torch.no_grad()
 def codebook_stats(model: VQVAE, x: torch.Tensor, batch_size: int = 1000) -> dict:
-    """Usage, perplexity and unused codes over all of ``x`` (one count over the whole set)."""
+    """Usage, perplexity and unused codes over all of ``x`` (one count over the whole
+    set)."""
     counts = code_counts(encode_codes(model, x, batch_size), model.config.codebook_size)
     return {
         "usage": usage(counts).item(),
@@ -391,8 +406,8 @@ def fit_code_prior(
 def code_prior_from_codes(
     codes: torch.Tensor, codebook_size: int, pseudocount: float = 1.0
 ) -> torch.Tensor:
-    """The per-position categorical of :func:`fit_code_prior` from code grids already encoded,
-    ``codes`` (N, L): log-probabilities (L, K)."""
+    """The per-position categorical of :func:`fit_code_prior` from code grids already
+    encoded, ``codes`` (N, L): log-probabilities (L, K)."""
     counts = F.one_hot(codes, codebook_size).sum(0).float() + pseudocount
     return torch.log(counts / counts.sum(1, keepdim=True))
 
@@ -401,7 +416,8 @@ def code_prior_from_codes(
 
 
 def per_position_prior(log_probs: torch.Tensor) -> D.Independent:
-    """p(z) = prod_l Categorical(z_l; log_probs[l]) from the (L, K) table of :func:`fit_code_prior`."""
+    """p(z) = prod_l Categorical(z_l; log_probs[l]) from the (L, K) table of
+    :func:`fit_code_prior`."""
     return D.Independent(D.Categorical(logits=log_probs), 1)
 
 

@@ -1,12 +1,13 @@
 """Figures for the chapters: each function returns a matplotlib Figure.
 
-Every helper is importable from here (``from vaebook import plots; plots.show_images(...)``);
-the submodules group them by concept:
+Every helper is importable from here (``from vaebook import plots;
+plots.show_images(...)``); the submodules group them by concept:
 
 - :mod:`vaebook.plots.core`: images, latent spaces, training histories, bounds.
 - :mod:`vaebook.plots.estimators`: gradient estimators (:mod:`vaebook.gradients`).
 - :mod:`vaebook.plots.reparam`: reparameterizable families (:mod:`vaebook.reparam`).
-- :mod:`vaebook.plots.flows`: change of variables and planar flows (:mod:`vaebook.flows`).
+- :mod:`vaebook.plots.flows`: change of variables and planar flows
+  (:mod:`vaebook.flows`).
 - :mod:`vaebook.plots.rate_distortion`: the KL weight beta as a slider.
 
 Dependencies point one way: these modules import the concept modules, never the reverse,
@@ -15,7 +16,8 @@ so the concept modules do not need matplotlib.
 
 from __future__ import annotations
 
-# the names the single-module vaebook.plots exposed, so ``plots.plt`` and friends keep working
+# the names the single-module vaebook.plots exposed, so ``plots.plt`` and friends keep
+# working
 import math  # noqa: F401
 
 import torch  # noqa: F401

@@ -1,9 +1,9 @@
 """The figure of the chapter comparing discrete-latent estimators.
 
-(:mod:`vaebook.experiments.comparison`.) Returns a matplotlib Figure sized for the book's text
-column (6.8 in wide at 100 dpi, text at 9 pt or more): test -ELBO against training
-seconds for every trained model, above bias against variance of each estimator on the
-small enumerable model.
+(:mod:`vaebook.experiments.comparison`.) Returns a matplotlib Figure sized for the
+book's text column (6.8 in wide at 100 dpi, text at 9 pt or more): test -ELBO against
+training seconds for every trained model, above bias against variance of each estimator
+on the small enumerable model.
 """
 
 from __future__ import annotations
@@ -171,10 +171,10 @@ def estimator_comparison(
     """Two panels, stacked. Top: test -ELBO (hard, exact discrete bound) per epoch
     against cumulative training seconds, ``curves`` = {label: (estimator, history)},
     with the legend below it. Bottom: ``rows`` of
-    :func:`vaebook.experiments.comparison.gradient_table`, bias ||E[g] - grad|| (its Monte Carlo
-    noise level as an error bar) against the variance of one estimate, log-log. An
-    estimator with zero variance (the naive one) has no place on a log axis: it is a
-    dotted horizontal line at its bias, labelled "variance 0"."""
+    :func:`vaebook.experiments.comparison.gradient_table`, bias ||E[g] - grad|| (its
+    Monte Carlo noise level as an error bar) against the variance of one estimate,
+    log-log. An estimator with zero variance (the naive one) has no place on a log axis:
+    it is a dotted horizontal line at its bias, labelled "variance 0"."""
     fig, (ax1, ax2) = plt.subplots(
         2,
         1,

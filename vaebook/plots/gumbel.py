@@ -141,9 +141,9 @@ def bias_variance_vs_temperature(
 ):
     """Bias norm ||E[g] - grad|| (with its Monte Carlo standard error) and total
     variance of single-sample gradient estimates against the temperature; ``stats`` maps
-    an estimator to one :func:`vaebook.experiments.enumeration.bias_and_variance` dict per temperature;
-    ``reference``: variances drawn as horizontal lines (an unbiased estimator that has
-    no temperature)."""
+    an estimator to one :func:`vaebook.experiments.enumeration.bias_and_variance` dict
+    per temperature; ``reference``: variances drawn as horizontal lines (an unbiased
+    estimator that has no temperature)."""
     fig, (ax_b, ax_v) = plt.subplots(1, 2, figsize=(WIDTH, 3.4))
     for i, (name, rows) in enumerate(stats.items()):
         bias = [r["bias_norm"] for r in rows]

@@ -159,7 +159,8 @@ def checkpoint_panel(
 
 
 class EmaToyFigure:
-    """EMA k-means on moving 2-D points (:func:`vaebook.experiments.vq.ema_kmeans`), runs per decay.
+    """EMA k-means on moving 2-D points (:func:`vaebook.experiments.vq.ema_kmeans`),
+    runs per decay.
 
     Left: the last batch, the true centres now, each code's path and where it ended
     (dead codes as red crosses). Right: the quantization error per step, one axis scale
