@@ -68,7 +68,6 @@ def test_figures(models):
         plots.interpolation(vae, x[0], x[1], steps=4),
         plots.learning_curves(history),
         plots.kl_per_dimension([0.001, 2.0, 0.5, 0.0, 3.0]),
-        plots.beta_panel([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], 1.0, vae, x[:3]),
     ]
     from vaebook.models import LinearGaussian
 
@@ -133,7 +132,7 @@ def test_concept_figures():
 def test_slider_figures_update_in_place(models):
     """A slider's draw returns the same Figure every move, with the new frame's data."""
     from vaebook.models import LinearGaussian
-    from vaebook.plots.core import BetaPanelFigure, BetaPosteriorFigure, PosteriorFigure
+    from vaebook.plots.core import BetaPosteriorFigure, PosteriorFigure
     from vaebook.plots.estimators import GradientTermsFigure
 
     _, vae2d = models
@@ -166,15 +165,6 @@ def test_slider_figures_update_in_place(models):
     assert heights.sum() == 100 and heights.argmax() == 6, "ones fill [1, 2)"
     with pytest.raises(ValueError, match="labels"):
         terms({"c": torch.zeros(3)})
-    vae, _ = models
-    panel = BetaPanelFigure(
-        [(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], {0.5: vae, 1.0: vae}, x[:3]
-    )
-    first = panel(0.5)
-    assert panel(1.0) is first and list(panel.marker.get_xdata()) == [15.0]
-    assert panel.images[0].get_array().shape == (2 * 28, 3 * 28)
-    with pytest.raises(ValueError, match="beta must be one of"):
-        panel(2.0)
-    for fig in (posterior.fig, beta_fig.fig, terms.fig, panel.fig):
+    for fig in (posterior.fig, beta_fig.fig, terms.fig):
         assert layout_problems(fig) == [], fig
     matplotlib.pyplot.close("all")

@@ -27,7 +27,6 @@ from . import style
 from .core import (  # noqa: F401
     _ellipse,
     _tile,
-    beta_panel,
     beta_posteriors,
     bound_convergence,
     column,
