@@ -21,6 +21,7 @@ backward, over the time), what limits the rest, and last the median speedup.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -32,6 +33,9 @@ from vaebook.models import VAEConfig
 from vaebook.training import TrainConfig, fit, resolve_device
 
 HIDDEN, LATENT, BATCH = 400, 20, 128
+
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # figures, not progress bars
 
 
 def linear_flops_per_epoch(n: int = 60_000) -> float:
