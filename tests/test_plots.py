@@ -4,34 +4,24 @@ import matplotlib
 
 matplotlib.use("agg")
 import matplotlib.pyplot  # noqa: E402
-import matplotlib.text  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from vaebook import plots  # noqa: E402
 from vaebook.models import VAEConfig  # noqa: E402
+from vaebook.plots import style  # noqa: E402
 
 # tensors handed to matplotlib as arrays: no NumPy deprecation noise in the chapters'
 # output
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
 
-def layout_problems(
-    fig, max_width_in: float = 6.8, min_font_pt: float = 8.5
-) -> list[str]:
-    """What would not fit the book's column: a tight width over 6.8 in (680 px at 100
-    dpi, the column is 688 px) or visible text under 8.5 pt (the rule is 8.1 pt =
-    70 % of the 16 px body text)."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    problems = []
-    width = fig.get_tightbbox(renderer).width
-    if width > max_width_in:
-        problems.append(f"tight width {width:.2f} in > {max_width_in} in")
-    for text in fig.findobj(matplotlib.text.Text):
-        if text.get_visible() and text.get_text() and text.get_fontsize() < min_font_pt:
-            problems.append(f"{text.get_text()!r} at {text.get_fontsize()} pt")
-    return problems
+def layout_problems(fig) -> list[str]:
+    """What would not fit the book's column (vaebook.plots.style, with its margin: a
+    natural width over 680 px at dpi 100, or visible text under 8.5 pt)."""
+    return style.check_figure(
+        fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
+    )
 
 
 @pytest.fixture(scope="module")

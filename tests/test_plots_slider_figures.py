@@ -15,7 +15,7 @@ from matplotlib.text import Text  # noqa: E402
 
 from vaebook.discrete_vae import CategoricalVAEConfig  # noqa: E402
 from vaebook.plots import discrete as dplots  # noqa: E402
-from vaebook.plots import gumbel  # noqa: E402
+from vaebook.plots import gumbel, style  # noqa: E402
 
 
 def png(fig) -> bytes:
@@ -181,15 +181,10 @@ def all_figures(tiny_categorical, simplex_samples):
 def test_every_figure_fits_the_column(tiny_categorical, simplex_samples):
     for name, fig in all_figures(tiny_categorical, simplex_samples).items():
         width, _ = fig.get_size_inches()
-        assert width <= 6.8, (name, width)
-        bbox = (
-            fig.get_tightbbox()
-        )  # the rendered width, as the book shows it (bbox tight)
-        assert bbox.width <= 6.8, (name, bbox.width)
-        sizes = [
-            t.get_fontsize()
-            for t in fig.findobj(Text)
-            if t.get_text().strip() and t.get_visible()
-        ]
-        assert sizes and min(sizes) >= 8.5, (name, min(sizes))
+        assert width <= style.MAX_WIDTH_IN, (name, width)
+        assert any(t.get_visible() for t in fig.findobj(Text)), name
+        problems = style.check_figure(
+            fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
+        )
+        assert problems == [], (name, problems)
     plt.close("all")

@@ -1,8 +1,6 @@
 """Slider figures of the reparameterization, computing-q and MNIST chapters: one Figure,
 updated in place, showing the right data; sized for the book's column."""
 
-import io
-
 import matplotlib
 
 matplotlib.use("agg")
@@ -15,16 +13,19 @@ from torch import distributions as D  # noqa: E402
 
 from vaebook import flows, plots, reparam  # noqa: E402
 from vaebook.models import VAEConfig  # noqa: E402
+from vaebook.plots import style  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
-MAX_WIDTH_IN, MIN_FONT_PT = 6.8, 8.5  # /work/notes/layout.md: the column at dpi 100
 
 
 def assert_fits_the_column(fig: Figure) -> None:
-    fig.savefig(io.BytesIO(), format="png", dpi=100)
-    assert fig.get_size_inches()[0] <= MAX_WIDTH_IN
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()]
-    assert min(sizes) >= MIN_FONT_PT, sorted(sizes)[:3]
+    """The book's layout rules with their margin (vaebook.plots.style)."""
+    assert fig.get_size_inches()[0] <= style.MAX_WIDTH_IN
+    assert fig.findobj(Text), "a figure with no text"
+    problems = style.check_figure(
+        fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
+    )
+    assert problems == [], problems
 
 
 def test_density_frame_updates_one_figure():

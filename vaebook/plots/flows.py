@@ -95,7 +95,7 @@ def plot_densities(
     limit: float = 4.0,
     steps: int = 121,
     num_samples: int = 300,
-    width: float = 6.8,
+    width: float = 6.7,  # titles stick out a little: the tight box stays <= 680 px
 ):
     """One panel per 2-D distribution: its density (filled contours) and samples.
 
