@@ -61,6 +61,13 @@ def _density_data(
     return heights, edges, grid.double().numpy(), density.numpy()
 
 
+def _samples_and_density(ax, heights, edges, grid, density, label: str):
+    """A filled histogram of draws (``label``) under the density: (stairs, line)."""
+    hist = ax.stairs(heights, edges, fill=True, alpha=0.35, color="C0", label=label)
+    (line,) = ax.plot(grid, density, color="C3", lw=1.5, label="exp(log_prob)")
+    return hist, line
+
+
 def plot_samples_vs_density(
     q: D.Distribution,
     num_samples: int = 20_000,
@@ -77,15 +84,9 @@ def plot_samples_vs_density(
     if ax is None:
         _, ax = plt.subplots(figsize=(4.4, 2.6))
     heights, edges, grid, density = _density_data(q, num_samples, bins, clip)
-    ax.stairs(
-        heights,
-        edges,
-        fill=True,
-        alpha=0.35,
-        color="C0",
-        label=f"{num_samples:,} rsample draws",
+    _samples_and_density(
+        ax, heights, edges, grid, density, f"{num_samples:,} rsample draws"
     )
-    ax.plot(grid, density, color="C3", lw=1.5, label="exp(log_prob)")
     ax.set_title(title, fontsize=FONT)
     ax.tick_params(labelsize=FONT)
     return ax.figure
@@ -136,15 +137,14 @@ class DensityFrame:
         self.num_samples, self.bins, self.clip = num_samples, bins, clip
         self.fig = Figure(figsize=figsize)
         self.ax = self.fig.add_subplot()
-        self.hist = self.ax.stairs(
+        self.hist, self.line = _samples_and_density(
+            self.ax,
             np.zeros(bins),
             np.linspace(0, 1, bins + 1),
-            fill=True,
-            alpha=0.35,
-            color="C0",
-            label=f"{num_samples:,} rsample draws",
+            [],
+            [],
+            f"{num_samples:,} rsample draws",
         )
-        (self.line,) = self.ax.plot([], [], color="C3", lw=1.5, label="exp(log_prob)")
         self.title = self.ax.set_title(" ", fontsize=FONT)
         self.ax.tick_params(labelsize=FONT)
         self.ax.set_xlabel("z", fontsize=FONT)
@@ -193,16 +193,13 @@ class InverseCDFFrame:
         self.left.set_xlabel("u ~ U(0, 1)", fontsize=FONT)
         self.left.set_ylabel("z = F⁻¹(u)", fontsize=FONT)
         self.left.grid(alpha=0.3)
-        self.hist = self.right.stairs(
+        self.hist, self.line = _samples_and_density(
+            self.right,
             np.zeros(bins),
             np.linspace(0, 1, bins + 1),
-            fill=True,
-            alpha=0.35,
-            color="C0",
-            label=f"{num_samples:,} draws",
-        )
-        (self.line,) = self.right.plot(
-            [], [], color="C3", lw=1.5, label="exp(log_prob)"
+            [],
+            [],
+            f"{num_samples:,} draws",
         )
         self.right.set(xlim=(0, 1), ylim=ylim)
         self.right.set_xlabel("z", fontsize=FONT)
