@@ -17,16 +17,10 @@ from matplotlib.figure import Figure
 from torch import distributions as D
 
 from ..flows import constrain_planar_u, density_on_grid, planar_flow_posterior
+from .style import layout_once
 
 FONT = 9  # points: the smallest text in these figures
 MASSES = (0.9, 0.7, 0.5, 0.3, 0.1)  # highest-density regions, widest first
-
-
-def _freeze_layout(fig: Figure) -> None:
-    """Lay the slider figure out once (tight_layout), then drop the layout engine:
-    with one set (tight_layout leaves a placeholder), every savefig draws twice."""
-    fig.tight_layout()
-    fig.set_layout_engine(None)
 
 
 @contextmanager
@@ -191,7 +185,7 @@ class PlanarStepFrame:
         self.left.set_yticks([-4, -2, 0, 2, 4])
         self.right.set_yticks([0, 2, 4, 6])
         self.title = self.fig.suptitle(" ", fontsize=FONT)
-        _freeze_layout(self.fig)
+        layout_once(self.fig)
 
     def posterior(self, u_scale: float) -> D.Distribution:
         u = u_scale * self.u_direction

@@ -13,14 +13,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import distributions as D
 
+from .style import layout_once
+
 FONT = 9  # points: the smallest text in these figures
-
-
-def _freeze_layout(fig: Figure) -> None:
-    """Lay the slider figure out once (tight_layout), then drop the layout engine:
-    with one set (tight_layout leaves a placeholder), every savefig draws twice."""
-    fig.tight_layout()
-    fig.set_layout_engine(None)
 
 
 def _density_data(
@@ -150,7 +145,7 @@ class DensityFrame:
         self.ax.set_xlabel("z", fontsize=FONT)
         self.ax.legend(fontsize=FONT, loc="upper right")
         self.ax.grid(alpha=0.3)
-        _freeze_layout(self.fig)
+        layout_once(self.fig)
 
     def __call__(
         self, q: D.Distribution, title: str = "", draws: torch.Tensor | None = None
@@ -210,7 +205,7 @@ class InverseCDFFrame:
             ax.set_xticks([0, 0.5, 1])  # few ticks: tick labels are most of a frame
         self.left.set_yticks([0, 0.5, 1])
         self.title = self.fig.suptitle(" ", fontsize=FONT + 1)
-        _freeze_layout(self.fig)
+        layout_once(self.fig)
 
     def __call__(self, q: D.Distribution, title: str = "") -> Figure:
         with torch.no_grad():

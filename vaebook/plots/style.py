@@ -45,6 +45,13 @@ def apply() -> None:
     matplotlib.rcParams.update(RC)
 
 
+def layout_once(fig) -> None:
+    """Lay a slider figure out once (tight_layout), then drop the layout engine: with
+    one set (tight_layout leaves a placeholder), every savefig draws twice."""
+    fig.tight_layout()
+    fig.set_layout_engine(None)
+
+
 def figsize(width: float = 1.0, aspect: float = 0.6) -> tuple[float, float]:
     """(width, height) in inches of a figure ``width`` (a fraction) of the column."""
     if not 0 < width <= 1:
