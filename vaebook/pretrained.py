@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import Checkpoint, load_checkpoint
+from .runs import Run, read_runs
 
 FOLDER = Path(__file__).parent / "pretrained"
 
@@ -36,3 +37,19 @@ def path(name: str) -> Path:
 def load(name: str, device: str | torch.device = "cpu") -> Checkpoint:
     """Load the shipped checkpoint ``name`` (model in eval mode, history, metrics)."""
     return load_checkpoint(path(name), device)
+
+
+def runs(name: str = "estimators") -> list[Run]:
+    """The shipped records (no weights) of the training runs ``name``: for
+    ``"estimators"``, the 12 estimators of the equal-step comparison, each once per
+    seed (``scripts/train_estimator_comparison.sh`` trains them)."""
+    file = FOLDER / f"{name}.json"
+    if not file.is_file():
+        shipped = sorted(p.stem for p in FOLDER.glob("*.json"))
+        raise FileNotFoundError(f"no shipped runs {name!r}; shipped: {shipped}")
+    return read_runs(file)
+
+
+def total_size() -> int:
+    """Bytes of everything shipped under ``vaebook/pretrained`` (weights and records)."""
+    return sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())

@@ -182,10 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         train_config = from_options(TrainConfig, options)
         check_writable(options.out)
         device = resolve_device(train_config.device)
-        load = lambda split, limit: BinarizedMNIST.load(
-            split, train_config.binarization, train_config.seed, device, limit
+        load = lambda split, seed, limit: BinarizedMNIST.load(
+            split, train_config.binarization, seed, device, limit
         )
-        train, test = load("train", train_config.train_limit), load("test", None)
+        train = load("train", train_config.seed, train_config.train_limit)
+        # the test images are binarized with seed 0 whatever the run's seed, so that
+        # runs with different seeds are scored on the same images
+        test = load("test", 0, None)
         torch.manual_seed(train_config.seed)
         model = model_config.build()
         check_data_dim(model, train)

@@ -325,9 +325,9 @@ def fit(
         train = BinarizedMNIST.load(
             "train", config.binarization, config.seed, device, config.train_limit
         )
-    if test is None:
+    if test is None:  # the same test images (seed 0) for every seed
         test = BinarizedMNIST.load(
-            "test", config.binarization, config.seed, device, config.test_limit
+            "test", config.binarization, 0, device, config.test_limit
         )
     train = as_dataset(train, "training images").to(device)
     test = as_dataset(test, "test images").to(device) if test is not False else None
@@ -371,6 +371,7 @@ def fit(
         seconds = time.perf_counter() - start
         row = {
             "epoch": epoch + 1,
+            "step": state.step,  # optimizer steps so far
             "seconds": seconds,
             "lr": _learning_rate(config, state),
             "beta": state.beta,

@@ -1,0 +1,184 @@
+"""Training runs without their weights: what a comparison across estimators and
+seeds needs (the configs, the command, the history per epoch, the test metrics), in
+one small JSON file.
+
+A comparison of 12 estimators x several seeds would ship dozens of checkpoints of
+1.2 MB each; the chapters only read their records. So the finished checkpoints are
+summarized here, and only the models a chapter looks inside ship with weights.
+
+    python -m vaebook.runs OUT.json CKPT [CKPT ...] [--skip-unfinished]
+
+writes the summary of the finished checkpoints ``CKPT`` (named ``NAME_seedS.pt``) to
+``OUT.json``, atomically; an unfinished one is an error, or is left out with
+``--skip-unfinished``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoints import CheckpointError, read_checkpoint
+from .registry import config_from_dict
+from .training import TrainConfig
+
+FORMAT = "vaebook-runs"
+VERSION = 1
+SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished training run: its name (the model, without the seed), seed,
+    command, model and training configs, history per epoch and test metrics."""
+
+    name: str
+    seed: int
+    command: str
+    model_config: object
+    train_config: TrainConfig
+    history: list[dict]
+    metrics: dict
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps taken (the last epoch's ``step``)."""
+        return int(self.history[-1]["step"])
+
+    @property
+    def seconds(self) -> float:
+        """Training seconds (the test passes after each epoch not counted)."""
+        return float(sum(row["seconds"] for row in self.history))
+
+
+def _compact(value):
+    """Floats to 5 significant digits, lists of numbers (per-latent values) dropped."""
+    if isinstance(value, float):
+        return float(f"{value:.5g}")
+    if isinstance(value, dict):
+        return {
+            k: _compact(v) for k, v in value.items() if not isinstance(v, (list, tuple))
+        }
+    return value
+
+
+def summarize(path: str | Path) -> dict:
+    """The record of the finished checkpoint at ``path`` (``NAME_seedS.pt``), weights
+    left out. A checkpoint still holding training state (a run not finished) is
+    refused."""
+    path = Path(path)
+    match = SEED_SUFFIX.match(path.stem)
+    if match is None:
+        raise ValueError(f"{path.name}: a run's checkpoint is named NAME_seedS.pt")
+    payload = read_checkpoint(path)
+    if "resume" in payload or not payload.get("metrics"):
+        raise ValueError(
+            f"{path} is an unfinished run (it still holds training state); "
+            "finish it with --resume first"
+        )
+    seed = payload["train_config"]["seed"]
+    if seed != int(match["seed"]):
+        raise ValueError(f"{path.name} says seed {match['seed']}, its config {seed}")
+    history = [_compact(row) for row in payload["history"]]
+    steps_per_epoch = payload["history"][0].get("step")
+    if steps_per_epoch is None:  # histories before steps were recorded: count them
+        batch = payload["train_config"]["batch_size"]
+        limit = payload["train_config"]["train_limit"] or 60_000
+        for row in history:
+            row["step"] = row["epoch"] * -(-limit // batch)
+    return {
+        "name": match["name"],
+        "seed": seed,
+        "command": payload.get("command") or payload["metrics"]["test"]["command"],
+        "model_config": payload["model_config"],
+        "train_config": payload["train_config"],
+        "history": history,
+        "metrics": {
+            split: {k: v for k, v in _compact(m).items() if k != "command"}
+            for split, m in payload["metrics"].items()
+        },
+    }
+
+
+def _finished(path: str | Path) -> bool:
+    try:
+        payload = read_checkpoint(path)
+    except CheckpointError:  # being written, or not a checkpoint
+        return False
+    return "resume" not in payload and bool(payload.get("metrics"))
+
+
+def write_runs(paths: list[str | Path], out: str | Path) -> Path:
+    """Summarize the checkpoints ``paths`` into one JSON file ``out`` (atomically)."""
+    records = sorted(
+        (summarize(p) for p in paths), key=lambda r: (r["name"], r["seed"])
+    )
+    text = json.dumps(
+        {"format": FORMAT, "version": VERSION, "runs": records}, indent=1
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def read_runs(path: str | Path) -> list[Run]:
+    """The runs recorded in ``path`` (written by :func:`write_runs`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no runs file at {path}")
+    data = json.loads(path.read_text())
+    if data.get("format") != FORMAT or data.get("version") != VERSION:
+        raise ValueError(f"{path} is not a vaebook runs file (version {VERSION})")
+    return [
+        Run(
+            name=r["name"],
+            seed=r["seed"],
+            command=r["command"],
+            model_config=config_from_dict(r["model_config"]),
+            train_config=TrainConfig(**r["train_config"]),
+            history=r["history"],
+            metrics=r["metrics"],
+        )
+        for r in data["runs"]
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if argv else 2
+    skip = "--skip-unfinished" in argv
+    argv = [a for a in argv if a != "--skip-unfinished"]
+    out, paths = Path(argv[0]), argv[1:]
+    if skip:  # keep the finished runs only (while others still train)
+        paths = [p for p in paths if _finished(p)]
+    if out.suffix != ".json" or not paths:
+        print("error: usage: python -m vaebook.runs OUT.json CKPT [CKPT ...]",
+              file=sys.stderr)
+        return 2
+    try:
+        write_runs(paths, out)
+    except (ValueError, FileNotFoundError, OSError, CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{out}: {len(paths)} runs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
