@@ -51,5 +51,5 @@ def runs(name: str = "estimators") -> list[Run]:
 
 
 def total_size() -> int:
-    """Bytes of everything shipped under ``vaebook/pretrained`` (weights and records)."""
+    """Bytes of everything under ``vaebook/pretrained`` (weights and records)."""
     return sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())

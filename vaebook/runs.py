@@ -118,9 +118,7 @@ def write_runs(paths: list[str | Path], out: str | Path) -> Path:
     records = sorted(
         (summarize(p) for p in paths), key=lambda r: (r["name"], r["seed"])
     )
-    text = json.dumps(
-        {"format": FORMAT, "version": VERSION, "runs": records}, indent=1
-    )
+    text = json.dumps({"format": FORMAT, "version": VERSION, "runs": records}, indent=1)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
@@ -168,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     if skip:  # keep the finished runs only (while others still train)
         paths = [p for p in paths if _finished(p)]
     if out.suffix != ".json" or not paths:
-        print("error: usage: python -m vaebook.runs OUT.json CKPT [CKPT ...]",
-              file=sys.stderr)
+        print(
+            "error: usage: python -m vaebook.runs OUT.json CKPT [CKPT ...]",
+            file=sys.stderr,
+        )
         return 2
     try:
         write_runs(paths, out)
