@@ -6,11 +6,12 @@
 # only bin_straight_through (seed 0) ships with weights.
 #
 # Usage: bash scripts/train_pretrained_discrete.sh [NAME ...]      (no NAME: all of them, one after another)
-#   EPOCHS=N   epochs per model (default: each model's own, below); each checkpoint records its
+#   EPOCHS=N   epochs per model (default 60 for cat_gumbel_vae and bin_f2_anneal_long, 5 for the
+#              VQ-VAEs: equal optimizer steps within each comparison); each checkpoint records its
 #              command (metrics["test"]["command"]) and history
 #   RESUME=1   continue an interrupted run from its last saved epoch (--resume)
-# The long models (cat_gumbel_vae, bin_f2_anneal_long: 100 epochs, 60,000 steps, cosine learning rate
-# down to 0) take about 15 minutes each on one idle CPU core.
+# The long models (cat_gumbel_vae, bin_f2_anneal_long: 60 epochs, 36,000 steps, cosine learning rate
+# down to 0) take about 10 minutes each on one idle CPU core; a VQ-VAE about 5.
 # The binary VAEs are Jang et al.'s 784-512-256-200 MLP with 200 Bernoulli latents and a factorial
 # Bernoulli(1/2) prior; the categorical VAE has 20 latents of 10 classes. All: Adam 1e-3 with a cosine
 # schedule, batch 100, dynamic binarization, KL weight ramped over the first 30 % (as the DVAE papers
@@ -20,13 +21,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 OUT=${OUT_DIR:-vaebook/pretrained}
-LENGTH="--epochs ${EPOCHS:-100}"
-TRAIN="--lr 1e-3 --lr-schedule cosine --batch-size 100 --beta-warmup 0.3 $LENGTH
+TRAIN="--lr 1e-3 --lr-schedule cosine --batch-size 100 --beta-warmup 0.3 --epochs ${EPOCHS:-60}
        --iw-samples 100 --check-limit 1000 --check-iw-samples 100 --dtype int8"
 BIN="binary-vae --hidden 512 256 --latent-dim 200 $TRAIN"
 ANNEAL="--smoothing-beta-start 1 --smoothing-beta 10 --smoothing-anneal geometric --smoothing-anneal-fraction 0.7"
 VQ="vq-vae --channels 32 64 --codebook-size 64 --code-dim 16 --lr 1e-3 --lr-schedule cosine --batch-size 100
-    $LENGTH --iw-samples 1 --check-limit 1000 --check-iw-samples 1 --dtype int8"
+    --epochs ${EPOCHS:-5} --iw-samples 1 --check-limit 1000 --check-iw-samples 1 --dtype int8"
 ALL="cat_gumbel_vae bin_f2_anneal_long
      vq_ema vq_ema_restart vq_codebook_loss vq_beta_0 vq_beta_2 vq_gamma_0.9 vq_gamma_0.999"
 names=${*:-$ALL}
@@ -35,7 +35,7 @@ for name in $names; do
     cat_gumbel_vae)        # 20 x 10 categorical, Gumbel-softmax, tau = max(0.5, exp(-1e-4 t)) every 500 steps
       ARGS="categorical-vae --hidden 512 256 --num-latents 20 --num-classes 10 --estimator gumbel-softmax
             --temperature 1 --temperature-min 0.5 --anneal-rate 1e-4 --anneal-every 500 $TRAIN" ;;
-    bin_f2_anneal_long)    # the comparison's bin_f2_anneal (f2, beta 1 -> 10), 100 epochs instead of 10
+    bin_f2_anneal_long)    # the comparison's bin_f2_anneal (f2, beta 1 -> 10), 60 epochs instead of 10
       ARGS="$BIN --estimator smoothing-f2 $ANNEAL" ;;
     vq_ema)                ARGS="$VQ" ;;   # the paper's settings: beta 0.25, EMA gamma 0.99, no extra tricks
     vq_ema_restart)        ARGS="$VQ --data-init --restart-below 1" ;;
