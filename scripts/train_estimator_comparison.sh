@@ -14,8 +14,8 @@
 # Resumable: a run whose checkpoint still holds training state continues from its last
 # epoch (python -m vaebook.train ... --resume); a finished run is skipped. So after a
 # kill, rerun the same command. On 2 idle CPU cores a run takes about 2 minutes.
-# python -m vaebook.experiments.comparison collect OUT_DIR then writes the shipped
-# summary, vaebook/pretrained/estimators.json.
+# Then `python -m vaebook.runs vaebook/pretrained/estimators.json runs/estimators/*_seed*.pt`
+# writes the shipped records (no weights) that the chapters read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

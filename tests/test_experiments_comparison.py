@@ -201,29 +201,3 @@ def test_test_bounds_match_the_models_own_objective():
                 model.objective(x, state)["neg_elbo"].mean().item()
             )  # one draw: noisy, same expectation
         assert abs(own - exact.mean().item()) < 5
-
-
-def test_comparison_figure_draws(rows):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from vaebook.plots import comparison as comparison_plots
-
-    history = [
-        {"epoch": e, "seconds": 10.0, "test_neg_elbo": 150.0 - e} for e in (1, 2, 3)
-    ]
-    fig = comparison_plots.estimator_comparison(
-        {"straight-through": ("straight-through", history)}, list(rows.values())
-    )
-    left, right = fig.axes
-    assert left.lines[0].get_xdata().tolist() == [
-        10.0,
-        20.0,
-        30.0,
-    ]  # cumulative seconds
-    assert right.get_xscale() == "log" and len(right.texts) == len(
-        rows
-    )  # one label per estimator
-    plt.close(fig)

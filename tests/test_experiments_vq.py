@@ -11,13 +11,17 @@ import math
 import pytest
 import torch
 
+from vaebook.checkpoints import Checkpoint
 from vaebook.data import BinarizedMNIST
 from vaebook.experiments.vq import (
     AutoregressiveCodePrior,
+    against,
     ema_kmeans,
     fit_autoregressive_prior,
     moving_clusters,
     neg_elbo_under_prior,
+    setting,
+    variants_table,
 )
 from vaebook.training import TrainConfig, TrainState
 from vaebook.vq import VQVAEConfig, encode_codes, fit_code_prior, per_position_prior
@@ -38,6 +42,50 @@ def tiny_vq():
 @pytest.fixture(scope="module")
 def x():
     return BinarizedMNIST.load("train", limit=30).fixed()
+
+
+def fake_checkpoint(config, neg_elbo, se, epochs=3, steps_per_epoch=5):
+    """A Checkpoint with the fields variants_table reads: config, history, metrics."""
+    history = [
+        {"epoch": e, "step": e * steps_per_epoch, "seconds": 2.0}
+        for e in range(1, epochs + 1)
+    ]
+    metrics = {"test": {"neg_elbo": neg_elbo, "neg_elbo_se": se}}
+    return Checkpoint(config.build(), config, None, history, metrics)
+
+
+def test_variants_table_reads_settings_length_and_bound():
+    small = {"channels": (4, 8), "codebook_size": K, "code_dim": C}
+    ckpts = {
+        "paper": fake_checkpoint(VQVAEConfig(**small), 100.0, 0.5),
+        "loss": fake_checkpoint(VQVAEConfig(**small, ema=False), 99.2, 0.3),
+        "restart": fake_checkpoint(
+            VQVAEConfig(**small, decay=0.9, data_init=True, restart_below=1),
+            101.5,
+            0.4,
+            epochs=2,
+        ),
+    }
+    table = variants_table(ckpts)
+    assert list(table.index) == ["paper", "loss", "restart"]
+    assert list(table["setting"]) == [
+        "paper",
+        "codebook loss",
+        "gamma 0.9, data init + restarts",
+    ]
+    assert setting(VQVAEConfig(**small, commitment=2.0)) == "beta 2"
+    assert list(table["epochs"]) == [3, 3, 2]
+    assert list(table["steps"]) == [15, 15, 10]
+    assert table.loc["paper", "train s"] == pytest.approx(6.0)
+    kl = 49 * math.log(K)  # the uniform prior's KL, L log K with L = 7 x 7
+    assert table.loc["paper", "-log p(x|z_q)"] == pytest.approx(100.0 - kl)
+    verdicts = against(table, "paper")
+    # 99.2 vs 100: 0.8 apart, noise 0.3 + 0.5 = 0.8, not beyond it
+    assert list(verdicts["verdict"]) == ["reference", "within noise", "higher"]
+    assert verdicts.loc["restart", "difference"] == pytest.approx(1.5)
+    assert verdicts.loc["restart", "noise"] == pytest.approx(0.9)
+    assert against(table, "loss").loc["restart", "verdict"] == "higher"
+    assert against(table, "restart").loc["loss", "verdict"] == "lower"
 
 
 def test_encode_codes_is_model_codes_in_batches(x):
@@ -212,6 +260,7 @@ def test_vq_figures_draw(x):
     history = [
         {
             "epoch": e,
+            "step": 600 * e,
             "seconds": 2.0,
             "test_usage": 0.5 + 0.1 * e,
             "test_perplexity": 3.0 + e,
@@ -245,6 +294,11 @@ def test_vq_figures_draw(x):
         f"{int((stats['counts'] > 0).sum())} of {K} used" in panel.axes[1].get_xlabel()
     )
     assert [ax.get_title() for ax in figures[2].axes][0] == "share of the K codes used"
+    assert figures[2].axes[0].get_xlabel() == "optimizer steps"
+    no_steps = [{k: v for k, v in row.items() if k != "step"} for row in history]
+    by_epoch = vqplots.codebook_over_training({"a": no_steps})
+    assert by_epoch.axes[0].get_xlabel() == "epoch"
+    figures.append(by_epoch)
     for fig in figures:
         assert isinstance(fig, plt.Figure)
         plt.close(fig)

@@ -1,5 +1,5 @@
-"""The figure helpers of the Gumbel-softmax and smoothing chapters
-(vaebook.plots.gumbel, vaebook.plots.smoothing) draw from small models and histories."""
+"""The figure helpers of the Gumbel-softmax chapter (vaebook.plots.gumbel) draw from
+small models and histories (the smoothing chapter's: tests/test_plots_smoothing.py)."""
 
 import matplotlib
 
@@ -12,7 +12,6 @@ from vaebook.annealing import ExponentialDecay  # noqa: E402
 from vaebook.discrete_vae import CategoricalVAEConfig  # noqa: E402
 from vaebook.experiments.enumeration import bias_and_variance  # noqa: E402
 from vaebook.plots import gumbel  # noqa: E402
-from vaebook.plots import smoothing as smooth_plots
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
@@ -65,30 +64,31 @@ def test_gumbel_figures(tiny_categorical):
     plt.close("all")
 
 
+def test_relaxed_and_hard_curves_draw_a_relaxed_objective_only_where_there_is_one():
+    relaxed = history()  # Gumbel-softmax: relaxed and hard test values differ
+    hard = [  # straight-through Gumbel: the objective is the hard -ELBO
+        {
+            **row,
+            "test_relaxed_neg_elbo": row["test_hard_neg_elbo"],
+            "train_neg_elbo": 1.0,
+        }
+        for row in relaxed
+    ]
+    assert gumbel.decodes_relaxed(relaxed) and not gumbel.decodes_relaxed(hard)
+    for rows, labels in (
+        (relaxed, ["train, relaxed y", "test, relaxed y"]),
+        (hard, ["train, one-hot z (the objective)"]),
+    ):
+        fig = gumbel.relaxed_and_hard_curves(rows, {"paper": 101.5})
+        drawn = [line.get_label() for line in fig.axes[0].get_lines()]
+        assert drawn == [*labels, "test, one-hot z (exact bound)", "paper"]
+    assert list(fig.axes[0].get_lines()[0].get_ydata()) == [1.0] * 3
+    plt.close("all")
+
+
 def test_simplex_projection_puts_one_hot_vectors_at_the_corners():
     assert torch.allclose(gumbel._to_plane(torch.eye(3)), gumbel.CORNERS.double())
     assert torch.allclose(
         gumbel._to_plane(torch.full((1, 3), 1 / 3)),
         gumbel.CORNERS.double().mean(0, keepdim=True),
     )
-
-
-def test_smoothing_figures():
-    histories = {
-        "bin_f1": history(),
-        "bin_f2_anneal": history(2),
-        "bin_f2_anneal_long": history(4),
-    }
-    figures = [
-        smooth_plots.figure_one((2.0, 5.0, 20.0)),
-        smooth_plots.smoothers_at(5.0, 0.3),
-        smooth_plots.published_inverse_cdfs(
-            {name: 5.0 for name in smooth_plots.PUBLISHED}
-        ),
-        smooth_plots.smoother_curves(histories, reference=105.0),
-    ]
-    assert len(figures[0].axes) == 9
-    lines = figures[3].axes[0].get_lines()
-    # one colour per smoother: the two f2 models share theirs, f1 has another
-    assert lines[1].get_color() == lines[2].get_color() != lines[0].get_color()
-    plt.close("all")

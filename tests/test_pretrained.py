@@ -160,3 +160,18 @@ def test_shared_options_keeps_what_must_match():
     b = "python -m t binary-vae --lr 1e-3 --estimator g --seed 1 --out b.pt"
     assert shared_options(a) == shared_options(b) == "python -m t binary-vae --lr 1e-3"
     assert shared_options(a) != shared_options(a.replace("1e-3", "1e-2"))
+
+
+def test_everything_shipped_is_in_the_package_data():
+    """A file under vaebook/pretrained that pyproject.toml's package-data does not name
+    is missing from an installed vaebook (Colab): its chapter would fail there."""
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(pretrained.__file__).parent
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["vaebook"]
+    covered = {p for pattern in patterns for p in root.glob(pattern)}
+    shipped = {p for p in pretrained.FOLDER.rglob("*") if p.is_file()}
+    assert shipped <= covered, sorted(str(p) for p in shipped - covered)

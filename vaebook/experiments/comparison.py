@@ -3,10 +3,14 @@
 Two kinds of evidence, kept apart:
 
 - **Trained models**: the same binary VAE (784-512-256-200, 200 Bernoulli latents)
-  trained with each estimator for the same wall-clock budget. :func:`training_summary`
-  reads what a checkpoint's history says (epochs, seconds per epoch, first and last test
-  -ELBO), :func:`final_params` the estimator's hyperparameters at the end of training,
-  and :func:`test_bounds` recomputes the hard (exact discrete) and relaxed test -ELBO.
+  trained with each estimator for the same number of optimizer steps, once per seed
+  (``scripts/train_estimator_comparison.sh``; the records, without weights, are
+  :func:`vaebook.pretrained.runs`). :func:`over_seeds` gathers one number per seed
+  into a :class:`SeedSpread`, :func:`separated` says whether two estimators are
+  apart beyond their seeds and evaluation noise, :func:`results_table` is the
+  chapter's table, :func:`final_params` the estimator's hyperparameters at the end of
+  training, and :func:`test_bounds` recomputes the hard (exact discrete) and relaxed
+  test -ELBO of a model with weights.
 - **A small enumerable model**: E_q[f(z)] over K Bernoulli latents (2^K states), whose
   exact gradient :func:`vaebook.experiments.enumeration.exact_gradient` gives by
   enumeration; :func:`gradient_table` measures each estimator's bias and variance
@@ -21,10 +25,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
+from ..discrete import get_estimator
 from ..evaluation import mean_and_se
 from .enumeration import bias_and_variance, exact_gradient, gradient_samples
 
@@ -194,24 +200,175 @@ def test_bounds(
     return {**mean_and_se(hard=hard, relaxed=relaxed), "num_images": len(hard)}
 
 
-def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
-    """A plain-text table: ``columns`` are (header, key, format spec); None prints as a
-    dash."""
-    cells = [[h for h, _, _ in columns]]
-    for row in rows:
-        cells.append(
-            [
-                "-" if row.get(k) is None else format(row[k], fmt)
-                for _, k, fmt in columns
-            ]
+# --- the equal-step runs, over seeds --------------------------------------------------
+
+LABELS = {  # run name (scripts/train_estimator_comparison.sh) -> label in the book
+    "bin_straight_through": "straight-through",
+    "bin_score_function": "score function + baseline",
+    "bin_gumbel_tau1": "Gumbel-softmax tau 1",
+    "bin_gumbel_tau05": "Gumbel-softmax tau 0.5",
+    "bin_gumbel_anneal": "Gumbel-softmax annealed",
+    "bin_st_gumbel": "ST Gumbel-softmax annealed",
+    "bin_f1": "f1 beta 5",
+    "bin_f2": "f2 beta 5",
+    "bin_f3": "f3 beta 5",
+    "bin_f1_anneal": "f1 beta annealed",
+    "bin_f2_anneal": "f2 beta annealed",
+    "bin_f3_anneal": "f3 beta annealed",
+}
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """One estimator's number over its seeds: ``values`` (one per seed, in the order
+    of ``seeds``) and the evaluation standard error of each (``ses``: over the test
+    images, NaN where there is none)."""
+
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+    ses: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+    @property
+    def lo(self) -> float:
+        return min(self.values)
+
+    @property
+    def hi(self) -> float:
+        return max(self.values)
+
+    @property
+    def se(self) -> float:
+        """The largest evaluation standard error of the seeds (0 if none is known)."""
+        known = [s for s in self.ses if not math.isnan(s)]
+        return max(known, default=0.0)
+
+
+def hard_bound(run) -> tuple[float, float]:
+    """A run's hard test -ELBO (exact discrete z, all its test images) and its SE."""
+    test = run.metrics["test"]
+    return test["neg_elbo"], test["neg_elbo_se"]
+
+
+def iw_bound(run) -> tuple[float, float]:
+    """A run's importance-weighted test NLL bound (``iw_samples`` samples) and SE."""
+    test = run.metrics["test"]
+    return test["iw_nll"], test["iw_nll_se"]
+
+
+def relaxed_bound(run) -> tuple[float, float]:
+    """The last epoch's relaxed test -ELBO (decoder at the estimator's z), no SE."""
+    return run.history[-1]["test_relaxed_neg_elbo"], math.nan
+
+
+def relaxed_gap(run) -> tuple[float, float]:
+    """Relaxed minus hard test -ELBO of the last epoch (the same test pass), no SE."""
+    last = run.history[-1]
+    return last["test_relaxed_neg_elbo"] - last["test_hard_neg_elbo"], math.nan
+
+
+def by_name(runs: list) -> dict[str, list]:
+    """The runs grouped by name (in the order of :data:`LABELS`, others after), each
+    group sorted by seed."""
+    order = {name: i for i, name in enumerate(LABELS)}
+    groups: dict[str, list] = {}
+    for run in sorted(runs, key=lambda r: (order.get(r.name, len(order)), r.name)):
+        groups.setdefault(run.name, []).append(run)
+    return {name: sorted(group, key=lambda r: r.seed) for name, group in groups.items()}
+
+
+def over_seeds(runs: list, value: Callable = hard_bound) -> dict[str, SeedSpread]:
+    """{run name: :class:`SeedSpread`} of ``value(run) -> (number, its SE)`` over each
+    name's seeds."""
+    spreads = {}
+    for name, group in by_name(runs).items():
+        pairs = [value(run) for run in group]
+        spreads[name] = SeedSpread(
+            tuple(run.seed for run in group),
+            tuple(float(v) for v, _ in pairs),
+            tuple(float(se) for _, se in pairs),
         )
-    widths = [max(len(r[j]) for r in cells) for j in range(len(columns))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if j == 0 else c.rjust(w)
-            for j, (c, w) in enumerate(zip(r, widths))
-        )
-        for r in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return spreads
+
+
+def separated(a: SeedSpread, b: SeedSpread) -> bool:
+    """Whether ``a`` is lower than ``b`` beyond noise: every seed of ``a`` below every
+    seed of ``b``, by more than the two largest evaluation standard errors together.
+
+    With two or three seeds this is a weak test, and a cautious one: it never ranks
+    two estimators whose seeds overlap."""
+    return b.lo - a.hi > a.se + b.se
+
+
+def compare(a: SeedSpread, b: SeedSpread) -> str:
+    """Where ``a`` stands against ``b``: "lower" or "higher" where :func:`separated`
+    ranks them (lower is better for a -ELBO), else "within noise"."""
+    if separated(a, b):
+        return "lower"
+    if separated(b, a):
+        return "higher"
+    return "within noise"
+
+
+def is_relaxed(run) -> bool:
+    """Whether the run's estimator trains on a relaxed z (Gumbel-softmax, smoothers)."""
+    return get_estimator(run.model_config.estimator).relaxed
+
+
+def results_table(runs: list, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per estimator, sorted by the mean hard test -ELBO over its seeds.
+
+    Columns: ``seeds``; ``hard -ELBO`` (mean over seeds), ``seeds' range`` (min-max,
+    as text), ``eval SE`` (the largest seed's standard error over the test images);
+    ``IW NLL`` (mean over seeds, the importance-weighted bound the runs recorded);
+    ``relaxed -ELBO`` (mean over seeds, last epoch; NaN for estimators without a
+    relaxation); ``train s`` (mean training seconds, test passes excluded). The index
+    holds the labels (``labels``, default :data:`LABELS`)."""
+    labels = LABELS if labels is None else labels
+    hard, iw = over_seeds(runs, hard_bound), over_seeds(runs, iw_bound)
+    relaxed = over_seeds(runs, relaxed_bound)
+    groups = by_name(runs)
+    rows = {}
+    for name in sorted(hard, key=lambda n: hard[n].mean):
+        h = hard[name]
+        rows[labels.get(name, name)] = {
+            "seeds": len(h.values),
+            "hard -ELBO": h.mean,
+            "seeds' range": f"{h.lo:.1f}–{h.hi:.1f}",
+            "eval SE": h.se,
+            "IW NLL": iw[name].mean,
+            "relaxed -ELBO": relaxed[name].mean
+            if is_relaxed(groups[name][0])
+            else math.nan,
+            "train s": sum(r.seconds for r in groups[name]) / len(groups[name]),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "estimator"
+    return table
+
+
+def ranking_table(runs: list, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Whether the ranking by mean hard test -ELBO holds, one step at a time: a row
+    per estimator (best first, as in :func:`results_table`) but the last, with the
+    ``next`` one in the ranking, the ``seeds' gap`` (the next one's best seed minus
+    this one's worst: negative where the seeds overlap), the ``noise`` it must exceed
+    (the two evaluation standard errors together) and the verdict of
+    :func:`compare` in ``apart`` (True where this one is lower beyond noise)."""
+    labels = LABELS if labels is None else labels
+    hard = over_seeds(runs, hard_bound)
+    names = sorted(hard, key=lambda n: hard[n].mean)
+    rows = {}
+    for name, following in zip(names, names[1:]):
+        a, b = hard[name], hard[following]
+        rows[labels.get(name, name)] = {
+            "next": labels.get(following, following),
+            "seeds' gap": b.lo - a.hi,
+            "noise": a.se + b.se,
+            "apart": separated(a, b),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "estimator"
+    return table

@@ -1,9 +1,13 @@
-"""Learned priors over the VQ-VAE's code grid, the bound under any prior, and the EMA
-k-means toy (book/vq_vae).
+"""The trained VQ-VAE variants side by side, learned priors over the code grid, the
+bound under any prior, and the EMA k-means toy (book/vq_vae).
 
-van den Oord et al. (2017) fit a PixelCNN prior over the codes after training; the
-notes (2.4) keep the uniform prior. These pieces compare the two on MNIST, and
-show the EMA codebook update of :func:`vaebook.vq.ema_update` on toy points.
+The shipped VQ-VAEs differ in one setting each and train for the same number of
+optimizer steps; :func:`variants_table` puts their settings, training length and
+recorded test bound in one table, :func:`against` says which differences exceed the
+evaluation noise. van den Oord et al. (2017) fit a PixelCNN prior over the codes after
+training; the notes (2.4) keep the uniform prior. :class:`AutoregressiveCodePrior`
+compares the two on MNIST, and :func:`ema_kmeans` shows the EMA codebook update of
+:func:`vaebook.vq.ema_update` on toy points.
 
 Shapes: B batch, N points, L code positions, K codebook size, C code dimension.
 """
@@ -12,12 +16,13 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import distributions as D
 from torch import nn
 
-from ..vq import VQVAE, code_counts, ema_update, nearest_code
+from ..vq import VQVAE, VQVAEConfig, code_counts, ema_update, nearest_code
 
 
 class _one_cpu_thread:
@@ -32,6 +37,78 @@ class _one_cpu_thread:
 
     def __exit__(self, *exc) -> None:
         torch.set_num_threads(self.before)
+
+
+def setting(config: VQVAEConfig) -> str:
+    """What a VQ-VAE's config changes from the paper's (the :class:`VQVAEConfig`
+    defaults: beta 0.25, EMA decay gamma 0.99, no data init or restarts), in words:
+    e.g. "beta 2", "gamma 0.9", "codebook loss", "data init + restarts"; "paper" when
+    nothing."""
+    paper, changes = VQVAEConfig(), []
+    if config.commitment != paper.commitment:
+        changes.append(f"beta {config.commitment:g}")
+    if not config.ema:
+        changes.append("codebook loss")
+    elif config.decay != paper.decay:
+        changes.append(f"gamma {config.decay:g}")
+    if config.data_init or config.restart_below > 0:
+        changes.append("data init + restarts")
+    return ", ".join(changes) or "paper"
+
+
+def variants_table(ckpts: dict) -> pd.DataFrame:
+    """One row per trained VQ-VAE of ``ckpts`` {name: Checkpoint}.
+
+    Columns: ``setting`` (:func:`setting`), the training length (``epochs``, optimizer
+    ``steps``; ``train s``, the wall clock summed over the epochs, reported and not a
+    budget), and the test bound recorded in the checkpoint on all its test images:
+    ``-ELBO`` with its standard error ``± SE``, and ``-log p(x|z_q)``, the -ELBO less
+    the uniform prior's constant KL = L log K (so it has the same standard error).
+    """
+    rows = {}
+    for name, ckpt in ckpts.items():
+        config, test, history = ckpt.model_config, ckpt.metrics["test"], ckpt.history
+        kl = ckpt.model.num_positions * math.log(config.codebook_size)
+        rows[name] = {
+            "setting": setting(config),
+            "epochs": len(history),
+            "steps": history[-1].get("step", math.nan),
+            "train s": sum(row["seconds"] for row in history),
+            "-ELBO": test["neg_elbo"],
+            "± SE": test["neg_elbo_se"],
+            "-log p(x|z_q)": test["neg_elbo"] - kl,
+        }
+    return pd.DataFrame(rows).T.infer_objects()
+
+
+def against(table: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each row of a :func:`variants_table` against its row ``reference``.
+
+    ``difference``: the row's -ELBO minus the reference's (the same for -log p(x|z_q),
+    since the KL is one constant); ``noise``: the two evaluation standard errors added;
+    ``verdict``: "lower" or "higher" when the difference exceeds the noise, else
+    "within noise" (the rule of :func:`vaebook.experiments.comparison.separated` for
+    one seed); "reference" for the reference itself. The noise is that of the
+    evaluation only: with one training run per variant, how much another seed would
+    move a result is not measured.
+    """
+    ref = table.loc[reference]
+    difference = table["-ELBO"] - ref["-ELBO"]
+    noise = table["± SE"] + ref["± SE"]
+    verdict = [
+        "reference"
+        if name == reference
+        else "lower"
+        if d < -n
+        else "higher"
+        if d > n
+        else "within noise"
+        for name, d, n in zip(table.index, difference, noise)
+    ]
+    return pd.DataFrame(
+        {"difference": difference, "noise": noise, "verdict": verdict},
+        index=table.index,
+    )
 
 
 class AutoregressiveCodePrior(nn.Module):

@@ -2,8 +2,8 @@
 
 (:mod:`vaebook.experiments.comparison`.) Returns a matplotlib Figure sized for the
 book's text column (6.8 in wide at 100 dpi, text at 9 pt or more): test -ELBO against
-training seconds for every trained model, above bias against variance of each estimator
-on the small enumerable model.
+the optimizer step for every estimator (mean and range over seeds), above bias against
+variance of each estimator on the small enumerable model.
 """
 
 from __future__ import annotations
@@ -31,30 +31,34 @@ def _style(label: str, estimator: str) -> dict:
     return {"color": FAMILY_COLOURS.get(estimator, "C9"), "ls": dashes}
 
 
-def _learning_curves(ax, curves: dict[str, tuple[str, list[dict]]]) -> None:
-    for label, (estimator, history) in curves.items():
-        seconds = torch.tensor([row["seconds"] for row in history]).cumsum(0).tolist()
-        ax.plot(
-            seconds,
-            [row["test_neg_elbo"] for row in history],
-            lw=1.4,
-            label=label,
-            **_style(label, estimator),
-        )
-    ax.set_ylim(top=min(200, ax.get_ylim()[1]))
-    ax.set_xlabel("training seconds (test passes excluded)", fontsize=FONT)
-    ax.set_ylabel("test -ELBO, exact discrete z (nats)", fontsize=FONT)
+def seed_band(histories: list[list[dict]], key: str = "test_neg_elbo") -> tuple:
+    """(steps, mean, lo, hi) of ``key`` per epoch over the seeds' ``histories`` (the
+    same steps in each): the mean curve and the seeds' range."""
+    steps = [row["step"] for row in histories[0]]
+    for history in histories[1:]:
+        if [row["step"] for row in history] != steps:
+            raise ValueError("the seeds' histories must share their steps")
+    values = torch.tensor(
+        [[float(row[key]) for row in h] for h in histories]
+    )  # (seeds, E)
+    return steps, values.mean(0), values.amin(0), values.amax(0)
+
+
+def _learning_curves(ax, curves: dict[str, tuple[str, list[list[dict]]]]) -> None:
+    for label, (estimator, histories) in curves.items():
+        steps, mean, lo, hi = seed_band(histories)
+        style = _style(label, estimator)
+        ax.fill_between(steps, lo, hi, color=style["color"], alpha=0.25, lw=0)
+        ax.plot(steps, mean, lw=1.4, label=label, **style)
+    ax.set_xlabel("optimizer step", fontsize=FONT)
     ax.grid(alpha=0.3)
     ax.tick_params(labelsize=FONT)
     ax.legend(
         fontsize=FONT,
-        ncol=2,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.2),
+        bbox_to_anchor=(0.5, -0.22),
         frameon=False,
-    )
-    ax.set_title(
-        "learning curves: MNIST test set, one pass per epoch", fontsize=FONT + 1
+        handlelength=2.6,
     )
 
 
@@ -166,24 +170,41 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
 
 
 def estimator_comparison(
-    curves: dict[str, tuple[str, list[dict]]], rows: list[dict], title: str = ""
+    curves: dict[str, tuple[str, list[list[dict]]]],
+    rows: list[dict],
+    title: str = "",
+    top: float | None = None,
 ) -> plt.Figure:
-    """Two panels, stacked. Top: test -ELBO (hard, exact discrete bound) per epoch
-    against cumulative training seconds, ``curves`` = {label: (estimator, history)},
-    with the legend below it. Bottom: ``rows`` of
+    """Three panels. Top: test -ELBO (hard, exact discrete bound) after each epoch
+    against the optimizer step, ``curves`` = {label: (estimator, [history per
+    seed])}: the mean over the seeds as a line, the seeds' range as a band; the
+    smoothers (estimators ``smoothing-*``) on the right, the others on the left, a
+    legend below each, the y axis shared and cut at ``top`` nats. Bottom: ``rows`` of
     :func:`vaebook.experiments.comparison.gradient_table`, bias ||E[g] - grad|| (its
     Monte Carlo noise level as an error bar) against the variance of one estimate,
     log-log. An estimator with zero variance (the naive one) has no place on a log axis:
     it is a dotted horizontal line at its bias, labelled "variance 0"."""
-    fig, (ax1, ax2) = plt.subplots(
-        2,
-        1,
-        figsize=(6.6, 10.0),
-        layout="constrained",
-        gridspec_kw={"height_ratios": [1, 1.25]},
-    )
-    _learning_curves(ax1, curves)
+    fig = plt.figure(figsize=(6.6, 11.0), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
+    left = fig.add_subplot(grid[0, 0])
+    right = fig.add_subplot(grid[0, 1], sharey=left)
+    smoothers = {k: v for k, v in curves.items() if v[0].startswith("smoothing")}
+    others = {k: v for k, v in curves.items() if k not in smoothers}
+    for ax, group, name in [
+        (left, others, "exact samples, Gumbel-softmax"),
+        (right, smoothers, "smoothing transformations"),
+    ]:
+        _learning_curves(ax, group)
+        ax.set_title(name, fontsize=FONT + 1)
+    left.set_ylabel("test -ELBO, exact discrete z (nats)", fontsize=FONT)
+    right.tick_params(labelleft=False)
+    if top is not None:
+        left.set_ylim(top=top)
+    ax2 = fig.add_subplot(grid[1, :])
     points = _bias_variance(ax2, rows)
-    fig.suptitle(title or "the discrete-latent estimators compared", fontsize=FONT + 2)
+    fig.suptitle(
+        title or "learning curves (mean of the seeds, band: their range)",
+        fontsize=FONT + 2,
+    )
     _place_labels(ax2, points)
     return fig

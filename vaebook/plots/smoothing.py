@@ -7,6 +7,7 @@ dpi, text >= 9 pt). ``u`` ~ U(0, 1) is the noise, ``p`` = q(z=1|x).
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -179,54 +180,93 @@ def published_inverse_cdfs(betas: dict[str, float], ps=(0.2, 0.5, 0.8)):
     return fig
 
 
+def _as_runs(history) -> list[list[dict]]:
+    """One history (a list of epoch rows) or several (one per seed): a list of them."""
+    return [history] if history and isinstance(history[0], dict) else list(history)
+
+
+def _style(label: str, colors: dict[str, str]) -> dict:
+    """Colour per smoother named in ``label`` (f1, f2, f3: C0, C1, C2 in every figure;
+    other estimators get the next colours), dashed for an annealed beta, black and
+    thick for a long run."""
+    if "long" in label:
+        return {"color": "k", "ls": "-", "lw": 1.8}
+    key = next((f for f in NOTES if f in label), label)
+    if key not in colors:
+        others = sum(k not in NOTES for k in colors)  # estimators seen before
+        index = list(NOTES).index(key) if key in NOTES else len(NOTES) + others
+        colors[key] = f"C{index}"
+    return {"color": colors[key], "ls": "--" if "anneal" in label else "-", "lw": 1.3}
+
+
+def _mean_and_range(ax, runs: list[list[dict]], key: str, style: dict, label=None):
+    """Mean over the runs (seeds) as a line, their range (min to max) as a band."""
+    steps = column(runs[0], "step")
+    values = [column(h, key) for h in runs]
+    if any(column(h, "step") != steps for h in runs):
+        raise ValueError(f"{label}: the seeds' histories are not at the same steps")
+    values = np.array(values)  # (seeds, epochs)
+    ax.plot(steps, values.mean(0), label=label, **style)
+    if len(runs) > 1:
+        low, high = values.min(0), values.max(0)
+        ax.fill_between(steps, low, high, color=style["color"], alpha=0.18, lw=0)
+
+
 def smoother_curves(
-    histories: dict[str, list[dict]], reference: float | None = None, title: str = ""
+    histories: dict,
+    reference: float | None = None,
+    title: str = "",
+    log_steps: bool = False,
+    top: float = 200.0,
 ):
-    """Left: the test -ELBO with exact binary z (the discrete bound) per epoch; right:
-    the smoothing beta each model trained with (end of each epoch). One colour per
-    smoother named in the label (f1, f2, f3); dashed: annealed beta ("anneal" in the
-    label)."""
+    """Left: the test -ELBO with exact binary z (the discrete bound) against optimizer
+    steps; right: the smoothing beta each smoother trained with (end of each epoch).
+
+    ``histories``: {label: history, or a list of histories (one per seed)}; with
+    several seeds the line is their mean and the band their range (min to max). One
+    colour per smoother named in the label (f1, f2, f3; other labels, e.g. Gumbel
+    estimators, get their own and no beta curve); dashed: annealed beta ("anneal" in
+    the label); black: a long run ("long" in the label). ``reference``: a literature
+    value (dotted line); ``log_steps``: a log step axis (runs of different lengths).
+    """
     fig, (ax, ax_b) = plt.subplots(
-        1, 2, figsize=(WIDTH, 3.9), gridspec_kw={"width_ratios": [1.6, 1]}
+        1, 2, figsize=(WIDTH, 4.2), gridspec_kw={"width_ratios": [1.7, 1]}
     )
     colors: dict[str, str] = {}
+    seeds = set()
     for label, history in histories.items():
-        smoother = next((f for f in NOTES if f in label), label)
-        color = colors.setdefault(smoother, f"C{len(colors)}")
-        style = "--" if "anneal" in label else "-"
-        epochs = column(history, "epoch")
-        ax.plot(
-            epochs,
-            column(history, "test_hard_neg_elbo"),
-            style,
-            color=color,
-            label=label,
-        )
-        ax_b.plot(epochs, column(history, "test_smoothing_beta"), style, color=color)
+        runs, style = _as_runs(history), _style(label, colors)
+        seeds.add(len(runs))
+        _mean_and_range(ax, runs, "test_hard_neg_elbo", style, label)
+        if any(f in label for f in NOTES):
+            _mean_and_range(ax_b, runs, "test_smoothing_beta", style)
     if reference is not None:
         ax.axhline(
-            reference,
-            color="k",
-            lw=1,
-            ls=":",
-            label=f"Jang et al., Bernoulli latents: {reference:g}",
+            reference, color="k", lw=1, ls=":", label=f"Jang et al.: {reference:g}"
         )
-    ax.set_ylim(top=min(ax.get_ylim()[1], 200))
-    ax.set_ylabel("test -ELBO, exact binary z (nats)", fontsize=FONT)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, min(high, top))
+    ax.set_ylabel("test -ELBO, binary z (nats)", fontsize=FONT)
     ax_b.set_ylabel("smoothing beta", fontsize=FONT)
     for a in (ax, ax_b):
-        a.set_xlabel("epoch", fontsize=FONT)
+        if log_steps:
+            a.set_xscale("log")
+        a.set_xlabel(
+            "optimizer steps" + (" (log scale)" if log_steps else ""), fontsize=FONT
+        )
         a.tick_params(labelsize=FONT)
         a.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    ncol = 3 if len(labels) > 4 else 2
     fig.legend(
-        *ax.get_legend_handles_labels(),
-        fontsize=FONT,
-        ncol=3,
-        loc="lower center",
-        frameon=False,
+        handles, labels, fontsize=FONT, ncol=ncol, loc="lower center", frameon=False
     )
+    several = max(seeds, default=1)
+    note = f"\nline: mean of {several} seeds, band: their range" if several > 1 else ""
     fig.suptitle(
-        title or "binary VAEs trained with smoothing transformations", fontsize=FONT + 1
+        (title or "binary VAEs trained with smoothing transformations") + note,
+        fontsize=FONT + 1,
     )
-    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    rows = -(-len(labels) // ncol)
+    fig.tight_layout(rect=(0, 0.02 + 0.052 * rows, 1, 1))
     return fig

@@ -269,7 +269,8 @@ def ema_toy(
 def codebook_over_training(
     histories: dict[str, list[dict]], title: str = ""
 ) -> plt.Figure:
-    """Test-set codebook usage, perplexity and dead codes per epoch for several models.
+    """Test-set codebook usage, perplexity and dead codes per epoch for several models,
+    against the optimizer steps (the epoch where a history does not record them).
 
     The history records them per test batch of 1,000 images, averaged over 10."""
     keys = [
@@ -277,12 +278,13 @@ def codebook_over_training(
         ("test_perplexity", "perplexity exp(H(codes))"),
         ("test_unused_codes", "unused (dead) codes"),
     ]
+    rows = [row for history in histories.values() for row in history]
+    x_key = "step" if all("step" in row for row in rows) else "epoch"
     fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.4))
     for i, (label, history) in enumerate(histories.items()):
-        seconds = torch.tensor([row["seconds"] for row in history]).cumsum(0).tolist()
         for ax, (key, _) in zip(axes, keys):
             ax.plot(
-                seconds,
+                [row[x_key] for row in history],
                 [row[key] for row in history],
                 "o-",
                 ms=3,
@@ -290,7 +292,7 @@ def codebook_over_training(
                 label=label,
             )
     for ax, (_, name) in zip(axes, keys):
-        ax.set_xlabel("training s", fontsize=FONT)
+        ax.set_xlabel("optimizer steps" if x_key == "step" else "epoch", fontsize=FONT)
         ax.set_title(name, fontsize=FONT)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=FONT)
