@@ -32,6 +32,10 @@ VERSION = 1
 SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
 
 
+class UnfinishedRun(ValueError):
+    """A checkpoint that still holds training state: its run has not finished."""
+
+
 @dataclass(frozen=True)
 class Run:
     """One finished training run: its name (the model, without the seed), seed,
@@ -77,7 +81,7 @@ def summarize(path: str | Path) -> dict:
         raise ValueError(f"{path.name}: a run's checkpoint is named NAME_seedS.pt")
     payload = read_checkpoint(path)
     if "resume" in payload or not payload.get("metrics"):
-        raise ValueError(
+        raise UnfinishedRun(
             f"{path} is an unfinished run (it still holds training state); "
             "finish it with --resume first"
         )
@@ -85,8 +89,7 @@ def summarize(path: str | Path) -> dict:
     if seed != int(match["seed"]):
         raise ValueError(f"{path.name} says seed {match['seed']}, its config {seed}")
     history = [_compact(row) for row in payload["history"]]
-    steps_per_epoch = payload["history"][0].get("step")
-    if steps_per_epoch is None:  # histories before steps were recorded: count them
+    if "step" not in payload["history"][0]:  # recorded before steps were: count them
         batch = payload["train_config"]["batch_size"]
         limit = payload["train_config"]["train_limit"] or 60_000
         for row in history:
@@ -105,19 +108,21 @@ def summarize(path: str | Path) -> dict:
     }
 
 
-def _finished(path: str | Path) -> bool:
-    try:
-        payload = read_checkpoint(path)
-    except CheckpointError:  # being written, or not a checkpoint
-        return False
-    return "resume" not in payload and bool(payload.get("metrics"))
+def write_runs(
+    paths: list[str | Path], out: str | Path, skip_unfinished: bool = False
+) -> Path:
+    """Summarize the checkpoints ``paths`` into one JSON file ``out`` (atomically).
 
-
-def write_runs(paths: list[str | Path], out: str | Path) -> Path:
-    """Summarize the checkpoints ``paths`` into one JSON file ``out`` (atomically)."""
-    records = sorted(
-        (summarize(p) for p in paths), key=lambda r: (r["name"], r["seed"])
-    )
+    ``skip_unfinished``: leave out the runs still training (and unreadable files)
+    instead of failing on them."""
+    records = []
+    for path in paths:
+        try:
+            records.append(summarize(path))
+        except (UnfinishedRun, CheckpointError):
+            if not skip_unfinished:
+                raise
+    records.sort(key=lambda r: (r["name"], r["seed"]))
     text = json.dumps({"format": FORMAT, "version": VERSION, "runs": records}, indent=1)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,11 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 2
-    skip = "--skip-unfinished" in argv
+    skip = "--skip-unfinished" in argv  # keep the finished runs (others still train)
     argv = [a for a in argv if a != "--skip-unfinished"]
     out, paths = Path(argv[0]), argv[1:]
-    if skip:  # keep the finished runs only (while others still train)
-        paths = [p for p in paths if _finished(p)]
     if out.suffix != ".json" or not paths:
         print(
             "error: usage: python -m vaebook.runs OUT.json CKPT [CKPT ...]",
@@ -172,11 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        write_runs(paths, out)
+        write_runs(paths, out, skip_unfinished=skip)
     except (ValueError, FileNotFoundError, OSError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"{out}: {len(paths)} runs")
+    print(f"{out}: {len(read_runs(out))} of {len(paths)} runs")
     return 0
 
 

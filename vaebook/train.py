@@ -254,9 +254,10 @@ INT8_TOLERANCE = 0.5  # nats of test -ELBO that int8 storage may cost
 
 
 @torch.no_grad()
-def rounding_cost(model, x: torch.Tensor, dtype: str) -> float:
-    """How many nats the mean -ELBO of the images ``x`` rises when the weights are
-    stored as ``dtype`` (the same draws of z for both; the model is left unchanged)."""
+def rounding_cost(model, x, dtype: str) -> float:
+    """How many nats the mean -ELBO of the images ``x`` (a tensor or BinaryImages)
+    rises when the weights are stored as ``dtype`` (the same draws of z for both; the
+    model is left unchanged)."""
     state = {k: v.clone() for k, v in model.state_dict().items()}
     values = []
     for weights in (state, decode_state(encode_state(state, dtype))):
@@ -272,10 +273,9 @@ def storage_dtype(model, data) -> tuple[str, dict]:
     else ``"float16"``; and what was measured. (A layer with a few large weights per
     row, like a decoder's first layer on binary codes, can lose its small weights to
     int8's one scale per row.)"""
-    x = data.fixed() if hasattr(data, "fixed") else data
-    cost = rounding_cost(model, x, "int8")
+    cost = rounding_cost(model, data, "int8")
     dtype = "int8" if cost <= INT8_TOLERANCE else "float16"
-    return dtype, {"dtype": dtype, "int8_cost": cost, "images": len(x)}
+    return dtype, {"dtype": dtype, "int8_cost": cost, "images": len(data)}
 
 
 def _first(data: BinarizedMNIST, limit: int | None) -> BinarizedMNIST:
