@@ -345,8 +345,12 @@ class BinarizedMNIST(BinaryImages):
 
 
 def as_dataset(data, name: str = "images") -> BinaryImages:
-    """``data`` as :class:`BinaryImages`: itself, or a tensor (N, D) or (N, *shape)."""
-    if isinstance(data, BinaryImages):
+    """``data`` as :class:`BinaryImages`: itself, or a tensor (N, D) or (N, *shape).
+
+    Any other batch source (an object with ``batches(batch_size, epoch)``,
+    ``__len__`` and ``to(device)``, e.g. code grids drawn at random) is returned as
+    it is."""
+    if isinstance(data, BinaryImages) or hasattr(data, "batches"):
         return data
     if isinstance(data, torch.Tensor):
         return BinaryImages.from_tensor(data, name=name)
