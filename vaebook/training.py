@@ -260,7 +260,8 @@ def check_data_dim(model, data: BinaryImages, which: str = "") -> None:
 def rng_state() -> dict:
     """The global torch generators (CPU, every CUDA device, MPS): the noise of rsample
     and of the estimators. The data's binarization and shuffling generators need no
-    state: they are seeded per epoch from the config's seed (BinarizedMNIST.batches)."""
+    state: they are seeded per epoch from the data's seed (BinaryImages.batches; the
+    config's seed for the MNIST that fit loads itself)."""
     state = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
