@@ -403,5 +403,5 @@ def test_without_a_test_set_only_default_mnist_is_evaluated(monkeypatch):
         (images, torch.zeros(10, 16, 16), "test", 256),
         (torch.zeros(10, 4, 4), images, "training", 16),
     ]:
-        with pytest.raises(ValueError, match=f"the {which} data .* has {pixels} "):
+        with pytest.raises(ValueError, match=f"the {which} data .* has {pixels}:"):
             fit(model, TrainConfig(epochs=1, device="cpu"), train, test)

@@ -269,14 +269,14 @@ def check_data_dim(model, data: BinaryImages, which: str = "") -> None:
     """Refuse data whose images have another number of pixels than the model takes;
     ``which`` ("training", "test") names the data set in the message."""
     want = getattr(getattr(model, "config", None), "data_dim", None)
-    if want is not None and want != data.data_dim:
+    have = getattr(data, "data_dim", None)
+    if want is not None and have is not None and want != have:
         shape = "x".join(map(str, data.image_shape))
-        name = f"the {which} data ({data.describe()})" if which else "the data"
+        name = f"the {which} data" if which else "the data"
         raise ValueError(
-            f"the model takes data_dim={want} pixels per image, {name} "
-            f"has {data.data_dim} ({shape} images); build the model with "
-            f"data_dim={data.data_dim} or give {which or 'other'} data of "
-            f"{want} pixels"
+            f"the model takes data_dim={want} pixels per image; {name} "
+            f"({len(data):,} images of {shape} pixels) has {have}: build the model "
+            f"with data_dim={have} or give {which or 'other'} data of {want} pixels"
         )
 
 
