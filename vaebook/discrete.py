@@ -191,8 +191,8 @@ class ScoreFunctionSampler(_DiscreteSampler):
 
 
 class StraightThroughGumbelSampler(_DiscreteSampler):
-    """Forward the arg max of the Gumbel-perturbed logits (an exact sample of q),
-    backward the Gumbel-softmax (binary concrete) gradient at ``temperature``."""
+    """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete
+    gradient."""
 
     def __init__(
         self,
@@ -277,8 +277,7 @@ class Estimator:
 
 @dataclass(frozen=True)
 class Naive(Estimator):
-    """z = 1[u >= 1 - p], u ~ U(0, 1) (categorical: inverse CDF) (notes 2): exact
-    samples, dz/dlogits = 0 a.e."""
+    """z = 1[u >= 1 - p], u ~ U(0, 1) (notes 2): exact samples, dz/dlogits = 0 a.e."""
 
     name = "naive"
 
@@ -288,8 +287,7 @@ class Naive(Estimator):
 
 @dataclass(frozen=True)
 class StraightThrough(Estimator):
-    """Bengio et al. (2013): forward z ~ q, backward dz/dp = identity (Bernoulli:
-    dz/dlogits = p(1 - p))."""
+    """Forward z ~ Bernoulli(p), backward dz/dp = 1 (so dz/dlogits = p(1 - p))."""
 
     name = "straight-through"
 
@@ -299,10 +297,8 @@ class StraightThrough(Estimator):
 
 @dataclass(frozen=True)
 class GumbelSoftmax(Estimator):
-    """Jang et al. 2016; Maddison et al. 2017: y = softmax((logits + g) / tau),
-    g ~ Gumbel(0, 1), a point inside the simplex; for Bernoulli latents the binary
-    concrete sigmoid((logits + logistic noise) / tau), in (0, 1). torch's
-    ``RelaxedOneHotCategorical`` / ``RelaxedBernoulli``."""
+    """The binary concrete sigmoid((logits + logistic noise) / tau), in (0, 1)
+    (torch's ``RelaxedBernoulli``)."""
 
     name = "gumbel-softmax"
     relaxed = True
@@ -315,8 +311,8 @@ class GumbelSoftmax(Estimator):
 
 @dataclass(frozen=True)
 class StraightThroughGumbel(Estimator):
-    """Forward the arg max of the Gumbel-perturbed logits (an exact sample of q),
-    backward the Gumbel-softmax (binary concrete) gradient at ``temperature``."""
+    """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete
+    gradient."""
 
     name = "straight-through-gumbel"
     arg_constraints = {"temperature": POSITIVE}
@@ -328,8 +324,7 @@ class StraightThroughGumbel(Estimator):
 
 @dataclass(frozen=True)
 class ScoreFunction(Estimator):
-    """REINFORCE (Williams 1992): a sample, no pathwise gradient; the model adds the
-    surrogate (f(z) - b).detach() * log q(z|x), b a baseline."""
+    """A sample, no pathwise gradient (the model adds REINFORCE's surrogate)."""
 
     name = "score-function"
     score_function = True
@@ -378,9 +373,9 @@ SmoothingOverlappingExp = _smoothing("dvaepp-overlapping-exp", smoothing.Overlap
 SmoothingPowerFunction = _smoothing("dvae-sharp-power", smoothing.PowerFunction)
 
 
-def _categorical(estimator: type[Estimator]) -> type[Estimator]:
+def _categorical(estimator: type[Estimator], doc: str) -> type[Estimator]:
     """The same estimator for one-hot latents: logits (..., K, C) -> z (..., K, C)."""
-    attributes = {"categorical": True, "__doc__": estimator.__doc__}
+    attributes = {"categorical": True, "__doc__": doc}
     return type("Categorical" + estimator.__name__, (estimator,), attributes)
 
 
@@ -393,11 +388,34 @@ BERNOULLI = (
 )
 SMOOTHING = (SmoothingF1, SmoothingF2, SmoothingF3, SmoothingSpikeExp)
 SMOOTHING += (SmoothingOverlappingExp, SmoothingPowerFunction)
+CATEGORICAL = (
+    _categorical(
+        Naive,
+        """Inverse-CDF sampling z = e_j for u in [P_{j-1}, P_j) (notes 2):
+    exact one-hot samples with zero gradient a.e.""",
+    ),
+    _categorical(
+        StraightThrough,
+        "Forward a one-hot sample from softmax(logits), backward dz/dp = identity.",
+    ),
+    _categorical(
+        GumbelSoftmax,
+        """y = softmax((logits + g) / tau), g ~ Gumbel(0, 1): a point inside the
+    simplex.""",
+    ),
+    _categorical(
+        StraightThroughGumbel,
+        """Forward one_hot(argmax(logits + g)) (an exact sample), backward the
+    Gumbel-softmax gradient.""",
+    ),
+    _categorical(
+        ScoreFunction,
+        "A one-hot sample, no pathwise gradient (the model adds the surrogate).",
+    ),
+)
 # name -> class: logits (..., K) -> z (..., K), and logits (..., K, C) -> z (..., K, C)
 ESTIMATORS: dict[str, type[Estimator]] = {e.name: e for e in BERNOULLI + SMOOTHING}
-CATEGORICAL_ESTIMATORS: dict[str, type[Estimator]] = {
-    e.name: _categorical(e) for e in BERNOULLI
-}
+CATEGORICAL_ESTIMATORS: dict[str, type[Estimator]] = {e.name: e for e in CATEGORICAL}
 
 
 def get_estimator(name: str, categorical: bool = False) -> type[Estimator]:
