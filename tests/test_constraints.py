@@ -27,6 +27,9 @@ def test_intervals_describe_themselves_and_refuse_nan_and_inf():
     assert POSITIVE.check(values).tolist() == [0, 0, 0, 0, 1, 1, 1]
     assert UNIT_INTERVAL.check(values).tolist() == [0, 0, 0, 1, 1, 1, 0]
     assert ABOVE_ONE.check(values).tolist() == [0, 0, 0, 0, 0, 0, 1]
+    for constraint in (POSITIVE, ABOVE_ONE, UNIT_INTERVAL, Interval(0.0, 1.0)):
+        as_numbers = [constraint.holds(v) for v in values.tolist()]  # no tensors
+        assert as_numbers == constraint.check(values).tolist()
 
 
 def test_check_returns_floats_and_tensors_or_names_the_problem():

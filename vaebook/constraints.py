@@ -40,6 +40,12 @@ class Interval(constraints.Constraint):
         below = value <= self.high if self.high_closed else value < self.high
         return torch.isfinite(value) & above & below
 
+    def holds(self, number: float) -> bool:
+        """The same test for one Python number, without building a tensor."""
+        above = number >= self.low if self.low_closed else number > self.low
+        below = number <= self.high if self.high_closed else number < self.high
+        return math.isfinite(number) and above and below
+
     def __str__(self) -> str:
         if self.high == math.inf:
             return f"a finite number {'>=' if self.low_closed else '>'} {self.low:g}"
@@ -65,7 +71,7 @@ def check(name: str, value, constraint: Interval):
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if not bool(constraint.check(number)):
+    if not constraint.holds(number):
         raise ValueError(f"{name} must be {constraint}, got {value!r}")
     return number
 
