@@ -22,11 +22,13 @@ from torch import distributions as D
 from torch import nn
 
 from ._moved import forward_moved
-from .annealing import ExponentialDecay, SmoothingSchedule
+from .annealing import ExponentialDecay, SharpnessSchedule
+from .constraints import ABOVE_ONE, check
 from .discrete import (
     CATEGORICAL_ESTIMATORS,
     ESTIMATORS,
     DiscreteLatents,
+    Estimator,
     bernoulli_latents,
     categorical_latents,
     get_estimator,
@@ -41,41 +43,19 @@ from .registry import register
 
 
 @dataclass
-class _ScheduleFields:
-    """Hyperparameters shared by both discrete VAEs, each with its schedule."""
+class _TemperatureFields:
+    """The Gumbel-softmax temperature tau and its schedule, and the score function's
+    baseline: the estimator fields of both discrete VAEs."""
 
     temperature: float = 1.0  # tau_0 of the Gumbel-softmax
     temperature_min: float = 0.5  # its floor (Jang et al.: 0.5)
-    anneal_rate: float = (
-        1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0 keeps tau fixed
-    )
-    anneal_every: int = (
-        500  # steps between temperature updates (Jang et al.: 500 or 1000)
-    )
-    smoothing_beta: float = (
-        5.0  # final sharpness of a smoothing transformation (notes 2.3)
-    )
-    smoothing_beta_start: float | None = None  # where an annealed beta starts
-    smoothing_anneal: str = "none"  # none (beta fixed) | linear | geometric
-    smoothing_anneal_fraction: float = (
-        1.0  # part of training over which beta moves to its end
-    )
-    smoothing_base: float = math.e  # the base a of the f1 smoother
-    baseline_decay: float = (
-        0.99  # running-mean baseline of the score-function estimator
-    )
+    anneal_rate: float = 1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0: fixed
+    anneal_every: int = 500  # steps between tau updates (Jang et al.: 500 or 1000)
+    baseline_decay: float = 0.99  # running-mean baseline of the score function
 
     def temperature_schedule(self) -> ExponentialDecay:
         return ExponentialDecay(
             self.temperature, self.temperature_min, self.anneal_rate, self.anneal_every
-        )
-
-    def smoothing_schedule(self) -> SmoothingSchedule:
-        return SmoothingSchedule(
-            self.smoothing_beta,
-            self.smoothing_beta_start,
-            self.smoothing_anneal,
-            self.smoothing_anneal_fraction,
         )
 
     def check(self, estimators: dict) -> None:
@@ -94,21 +74,39 @@ class _ScheduleFields:
             raise ValueError(
                 f"baseline_decay must be in [0, 1), got {self.baseline_decay}"
             )
-        if not (math.isfinite(self.smoothing_base) and self.smoothing_base > 1):
-            raise ValueError(
-                "smoothing_base (the f1 smoother's a) must be a finite "
-                "number > 1, "
-                f"got {self.smoothing_base}"
-            )
-        # both raise on a non-finite or non-positive temperature or beta, and on a
-        # schedule that cannot anneal
-        self.temperature_schedule()
-        self.smoothing_schedule()
+        self.temperature_schedule()  # raises on a bad tau or a schedule that cannot
+        # anneal
+
+
+@dataclass
+class _SharpnessFields:
+    """The smoothing transformations' sharpness kappa (notes 2.3; the notes' beta)
+    and its schedule: Bernoulli latents only."""
+
+    sharpness: float = 5.0  # kappa at the end of its schedule (fixed if none)
+    sharpness_start: float | None = None  # where an annealed kappa starts
+    sharpness_anneal: str = "none"  # none (kappa fixed) | linear | geometric
+    sharpness_anneal_fraction: float = 1.0  # part of training kappa moves over
+    smoothing_base: float = math.e  # the base a of the f1 smoother
+
+    def sharpness_schedule(self) -> SharpnessSchedule:
+        return SharpnessSchedule(
+            self.sharpness,
+            self.sharpness_start,
+            self.sharpness_anneal,
+            self.sharpness_anneal_fraction,
+        )
+
+    def check(self, estimators: dict) -> None:
+        super().check(estimators)
+        check("smoothing_base (the f1 smoother's a)", self.smoothing_base, ABOVE_ONE)
+        self.sharpness_schedule()  # raises on a bad kappa or a schedule that cannot
+        # anneal
 
 
 @register("binary-vae")
 @dataclass
-class BinaryVAEConfig(_ScheduleFields):
+class BinaryVAEConfig(_SharpnessFields, _TemperatureFields):
     """K Bernoulli latents, prior Bernoulli(1/2)^K, MLP encoder/decoder, Bernoulli
     pixels."""
 
@@ -129,7 +127,7 @@ class BinaryVAEConfig(_ScheduleFields):
 
 @register("categorical-vae")
 @dataclass
-class CategoricalVAEConfig(_ScheduleFields):
+class CategoricalVAEConfig(_TemperatureFields):
     """K one-hot latents with C classes each (Jang et al.: 20 x 10), uniform prior."""
 
     hidden: tuple[int, ...] = (512, 256)
@@ -160,7 +158,7 @@ class DiscreteVAE(nn.Module):
     (B,): ``neg_elbo`` (the one optimized in training, the discrete one in eval),
     ``hard_neg_elbo`` (decoded from an exact discrete sample of q),
     ``relaxed_neg_elbo`` (decoded from the estimator's z), ``log_px_given_z``, ``kl``
-    (closed form), and the current ``temperature`` and ``smoothing_beta``.
+    (closed form), and the current ``temperature`` (and ``sharpness``, binary).
     """
 
     categorical = False
@@ -179,17 +177,13 @@ class DiscreteVAE(nn.Module):
         )  # running mean of log p(x|z), score function
         self.register_buffer("baseline_set", torch.tensor(False))
         self.temperature_schedule = config.temperature_schedule()
-        self.smoothing_schedule = config.smoothing_schedule()
-        self.estimator = get_estimator(config.estimator, self.categorical)
+        self.estimator_type = get_estimator(config.estimator, self.categorical)
 
     def hyperparameters(self, state) -> dict:
-        """The estimator's params at this point of training (``state``: a
-        TrainState)."""
-        return {
-            "temperature": self.temperature_schedule(state.step),
-            "smoothing_beta": self.smoothing_schedule(state.progress),
-            "base": self.config.smoothing_base,
-        }
+        """The schedules' values at this point of training (``state``: a TrainState):
+        ``temperature`` (the binary VAE adds ``sharpness`` and ``base``); the
+        estimator takes those it uses (:meth:`vaebook.discrete.Estimator.at`)."""
+        return {"temperature": self.temperature_schedule(state.step)}
 
     def encoder_logits(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -211,36 +205,28 @@ class DiscreteVAE(nn.Module):
         """KL(q(z_k|x) || p(z_k)) for each latent variable: (B, K)."""
         return kl_per_latent(self.encode(x), self.prior())
 
+    def estimator_at(self, state) -> Estimator:
+        """The config's estimator at the schedules' values at ``state`` (a
+        TrainState)."""
+        return self.estimator_type.at(**self.hyperparameters(state))
+
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
         """Training loss and per-example metrics (B,) at the schedules' current
         values."""
         params = self.hyperparameters(state)
+        estimator = self.estimator_type.at(**params)
         logits = self.encoder_logits(x)
         qz = self.latents(logits)
         kl = D.kl_divergence(qz, self.prior())  # (B,), closed form
-        z = self.estimator(logits, params) if self.training else qz.sample()
+        z = estimator(logits) if self.training else qz.sample()
         log_px = self.decode(z).log_prob(x)  # (B,)
         loss = -(log_px - state.beta * kl)
-        if self.training and self.estimator.score_function:
+        if self.training and estimator.score_function:
             log_q = log_prob_of(logits, z, self.categorical)
             loss = loss - score_function_surrogate(log_px, log_q, self.baseline)
             self.update_baseline(log_px.detach().mean())
         neg_elbo = -(log_px - kl).detach()
-        relaxed = self.estimator.relaxed
-        with torch.no_grad():
-            if (
-                self.training and relaxed
-            ):  # the true bound of the discrete model, from an exact sample of q
-                hard, soft = -(self.decode(qz.sample()).log_prob(x) - kl), neg_elbo
-            elif (
-                relaxed
-            ):  # eval: the relaxed bound the model was trained on, for comparison
-                hard, soft = (
-                    neg_elbo,
-                    -(self.decode(self.estimator(logits, params)).log_prob(x) - kl),
-                )
-            else:
-                hard = soft = neg_elbo
+        hard, soft = self._both_bounds(x, logits, qz, kl, neg_elbo, estimator)
         full = torch.ones_like(kl)
         return training_metrics(
             loss.mean(),
@@ -248,9 +234,20 @@ class DiscreteVAE(nn.Module):
             kl.detach(),
             hard_neg_elbo=hard,
             relaxed_neg_elbo=soft,
-            temperature=full * params["temperature"],
-            smoothing_beta=full * params["smoothing_beta"],
+            **{name: full * value for name, value in params.items() if name != "base"},
         )
+
+    @torch.no_grad()
+    def _both_bounds(self, x, logits, qz, kl, neg_elbo, estimator) -> tuple:
+        """(hard, relaxed) -ELBO (B,): ``neg_elbo`` is the one the objective decoded
+        (the estimator's z in training, an exact sample in eval); the other is decoded
+        here. Estimators with exact samples have one bound."""
+        if not estimator.relaxed:
+            return neg_elbo, neg_elbo
+        if self.training:  # the true bound of the discrete model, from an exact sample
+            return -(self.decode(qz.sample()).log_prob(x) - kl), neg_elbo
+        # eval: the relaxed bound the model was trained on, for comparison
+        return neg_elbo, -(self.decode(estimator(logits)).log_prob(x) - kl)
 
     @torch.no_grad()
     def update_baseline(self, signal: torch.Tensor) -> None:
@@ -275,6 +272,14 @@ class BinaryVAE(DiscreteVAE):
 
     def __init__(self, config: BinaryVAEConfig):
         super().__init__(config, config.latent_dim)
+        self.sharpness_schedule = config.sharpness_schedule()
+
+    def hyperparameters(self, state) -> dict:
+        return {
+            **super().hyperparameters(state),
+            "sharpness": self.sharpness_schedule(state.progress),
+            "base": self.config.smoothing_base,
+        }
 
     @property
     def latent_dim(self) -> int:
