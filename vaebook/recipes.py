@@ -1,0 +1,606 @@
+"""Every training run the book ships or compares, by name: its recipe.
+
+A :class:`Recipe` says what a run trains (a registered model and the options of
+``python -m vaebook.train``, exactly those of the command stored in the shipped
+checkpoint or record, so retraining reproduces it), its label (what the chapters
+show), where its checkpoint goes and its group:
+
+- ``pretrained``: the Gaussian-latent checkpoints shipped with weights (the VAE
+  chapters, gradient estimation, reparameterization, computing q(z|x));
+- ``estimators``: the equal-step comparison of 12 discrete estimators, once per seed
+  (records without weights in ``vaebook/pretrained/estimators.json``; seed 0 of
+  ``bin_straight_through`` ships with weights);
+- ``headline``: the long discrete models and the candidates compared for them
+  (records in ``headline.json``; ``cat_gumbel_vae`` and ``bin_f2_anneal_long``
+  ship with weights);
+- ``vq``: the VQ-VAE variants (shipped with weights).
+
+Retrain one run, a few, or a group (finished runs skipped, unfinished ones resumed
+with ``--resume``)::
+
+    python -m vaebook.train --recipe mnist_vae_2d
+    python -m vaebook.recipes list [GROUP]
+    python -m vaebook.recipes run estimators --seeds 0 1 --resume --jobs 2
+    python -m vaebook.recipes ship estimators   # records JSON + shipped weights
+
+Options after the names override the recipe's (``--epochs 1``: a quick variant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import runs
+
+PACKAGE_FOLDER = Path(__file__).parent / "pretrained"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Recipes trained and shipped together: ``folder`` holds their checkpoints
+    (``NAME_seedS.pt`` where the group keeps records, else ``NAME.pt``); ``records``
+    is the JSON of :mod:`vaebook.runs` they ship as (None: they ship with weights)."""
+
+    name: str
+    description: str
+    folder: Path
+    records: Path | None = None
+
+
+GROUPS = {
+    g.name: g
+    for g in (
+        Group(
+            "pretrained", "Gaussian-latent VAEs shipped with weights", PACKAGE_FOLDER
+        ),
+        Group(
+            "estimators",
+            "12 discrete estimators at equal steps, once per seed (records)",
+            Path("runs/estimators"),
+            PACKAGE_FOLDER / "estimators.json",
+        ),
+        Group(
+            "headline",
+            "the long discrete models and their candidates (records)",
+            Path("runs/headline"),
+            PACKAGE_FOLDER / "headline.json",
+        ),
+        Group(
+            "vq", "VQ-VAE variants, 5 epochs each, shipped with weights", PACKAGE_FOLDER
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One run: ``python -m vaebook.train MODEL OPTIONS [--seed S] --out PATH``.
+
+    ``seeds``: the seeds the shipped runs used (each adds ``--seed S`` to the command
+    and ``_seedS`` to the checkpoint's name); None: no ``--seed`` (the config's
+    default, 0). ``ships``: its checkpoint (seed 0) ships with weights."""
+
+    name: str
+    group: str
+    model: str
+    options: tuple[str, ...]
+    label: str
+    note: str = ""
+    seeds: tuple[int, ...] | None = None
+    ships: bool = False
+
+    def out(self, seed: int | None = None, folder: str | Path | None = None) -> Path:
+        """Where its checkpoint goes (``folder``: instead of the group's)."""
+        group = GROUPS[self.group]
+        folder = Path(folder) if folder is not None else group.folder
+        if group.records is None and seed is None:
+            return folder / f"{self.name}.pt"
+        return folder / f"{self.name}_seed{seed or 0}.pt"
+
+    def argv(
+        self,
+        seed: int | None = None,
+        out: str | Path | None = None,
+        overrides: list[str] | tuple[str, ...] = (),
+    ) -> list[str]:
+        """The arguments of ``python -m vaebook.train`` (``overrides`` replace the
+        recipe's values of the same options, or are appended)."""
+        out = self.out(seed) if out is None else out
+        seeded = ["--seed", str(seed)] if seed is not None else []
+        options = with_overrides(self.options, tuple(overrides))
+        return [self.model, *options, *seeded, "--out", str(out)]
+
+    def command(self, seed: int | None = None, out: str | Path | None = None) -> str:
+        """The command line, as stored in the checkpoint it writes."""
+        return "python -m vaebook.train " + shlex.join(self.argv(seed, out))
+
+
+def _options(words: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """``("--a", "1", "2", "--b")`` -> ``[("--a", ("1", "2")), ("--b", ())]``."""
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for word in words:
+        if word.startswith("--"):
+            pairs.append((word, ()))
+        elif not pairs:
+            raise ValueError(f"an option must come first, got {word!r}")
+        else:
+            pairs[-1] = (pairs[-1][0], (*pairs[-1][1], word))
+    return pairs
+
+
+def with_overrides(options: tuple[str, ...], overrides: tuple[str, ...]) -> list[str]:
+    """``options`` with each option of ``overrides`` replacing its value in place
+    (``--epochs 1`` for ``--epochs 10``), or appended when it is not there."""
+    merged = dict(_options(options))
+    merged.update(_options(overrides))
+    return [word for flag, values in merged.items() for word in (flag, *values)]
+
+
+# --- the recipes ---------------------------------------------------------------------
+
+ADAM_COSINE = ("--lr", "1e-3", "--lr-schedule", "cosine", "--batch-size", "100")
+DISCRETE_EVAL = ("--iw-samples", "100", "--check-limit", "1000")
+DISCRETE_EVAL += ("--check-iw-samples", "100", "--dtype", "int8")
+
+
+def discrete_training(epochs: int) -> tuple[str, ...]:
+    """Jang et al.'s setting as the discrete chapters train it: Adam 1e-3 with cosine
+    decay, batch 100, the KL weight ramped over the first 30 % (as the DVAE papers),
+    test bounds with 100 importance samples, int8 weights."""
+    return (*ADAM_COSINE, "--beta-warmup", "0.3", "--epochs", str(epochs))
+
+
+BINARY = ("--hidden", "512", "256", "--latent-dim", "200")  # 784-512-256-200
+CATEGORICAL = ("--hidden", "512", "256", "--num-latents", "20", "--num-classes", "10")
+SHARPNESS_ANNEAL = (  # beta 1 -> 10, geometric, over the first 70 % of the steps
+    "--smoothing-beta-start",
+    "1",
+    "--smoothing-beta",
+    "10",
+    "--smoothing-anneal",
+    "geometric",
+    "--smoothing-anneal-fraction",
+    "0.7",
+)
+SHARPNESS_5 = ("--smoothing-beta", "5")
+TAU_ANNEAL = ("--temperature", "1", "--temperature-min", "0.5", "--anneal-rate", "1e-4")
+VQ = ("--channels", "32", "64", "--codebook-size", "64", "--code-dim", "16")
+VQ += (*ADAM_COSINE, "--epochs", "5", "--iw-samples", "1", "--check-limit", "1000")
+VQ += ("--check-iw-samples", "1", "--dtype", "int8")
+
+
+def _gaussian() -> list[Recipe]:
+    small = ("--hidden", "200", "--latent-dim", "16", "--epochs", "15")
+    small += ("--lr-schedule", "cosine")
+    betas = [
+        Recipe(
+            f"mnist_vae_beta_{b}",
+            "pretrained",
+            "gaussian-vae",
+            (*small, "--beta", b, "--iw-samples", "100", "--dtype", "float16"),
+            f"beta = {b}",
+            "the beta slider: one small model per KL weight",
+        )
+        for b in ("0.1", "0.3", "1", "3", "10")
+    ]
+    main = ("--hidden", "512", "512", "--latent-dim", "50", "--epochs", "160")
+    main += ("--lr-schedule", "cosine", "--beta-warmup", "0.05", "--batch-size", "100")
+    return [
+        Recipe(
+            "mnist_vae",
+            "pretrained",
+            "gaussian-vae",
+            (*main, "--iw-samples", "5000", "--dtype", "float16"),
+            "Gaussian VAE 784-512-512-50",
+            "the VAE chapter's model; S=5000 NLL on all 10,000 test images",
+        ),
+        Recipe(
+            "mnist_vae_2d",
+            "pretrained",
+            "gaussian-vae",
+            ("--hidden", "256", "256", "--latent-dim", "2", "--epochs", "30")
+            + ("--lr-schedule", "cosine", "--iw-samples", "1000", "--dtype", "float16"),
+            "2-D latent space",
+            "for the scatter and the manifold",
+        ),
+        *betas,
+        Recipe(
+            "elbo_l2_vae",
+            "pretrained",
+            "l2-regularized-vae",
+            (*small, "--iw-samples", "100", "--dtype", "float16"),
+            "mu^2 + (sigma - 1)^2 regularizer",
+            "the notes' alternative regularizer, same setting as mnist_vae_beta_1",
+        ),
+    ]
+
+
+def _estimation() -> list[Recipe]:
+    common = ("--hidden", "200", "--latent-dim", "20", "--epochs", "10")
+    common += ("--lr-schedule", "cosine", "--batch-size", "100", "--iw-samples")
+    common += ("1000", "--dtype", "float16")
+    reparam = [
+        Recipe(
+            f"reparam_{family}_vae",
+            "pretrained",
+            "reparam-vae",
+            (*common, "--posterior", family, "--prior", prior),
+            label,
+            note,
+        )
+        for family, prior, label, note in (
+            ("gaussian", "matching", "Gaussian q", "prior N(0, I), closed-form KL"),
+            ("laplace", "matching", "Laplace q", "prior Laplace(0, 1), closed-form KL"),
+            ("logistic", "gaussian", "Logistic q (MC KL)", "prior N(0, I), MC KL"),
+        )
+    ]
+    return [
+        Recipe(
+            "grad_pathwise_vae",
+            "pretrained",
+            "gaussian-vae",
+            (*common, "--num-samples", "4"),
+            "pathwise",
+            "4 samples of z per image (as many as the score function gets)",
+        ),
+        Recipe(
+            "grad_score_vae",
+            "pretrained",
+            "score-function-vae",
+            (*common, "--baseline", "leave-one-out", "--num-samples", "4"),
+            "score function",
+            "the encoder trained by the score function, leave-one-out baseline",
+        ),
+        *reparam,
+    ]
+
+
+def _posteriors() -> list[Recipe]:
+    common = ("--hidden", "200", "200", "--latent-dim", "16", "--epochs", "25")
+    common += ("--lr-schedule", "cosine", "--batch-size", "100", "--iw-samples")
+    common += ("1000", "--check-limit", "500", "--check-iw-samples", "1000")
+    common += ("--dtype", "float16")
+    families = (
+        ("diagonal", (), "diagonal", "q(z|x) = N(mu, diag(sigma^2))"),
+        ("fullcov", (), "full covariance", "N(mu, L L^T), L lower-triangular"),
+        ("planar", ("--num-flows", "4"), "planar flow", "diagonal + 4 planar steps"),
+    )
+    return [
+        Recipe(
+            f"posterior_{family}_vae",
+            "pretrained",
+            "posterior-vae",
+            ("--posterior", family, *flows, *common),
+            label,
+            note,
+        )
+        for family, flows, label, note in families
+    ]
+
+
+def _estimators() -> list[Recipe]:
+    head = (*BINARY, *discrete_training(10), *DISCRETE_EVAL)
+    runs_ = [
+        (
+            "bin_straight_through",
+            "straight-through",
+            ("--estimator", "straight-through"),
+        ),
+        (
+            "bin_score_function",
+            "score function + baseline",
+            ("--estimator", "score-function", "--baseline-decay", "0.99"),
+        ),
+        *[
+            (
+                f"bin_gumbel_tau{tag}",
+                f"Gumbel-softmax tau {tau}",
+                ("--estimator", "gumbel-softmax", "--temperature", tau)
+                + ("--anneal-rate", "0"),
+            )
+            for tag, tau in (("1", "1"), ("05", "0.5"))
+        ],
+        (
+            "bin_gumbel_anneal",
+            "Gumbel-softmax annealed",
+            ("--estimator", "gumbel-softmax", *TAU_ANNEAL),
+        ),
+        (
+            "bin_st_gumbel",
+            "ST Gumbel-softmax annealed",
+            ("--estimator", "straight-through-gumbel", *TAU_ANNEAL),
+        ),
+    ]
+    smoothers = [
+        (f"bin_{f}", f"{f} beta 5", ("--estimator", f"smoothing-{f}", *SHARPNESS_5))
+        for f in ("f1", "f2", "f3")
+    ] + [
+        (
+            f"bin_{f}_anneal",
+            f"{f} beta annealed",
+            ("--estimator", f"smoothing-{f}", *SHARPNESS_ANNEAL),
+        )
+        for f in ("f1", "f2", "f3")
+    ]
+    return [
+        Recipe(
+            name,
+            "estimators",
+            "binary-vae",
+            (*head, *estimator),
+            label,
+            "200 Bernoulli latents, 6,000 steps; only the estimator differs",
+            seeds=(0, 1),
+            ships=name == "bin_straight_through",
+        )
+        for name, label, estimator in runs_ + smoothers
+    ]
+
+
+def _headline() -> list[Recipe]:
+    def gumbel(floor: str, estimator: str, epochs: int) -> tuple[str, ...]:
+        tau = ("--temperature", "1", "--temperature-min", floor, "--anneal-rate")
+        tau += ("1e-4", "--anneal-every", "500")
+        training = (*discrete_training(epochs), *DISCRETE_EVAL)
+        return (*CATEGORICAL, "--estimator", estimator, *tau, *training)
+
+    return [
+        Recipe(
+            "cat_gumbel_vae",
+            "headline",
+            "categorical-vae",
+            gumbel("0.2", "gumbel-softmax", 120),
+            "Gumbel-softmax 20 x 10, 120 epochs",
+            "tau = max(0.2, exp(-1e-4 t)) every 500 steps; 72,000 steps",
+            ships=True,
+        ),
+        Recipe(
+            "cat_gumbel_tau02",
+            "headline",
+            "categorical-vae",
+            gumbel("0.2", "gumbel-softmax", 60),
+            "Gumbel-softmax 20 x 10, 60 epochs",
+            "cat_gumbel_vae's recipe at 60 epochs: the candidate that won",
+        ),
+        Recipe(
+            "cat_st_gumbel",
+            "headline",
+            "categorical-vae",
+            gumbel("0.5", "straight-through-gumbel", 60),
+            "ST Gumbel-softmax 20 x 10, 60 epochs",
+            "the other candidate: tau = max(0.5, exp(-1e-4 t))",
+        ),
+        Recipe(
+            "bin_f2_anneal_long",
+            "headline",
+            "binary-vae",
+            (*BINARY, "--estimator", "smoothing-f2", *SHARPNESS_ANNEAL)
+            + (*discrete_training(60), *DISCRETE_EVAL),
+            "f2 beta annealed, 60 epochs",
+            "the comparison's bin_f2_anneal trained 60 epochs instead of 10",
+            ships=True,
+        ),
+    ]
+
+
+def _vq() -> list[Recipe]:
+    variants = (
+        ("vq_ema", (), "EMA (paper)", "beta_c 0.25, EMA gamma 0.99, no extra tricks"),
+        (
+            "vq_ema_restart",
+            ("--data-init", "--restart-below", "1"),
+            "EMA + restarts",
+            "codebook initialized from data, dead codes restarted",
+        ),
+        ("vq_codebook_loss", ("--no-ema",), "codebook loss", "no EMA"),
+        ("vq_beta_0", ("--commitment", "0"), "beta_c = 0", "no commitment loss"),
+        ("vq_beta_2", ("--commitment", "2"), "beta_c = 2", "strong commitment"),
+        ("vq_gamma_0.9", ("--decay", "0.9"), "gamma = 0.9", "fast EMA"),
+        ("vq_gamma_0.999", ("--decay", "0.999"), "gamma = 0.999", "slow EMA"),
+    )
+    return [
+        Recipe(name, "vq", "vq-vae", (*VQ, *extra), label, note)
+        for name, extra, label, note in variants
+    ]
+
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        *_gaussian(),
+        *_estimation(),
+        *_posteriors(),
+        *_estimators(),
+        *_headline(),
+        *_vq(),
+    )
+}
+
+
+def get(name: str) -> Recipe:
+    """The recipe ``name``; a clear error naming the known ones."""
+    if name not in RECIPES:
+        raise KeyError(f"no recipe {name!r}; known: {' '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def in_group(group: str) -> list[Recipe]:
+    """The recipes of ``group``, in their defined order."""
+    if group not in GROUPS:
+        raise KeyError(f"no group {group!r}; groups: {' '.join(GROUPS)}")
+    return [r for r in RECIPES.values() if r.group == group]
+
+
+def labels(group: str) -> dict[str, str]:
+    """{run name: the label the chapters show} for ``group``."""
+    return {r.name: r.label for r in in_group(group)}
+
+
+def listing(group: str | None = None) -> str:
+    """One line per recipe (name, group, seeds, label), for ``--list-recipes``."""
+    chosen = in_group(group) if group else list(RECIPES.values())
+    lines = []
+    for r in chosen:
+        seeds = " seeds " + " ".join(map(str, r.seeds)) if r.seeds else ""
+        ships = ", ships weights" if r.ships or GROUPS[r.group].records is None else ""
+        lines.append(f"{r.name:22} {r.group:10} {r.label}{seeds}{ships}")
+    return "\n".join(lines)
+
+
+# --- running them --------------------------------------------------------------------
+
+
+def resolve(names: list[str]) -> list[Recipe]:
+    """Recipes by name, a group's name standing for all of its recipes."""
+    chosen: list[Recipe] = []
+    for name in names:
+        for recipe in in_group(name) if name in GROUPS else [get(name)]:
+            if recipe not in chosen:
+                chosen.append(recipe)
+    return chosen
+
+
+def train_argv(
+    recipe: Recipe,
+    seed: int | None,
+    resume: bool = False,
+    overrides: tuple[str, ...] = (),
+    folder: str | Path | None = None,
+) -> list[str]:
+    """The arguments of ``python -m vaebook.train`` that run ``recipe`` at ``seed``."""
+    argv = ["--recipe", recipe.name]
+    argv += ["--seed", str(seed)] if seed is not None else []
+    argv += ["--out", str(recipe.out(seed, folder))] if folder is not None else []
+    return argv + (["--resume"] if resume else []) + list(overrides)
+
+
+def run(
+    recipes: list[Recipe],
+    seeds: list[int] | None = None,
+    resume: bool = False,
+    overrides: tuple[str, ...] = (),
+    jobs: int = 1,
+    folder: str | Path | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Train each recipe at each seed (``seeds``, default the recipe's own), ``jobs``
+    at a time, each in its own ``python -m vaebook.train`` process (one CPU thread
+    each when ``jobs`` > 1, its output in ``runs/logs/``). With ``resume``, finished
+    runs are skipped and unfinished ones continue. Returns how many failed."""
+    tasks = []
+    for recipe in recipes:
+        for seed in seeds if seeds is not None else recipe.seeds or [None]:
+            out = recipe.out(seed, folder)
+            if resume and runs.state(out) == "finished":
+                print(f"== {recipe.name} seed {seed or 0}: finished, skipped ({out})")
+                continue
+            tasks.append(
+                (recipe, seed, train_argv(recipe, seed, resume, overrides, folder))
+            )
+    if dry_run:
+        for _, _, argv in tasks:
+            print("python -m vaebook.train " + shlex.join(argv))
+        return 0
+
+    def one(task) -> bool:
+        recipe, seed, argv = task
+        tag = f"{recipe.name} seed {seed or 0}"
+        print(f"== {tag}", flush=True)
+        command = [sys.executable, "-m", "vaebook.train", *argv]
+        if jobs == 1:
+            ok = subprocess.run(command, check=False).returncode == 0
+        else:
+            log = Path("runs/logs") / f"{recipe.out(seed).stem}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "OMP_NUM_THREADS": "1"}
+            with open(log, "w") as f:
+                code = subprocess.run(command, stdout=f, stderr=f, env=env).returncode
+            ok = code == 0
+        print(f"== {tag}: {'finished' if ok else 'FAILED'}", flush=True)
+        return ok
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return sum(not ok for ok in pool.map(one, tasks))
+
+
+def ship(group: str, folder: str | Path | None = None) -> list[Path]:
+    """Write ``group``'s records (its finished ``NAME_seedS.pt`` checkpoints, without
+    weights) to its JSON in ``vaebook/pretrained`` and copy the seed-0 checkpoints of
+    its recipes that ship with weights there. Returns the files written."""
+    spec = GROUPS[group]
+    if spec.records is None:
+        raise ValueError(f"group {group} trains straight into {spec.folder}")
+    names = {r.name for r in in_group(group)}
+    folder = Path(folder) if folder is not None else spec.folder
+    paths = [
+        p
+        for p in sorted(folder.glob("*_seed*.pt"))
+        if runs.SEED_SUFFIX.match(p.stem)["name"] in names
+    ]
+    if not paths:
+        raise FileNotFoundError(f"no checkpoints of group {group} in {folder}")
+    written = [runs.write_runs(paths, spec.records)]
+    for recipe in in_group(group):
+        if recipe.ships:
+            source, target = recipe.out(0, folder), PACKAGE_FOLDER / f"{recipe.name}.pt"
+            if runs.state(source) != "finished":
+                raise ValueError(f"{source} is not a finished run: not shipped")
+            written.append(Path(shutil.copyfile(source, target)))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="python -m vaebook.recipes",
+        description=__doc__.split("\n\n")[0],
+        epilog="Options not listed here are the recipe options to override.",
+    )
+    parser.add_argument("action", choices=("list", "run", "ship"))
+    parser.add_argument("names", nargs="*", help="recipes or groups")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--resume", action="store_true", help="skip finished runs")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once")
+    parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--dry-run", action="store_true", help="print the commands")
+    options, overrides = parser.parse_known_args(argv)
+    try:
+        if options.jobs < 1:
+            raise ValueError(f"--jobs must be an integer >= 1, got {options.jobs}")
+        if options.action == "list":
+            for group in options.names or [None]:
+                print(listing(group))
+            return 0
+        if not options.names:
+            raise ValueError(f"name recipes or groups ({' '.join(GROUPS)})")
+        if options.action == "ship":
+            for group in options.names:
+                for path in ship(group, options.out_dir):
+                    print(f"wrote {path}")
+            return 0
+        chosen = resolve(options.names)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+        return 2
+    failed = run(
+        chosen,
+        options.seeds,
+        options.resume,
+        tuple(overrides),
+        options.jobs,
+        options.out_dir,
+        options.dry_run,
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
