@@ -532,28 +532,26 @@ def run(
 
 
 def ship(group: str, folder: str | Path | None = None) -> list[Path]:
-    """Write ``group``'s records (its finished ``NAME_seedS.pt`` checkpoints, without
-    weights) to its JSON in ``vaebook/pretrained`` and copy the seed-0 checkpoints of
-    its recipes that ship with weights there. Returns the files written."""
+    """Write ``group``'s records (its finished ``NAME_seedS.pt`` checkpoints at their
+    recipes' seeds, without weights) to its JSON in ``vaebook/pretrained`` and copy
+    there the seed-0 checkpoints of its recipes that ship with weights. Refused while
+    one of its runs is absent or unfinished. Returns the files written."""
     spec = GROUPS[group]
     if spec.records is None:
         raise ValueError(f"group {group} trains straight into {spec.folder}")
-    names = {r.name for r in in_group(group)}
-    folder = Path(folder) if folder is not None else spec.folder
     paths = [
-        p
-        for p in sorted(folder.glob("*_seed*.pt"))
-        if runs.SEED_SUFFIX.match(p.stem)["name"] in names
+        recipe.out(seed, folder)
+        for recipe in in_group(group)
+        for seed in recipe.seeds or [0]
     ]
-    if not paths:
-        raise FileNotFoundError(f"no checkpoints of group {group} in {folder}")
+    missing = [f"{p} ({runs.state(p)})" for p in paths if runs.state(p) != "finished"]
+    if missing:
+        raise ValueError(f"{group} is not finished: {', '.join(missing)}")
     written = [runs.write_runs(paths, spec.records)]
     for recipe in in_group(group):
         if recipe.ships:
-            source, target = recipe.out(0, folder), PACKAGE_FOLDER / f"{recipe.name}.pt"
-            if runs.state(source) != "finished":
-                raise ValueError(f"{source} is not a finished run: not shipped")
-            written.append(Path(shutil.copyfile(source, target)))
+            target = PACKAGE_FOLDER / f"{recipe.name}.pt"
+            written.append(Path(shutil.copyfile(recipe.out(0, folder), target)))
     return written
 
 
