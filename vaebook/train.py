@@ -293,8 +293,9 @@ def prepare(argv: list[str]) -> Run:
 
 
 def build_model(model_config, train_config: TrainConfig) -> torch.nn.Module:
-    """The model with its initial weights drawn from the run's seed (the same seed:
-    the same initial weights, whatever ran before in the process)."""
+    """The model with its initial weights drawn from the run's seed (the rule of
+    :func:`vaebook.training.reinitialize`: the same seed, the same initial weights,
+    whatever ran before in the process; ``fit(..., init=True)`` draws them again)."""
     torch.manual_seed(train_config.seed)
     return model_config.build()
 
@@ -330,6 +331,7 @@ def train(run: Run) -> list[dict]:
         test,
         resume=run.resume,
         on_epoch=save_epoch,
+        init=run.resume is None,  # a fresh run starts from its seed's weights
     )
 
 
