@@ -146,93 +146,94 @@ def with_overrides(options: tuple[str, ...], overrides: tuple[str, ...]) -> list
 
 # --- the recipes ---------------------------------------------------------------------
 
-ADAM_COSINE = ("--lr", "1e-3", "--lr-schedule", "cosine", "--batch-size", "100")
-DISCRETE_EVAL = ("--iw-samples", "100", "--check-limit", "1000")
-DISCRETE_EVAL += ("--check-iw-samples", "100", "--dtype", "int8")
-
-
-def discrete_training(epochs: int) -> tuple[str, ...]:
-    """Jang et al.'s setting as the discrete chapters train it: Adam 1e-3 with cosine
-    decay, batch 100, the KL weight ramped over the first 30 % (as the DVAE papers),
-    test bounds with 100 importance samples, int8 weights."""
-    return (*ADAM_COSINE, "--beta-warmup", "0.3", "--epochs", str(epochs))
-
-
-BINARY = ("--hidden", "512", "256", "--latent-dim", "200")  # 784-512-256-200
-CATEGORICAL = ("--hidden", "512", "256", "--num-latents", "20", "--num-classes", "10")
-SHARPNESS_ANNEAL = (  # beta 1 -> 10, geometric, over the first 70 % of the steps
-    "--smoothing-beta-start",
-    "1",
-    "--smoothing-beta",
-    "10",
-    "--smoothing-anneal",
-    "geometric",
-    "--smoothing-anneal-fraction",
-    "0.7",
+# Options as on the command line (split on spaces), shared pieces first.
+DISCRETE = (
+    "--lr 1e-3 --lr-schedule cosine --batch-size 100 --beta-warmup 0.3 --epochs {}"
 )
-SHARPNESS_5 = ("--smoothing-beta", "5")
-TAU_ANNEAL = ("--temperature", "1", "--temperature-min", "0.5", "--anneal-rate", "1e-4")
-VQ = ("--channels", "32", "64", "--codebook-size", "64", "--code-dim", "16")
-VQ += (*ADAM_COSINE, "--epochs", "5", "--iw-samples", "1", "--check-limit", "1000")
-VQ += ("--check-iw-samples", "1", "--dtype", "int8")
+DISCRETE_EVAL = (
+    "--iw-samples 100 --check-limit 1000 --check-iw-samples 100 --dtype int8"
+)
+BINARY = "--hidden 512 256 --latent-dim 200"  # Jang et al.'s 784-512-256-200 MLP
+CATEGORICAL = "--hidden 512 256 --num-latents 20 --num-classes 10"  # 20 x 10 classes
+SHARPNESS_5 = "--smoothing-beta 5"
+SHARPNESS_ANNEAL = (  # 1 -> 10, geometric, over the first 70 % of the steps
+    "--smoothing-beta-start 1 --smoothing-beta 10 --smoothing-anneal geometric "
+    "--smoothing-anneal-fraction 0.7"
+)
+TAU_ANNEAL = "--temperature 1 --temperature-min 0.5 --anneal-rate 1e-4"
+GUMBEL_500 = (
+    "--temperature 1 --temperature-min {} --anneal-rate 1e-4 --anneal-every 500"
+)
+VQ = (  # 5 epochs, Adam 1e-3 cosine, batch 100: equal steps for every variant
+    "--channels 32 64 --codebook-size 64 --code-dim 16 --lr 1e-3 --lr-schedule cosine "
+    "--batch-size 100 --epochs 5 --iw-samples 1 --check-limit 1000 "
+    "--check-iw-samples 1 --dtype int8"
+)
+SMALL = "--hidden 200 --latent-dim 16 --epochs 15 --lr-schedule cosine"
+SMALL_EVAL = "--iw-samples 100 --dtype float16"
+ESTIMATION = (  # 784-200-20, 10 epochs: the gradient estimation chapters
+    "--hidden 200 --latent-dim 20 --epochs 10 --lr-schedule cosine --batch-size 100 "
+    "--iw-samples 1000 --dtype float16"
+)
+POSTERIOR = (  # 784-200-200-16, 25 epochs: computing q(z|x)
+    "--hidden 200 200 --latent-dim 16 --epochs 25 --lr-schedule cosine "
+    "--batch-size 100 --iw-samples 1000 --check-limit 500 --check-iw-samples 1000 "
+    "--dtype float16"
+)
 
-
-def _gaussian() -> list[Recipe]:
-    small = ("--hidden", "200", "--latent-dim", "16", "--epochs", "15")
-    small += ("--lr-schedule", "cosine")
-    betas = [
-        Recipe(
+PRETRAINED = [  # name, model, options, label, note
+    (
+        "mnist_vae",
+        "gaussian-vae",
+        "--hidden 512 512 --latent-dim 50 --epochs 160 --lr-schedule cosine "
+        "--beta-warmup 0.05 --batch-size 100 --iw-samples 5000 --dtype float16",
+        "Gaussian VAE 784-512-512-50",
+        "the VAE chapter's model; S=5000 NLL on all 10,000 test images",
+    ),
+    (
+        "mnist_vae_2d",
+        "gaussian-vae",
+        "--hidden 256 256 --latent-dim 2 --epochs 30 --lr-schedule cosine "
+        "--iw-samples 1000 --dtype float16",
+        "2-D latent space",
+        "for the scatter and the manifold",
+    ),
+    *[
+        (
             f"mnist_vae_beta_{b}",
-            "pretrained",
             "gaussian-vae",
-            (*small, "--beta", b, "--iw-samples", "100", "--dtype", "float16"),
+            f"{SMALL} --beta {b} {SMALL_EVAL}",
             f"beta = {b}",
             "the beta slider: one small model per KL weight",
         )
         for b in ("0.1", "0.3", "1", "3", "10")
-    ]
-    main = ("--hidden", "512", "512", "--latent-dim", "50", "--epochs", "160")
-    main += ("--lr-schedule", "cosine", "--beta-warmup", "0.05", "--batch-size", "100")
-    return [
-        Recipe(
-            "mnist_vae",
-            "pretrained",
-            "gaussian-vae",
-            (*main, "--iw-samples", "5000", "--dtype", "float16"),
-            "Gaussian VAE 784-512-512-50",
-            "the VAE chapter's model; S=5000 NLL on all 10,000 test images",
-        ),
-        Recipe(
-            "mnist_vae_2d",
-            "pretrained",
-            "gaussian-vae",
-            ("--hidden", "256", "256", "--latent-dim", "2", "--epochs", "30")
-            + ("--lr-schedule", "cosine", "--iw-samples", "1000", "--dtype", "float16"),
-            "2-D latent space",
-            "for the scatter and the manifold",
-        ),
-        *betas,
-        Recipe(
-            "elbo_l2_vae",
-            "pretrained",
-            "l2-regularized-vae",
-            (*small, "--iw-samples", "100", "--dtype", "float16"),
-            "mu^2 + (sigma - 1)^2 regularizer",
-            "the notes' alternative regularizer, same setting as mnist_vae_beta_1",
-        ),
-    ]
-
-
-def _estimation() -> list[Recipe]:
-    common = ("--hidden", "200", "--latent-dim", "20", "--epochs", "10")
-    common += ("--lr-schedule", "cosine", "--batch-size", "100", "--iw-samples")
-    common += ("1000", "--dtype", "float16")
-    reparam = [
-        Recipe(
+    ],
+    (
+        "elbo_l2_vae",
+        "l2-regularized-vae",
+        f"{SMALL} {SMALL_EVAL}",
+        "mu^2 + (sigma - 1)^2 regularizer",
+        "the notes' alternative regularizer, same setting as mnist_vae_beta_1",
+    ),
+    (
+        "grad_pathwise_vae",
+        "gaussian-vae",
+        f"{ESTIMATION} --num-samples 4",
+        "pathwise",
+        "4 samples of z per image (as many as the score function gets)",
+    ),
+    (
+        "grad_score_vae",
+        "score-function-vae",
+        f"{ESTIMATION} --baseline leave-one-out --num-samples 4",
+        "score function",
+        "the encoder trained by the score function, leave-one-out baseline",
+    ),
+    *[
+        (
             f"reparam_{family}_vae",
-            "pretrained",
             "reparam-vae",
-            (*common, "--posterior", family, "--prior", prior),
+            f"{ESTIMATION} --posterior {family} --prior {prior}",
             label,
             note,
         )
@@ -241,188 +242,152 @@ def _estimation() -> list[Recipe]:
             ("laplace", "matching", "Laplace q", "prior Laplace(0, 1), closed-form KL"),
             ("logistic", "gaussian", "Logistic q (MC KL)", "prior N(0, I), MC KL"),
         )
-    ]
-    return [
-        Recipe(
-            "grad_pathwise_vae",
-            "pretrained",
-            "gaussian-vae",
-            (*common, "--num-samples", "4"),
-            "pathwise",
-            "4 samples of z per image (as many as the score function gets)",
-        ),
-        Recipe(
-            "grad_score_vae",
-            "pretrained",
-            "score-function-vae",
-            (*common, "--baseline", "leave-one-out", "--num-samples", "4"),
-            "score function",
-            "the encoder trained by the score function, leave-one-out baseline",
-        ),
-        *reparam,
-    ]
-
-
-def _posteriors() -> list[Recipe]:
-    common = ("--hidden", "200", "200", "--latent-dim", "16", "--epochs", "25")
-    common += ("--lr-schedule", "cosine", "--batch-size", "100", "--iw-samples")
-    common += ("1000", "--check-limit", "500", "--check-iw-samples", "1000")
-    common += ("--dtype", "float16")
-    families = (
-        ("diagonal", (), "diagonal", "q(z|x) = N(mu, diag(sigma^2))"),
-        ("fullcov", (), "full covariance", "N(mu, L L^T), L lower-triangular"),
-        ("planar", ("--num-flows", "4"), "planar flow", "diagonal + 4 planar steps"),
-    )
-    return [
-        Recipe(
+    ],
+    *[
+        (
             f"posterior_{family}_vae",
-            "pretrained",
             "posterior-vae",
-            ("--posterior", family, *flows, *common),
+            f"--posterior {family} {flows}{POSTERIOR}",
             label,
             note,
         )
-        for family, flows, label, note in families
-    ]
+        for family, flows, label, note in (
+            ("diagonal", "", "diagonal", "q(z|x) = N(mu, diag(sigma^2))"),
+            ("fullcov", "", "full covariance", "N(mu, L L^T), L lower-triangular"),
+            ("planar", "--num-flows 4 ", "planar flow", "diagonal + 4 planar steps"),
+        )
+    ],
+]
 
-
-def _estimators() -> list[Recipe]:
-    head = (*BINARY, *discrete_training(10), *DISCRETE_EVAL)
-    runs_ = [
-        (
-            "bin_straight_through",
-            "straight-through",
-            ("--estimator", "straight-through"),
-        ),
-        (
-            "bin_score_function",
-            "score function + baseline",
-            ("--estimator", "score-function", "--baseline-decay", "0.99"),
-        ),
-        *[
-            (
-                f"bin_gumbel_tau{tag}",
-                f"Gumbel-softmax tau {tau}",
-                ("--estimator", "gumbel-softmax", "--temperature", tau)
-                + ("--anneal-rate", "0"),
-            )
-            for tag, tau in (("1", "1"), ("05", "0.5"))
-        ],
-        (
-            "bin_gumbel_anneal",
-            "Gumbel-softmax annealed",
-            ("--estimator", "gumbel-softmax", *TAU_ANNEAL),
-        ),
-        (
-            "bin_st_gumbel",
-            "ST Gumbel-softmax annealed",
-            ("--estimator", "straight-through-gumbel", *TAU_ANNEAL),
-        ),
-    ]
-    smoothers = [
-        (f"bin_{f}", f"{f} beta 5", ("--estimator", f"smoothing-{f}", *SHARPNESS_5))
+ESTIMATORS = [  # name, label in the book, the estimator's options
+    ("bin_straight_through", "straight-through", "--estimator straight-through"),
+    (
+        "bin_score_function",
+        "score function + baseline",
+        "--estimator score-function --baseline-decay 0.99",
+    ),
+    (
+        "bin_gumbel_tau1",
+        "Gumbel-softmax tau 1",
+        "--estimator gumbel-softmax --temperature 1 --anneal-rate 0",
+    ),
+    (
+        "bin_gumbel_tau05",
+        "Gumbel-softmax tau 0.5",
+        "--estimator gumbel-softmax --temperature 0.5 --anneal-rate 0",
+    ),
+    (
+        "bin_gumbel_anneal",
+        "Gumbel-softmax annealed",
+        f"--estimator gumbel-softmax {TAU_ANNEAL}",
+    ),
+    (
+        "bin_st_gumbel",
+        "ST Gumbel-softmax annealed",
+        f"--estimator straight-through-gumbel {TAU_ANNEAL}",
+    ),
+    *[
+        (f"bin_{f}", f"{f} beta 5", f"--estimator smoothing-{f} {SHARPNESS_5}")
         for f in ("f1", "f2", "f3")
-    ] + [
+    ],
+    *[
         (
             f"bin_{f}_anneal",
             f"{f} beta annealed",
-            ("--estimator", f"smoothing-{f}", *SHARPNESS_ANNEAL),
+            f"--estimator smoothing-{f} {SHARPNESS_ANNEAL}",
         )
         for f in ("f1", "f2", "f3")
-    ]
+    ],
+]
+
+HEADLINE = [  # name, model, options, label, note, ships
+    (
+        "cat_gumbel_vae",
+        "categorical-vae",
+        f"{CATEGORICAL} --estimator gumbel-softmax {GUMBEL_500.format(0.2)} "
+        f"{DISCRETE.format(120)} {DISCRETE_EVAL}",
+        "Gumbel-softmax 20 x 10, 120 epochs",
+        "tau = max(0.2, exp(-1e-4 t)) every 500 steps; 72,000 steps",
+        True,
+    ),
+    (
+        "cat_gumbel_tau02",
+        "categorical-vae",
+        f"{CATEGORICAL} --estimator gumbel-softmax {GUMBEL_500.format(0.2)} "
+        f"{DISCRETE.format(60)} {DISCRETE_EVAL}",
+        "Gumbel-softmax 20 x 10, 60 epochs",
+        "cat_gumbel_vae's recipe at 60 epochs: the candidate that won",
+        False,
+    ),
+    (
+        "cat_st_gumbel",
+        "categorical-vae",
+        f"{CATEGORICAL} --estimator straight-through-gumbel "
+        f"{GUMBEL_500.format(0.5)} {DISCRETE.format(60)} {DISCRETE_EVAL}",
+        "ST Gumbel-softmax 20 x 10, 60 epochs",
+        "the other candidate: tau = max(0.5, exp(-1e-4 t))",
+        False,
+    ),
+    (
+        "bin_f2_anneal_long",
+        "binary-vae",
+        f"{BINARY} --estimator smoothing-f2 {SHARPNESS_ANNEAL} "
+        f"{DISCRETE.format(60)} {DISCRETE_EVAL}",
+        "f2 beta annealed, 60 epochs",
+        "the comparison's bin_f2_anneal trained 60 epochs instead of 10",
+        True,
+    ),
+]
+
+VQ_VARIANTS = [  # name, options beyond VQ, label, note
+    ("vq_ema", "", "EMA (paper)", "beta_c 0.25, EMA gamma 0.99, no extra tricks"),
+    (
+        "vq_ema_restart",
+        "--data-init --restart-below 1",
+        "EMA + restarts",
+        "codebook initialized from data, dead codes restarted",
+    ),
+    ("vq_codebook_loss", "--no-ema", "codebook loss", "no EMA"),
+    ("vq_beta_0", "--commitment 0", "beta_c = 0", "no commitment loss"),
+    ("vq_beta_2", "--commitment 2", "beta_c = 2", "strong commitment"),
+    ("vq_gamma_0.9", "--decay 0.9", "gamma = 0.9", "fast EMA"),
+    ("vq_gamma_0.999", "--decay 0.999", "gamma = 0.999", "slow EMA"),
+]
+
+
+def _all() -> list[Recipe]:
+    """The tables above as recipes."""
+    comparison = f"{BINARY} {DISCRETE.format(10)} {DISCRETE_EVAL}"
     return [
-        Recipe(
-            name,
-            "estimators",
-            "binary-vae",
-            (*head, *estimator),
-            label,
-            "200 Bernoulli latents, 6,000 steps; only the estimator differs",
-            seeds=(0, 1),
-            ships=name == "bin_straight_through",
-        )
-        for name, label, estimator in runs_ + smoothers
+        *[
+            Recipe(n, "pretrained", m, tuple(o.split()), lb, nt)
+            for n, m, o, lb, nt in PRETRAINED
+        ],
+        *[
+            Recipe(
+                name,
+                "estimators",
+                "binary-vae",
+                tuple(f"{comparison} {options}".split()),
+                label,
+                "200 Bernoulli latents, 6,000 steps; only the estimator differs",
+                seeds=(0, 1),
+                ships=name == "bin_straight_through",
+            )
+            for name, label, options in ESTIMATORS
+        ],
+        *[
+            Recipe(n, "headline", m, tuple(o.split()), lb, nt, ships=sh)
+            for n, m, o, lb, nt, sh in HEADLINE
+        ],
+        *[
+            Recipe(n, "vq", "vq-vae", tuple(f"{VQ} {o}".split()), lb, nt)
+            for n, o, lb, nt in VQ_VARIANTS
+        ],
     ]
 
 
-def _headline() -> list[Recipe]:
-    def gumbel(floor: str, estimator: str, epochs: int) -> tuple[str, ...]:
-        tau = ("--temperature", "1", "--temperature-min", floor, "--anneal-rate")
-        tau += ("1e-4", "--anneal-every", "500")
-        training = (*discrete_training(epochs), *DISCRETE_EVAL)
-        return (*CATEGORICAL, "--estimator", estimator, *tau, *training)
-
-    return [
-        Recipe(
-            "cat_gumbel_vae",
-            "headline",
-            "categorical-vae",
-            gumbel("0.2", "gumbel-softmax", 120),
-            "Gumbel-softmax 20 x 10, 120 epochs",
-            "tau = max(0.2, exp(-1e-4 t)) every 500 steps; 72,000 steps",
-            ships=True,
-        ),
-        Recipe(
-            "cat_gumbel_tau02",
-            "headline",
-            "categorical-vae",
-            gumbel("0.2", "gumbel-softmax", 60),
-            "Gumbel-softmax 20 x 10, 60 epochs",
-            "cat_gumbel_vae's recipe at 60 epochs: the candidate that won",
-        ),
-        Recipe(
-            "cat_st_gumbel",
-            "headline",
-            "categorical-vae",
-            gumbel("0.5", "straight-through-gumbel", 60),
-            "ST Gumbel-softmax 20 x 10, 60 epochs",
-            "the other candidate: tau = max(0.5, exp(-1e-4 t))",
-        ),
-        Recipe(
-            "bin_f2_anneal_long",
-            "headline",
-            "binary-vae",
-            (*BINARY, "--estimator", "smoothing-f2", *SHARPNESS_ANNEAL)
-            + (*discrete_training(60), *DISCRETE_EVAL),
-            "f2 beta annealed, 60 epochs",
-            "the comparison's bin_f2_anneal trained 60 epochs instead of 10",
-            ships=True,
-        ),
-    ]
-
-
-def _vq() -> list[Recipe]:
-    variants = (
-        ("vq_ema", (), "EMA (paper)", "beta_c 0.25, EMA gamma 0.99, no extra tricks"),
-        (
-            "vq_ema_restart",
-            ("--data-init", "--restart-below", "1"),
-            "EMA + restarts",
-            "codebook initialized from data, dead codes restarted",
-        ),
-        ("vq_codebook_loss", ("--no-ema",), "codebook loss", "no EMA"),
-        ("vq_beta_0", ("--commitment", "0"), "beta_c = 0", "no commitment loss"),
-        ("vq_beta_2", ("--commitment", "2"), "beta_c = 2", "strong commitment"),
-        ("vq_gamma_0.9", ("--decay", "0.9"), "gamma = 0.9", "fast EMA"),
-        ("vq_gamma_0.999", ("--decay", "0.999"), "gamma = 0.999", "slow EMA"),
-    )
-    return [
-        Recipe(name, "vq", "vq-vae", (*VQ, *extra), label, note)
-        for name, extra, label, note in variants
-    ]
-
-
-RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in (
-        *_gaussian(),
-        *_estimation(),
-        *_posteriors(),
-        *_estimators(),
-        *_headline(),
-        *_vq(),
-    )
-}
+RECIPES: dict[str, Recipe] = {r.name: r for r in _all()}
 
 
 def get(name: str) -> Recipe:
@@ -502,33 +467,30 @@ def run(
             if resume and runs.state(out) == "finished":
                 print(f"== {recipe.name} seed {seed or 0}: finished, skipped ({out})")
                 continue
-            tasks.append(
-                (recipe, seed, train_argv(recipe, seed, resume, overrides, folder))
-            )
+            argv = train_argv(recipe, seed, resume, overrides, folder)
+            tasks.append((f"{recipe.name} seed {seed or 0}", out.stem, argv))
     if dry_run:
-        for _, _, argv in tasks:
+        for *_, argv in tasks:
             print("python -m vaebook.train " + shlex.join(argv))
         return 0
-
-    def one(task) -> bool:
-        recipe, seed, argv = task
-        tag = f"{recipe.name} seed {seed or 0}"
-        print(f"== {tag}", flush=True)
-        command = [sys.executable, "-m", "vaebook.train", *argv]
-        if jobs == 1:
-            ok = subprocess.run(command, check=False).returncode == 0
-        else:
-            log = Path("runs/logs") / f"{recipe.out(seed).stem}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            with open(log, "w") as f:
-                code = subprocess.run(command, stdout=f, stderr=f, env=env).returncode
-            ok = code == 0
-        print(f"== {tag}: {'finished' if ok else 'FAILED'}", flush=True)
-        return ok
-
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return sum(not ok for ok in pool.map(one, tasks))
+        return sum(not ok for ok in pool.map(lambda t: _train(*t, jobs), tasks))
+
+
+def _train(tag: str, stem: str, argv: list[str], jobs: int) -> bool:
+    """One ``python -m vaebook.train`` process; whether it succeeded."""
+    print(f"== {tag}", flush=True)
+    command = [sys.executable, "-m", "vaebook.train", *argv]
+    if jobs == 1:
+        ok = subprocess.run(command, check=False).returncode == 0
+    else:
+        log = Path("runs/logs") / f"{stem}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        with open(log, "w") as f:
+            ok = subprocess.run(command, stdout=f, stderr=f, env=env).returncode == 0
+    print(f"== {tag}: {'finished' if ok else f'FAILED (log: runs/logs/{stem}.log)'}")
+    return ok
 
 
 def ship(group: str, folder: str | Path | None = None) -> list[Path]:
@@ -555,8 +517,7 @@ def ship(group: str, folder: str | Path | None = None) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vaebook.recipes",
         description=__doc__.split("\n\n")[0],
@@ -569,34 +530,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs at once")
     parser.add_argument("--out-dir", type=Path, default=None)
     parser.add_argument("--dry-run", action="store_true", help="print the commands")
-    options, overrides = parser.parse_known_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options, overrides = parser().parse_known_args(argv)
     try:
         if options.jobs < 1:
             raise ValueError(f"--jobs must be an integer >= 1, got {options.jobs}")
         if options.action == "list":
-            for group in options.names or [None]:
-                print(listing(group))
+            print("\n".join(listing(group) for group in options.names or [None]))
             return 0
         if not options.names:
             raise ValueError(f"name recipes or groups ({' '.join(GROUPS)})")
         if options.action == "ship":
-            for group in options.names:
-                for path in ship(group, options.out_dir):
-                    print(f"wrote {path}")
+            for path in [p for g in options.names for p in ship(g, options.out_dir)]:
+                print(f"wrote {path}")
             return 0
         chosen = resolve(options.names)
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f"error: {err.args[0]}", file=sys.stderr)
         return 2
-    failed = run(
-        chosen,
-        options.seeds,
-        options.resume,
-        tuple(overrides),
-        options.jobs,
-        options.out_dir,
-        options.dry_run,
-    )
+    args = (options.seeds, options.resume, tuple(overrides), options.jobs)
+    failed = run(chosen, *args, options.out_dir, options.dry_run)
     return 1 if failed else 0
 
 

@@ -78,54 +78,43 @@ def from_options(cls, options: argparse.Namespace):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
+RUN_OPTIONS = {  # the options that are not config fields: output and evaluation
+    "--out": dict(type=Path, required=True, help="where to write the checkpoint (.pt)"),
+    "--iw-samples": dict(
+        type=int, default=5000, help="importance samples for the test NLL"
+    ),
+    "--eval-limit": dict(
+        type=int, default=None, help="evaluate on the first N test images"
+    ),
+    "--check-limit": dict(
+        type=int,
+        default=1000,
+        help="also record the NLL on the first N test images (what a chapter "
+        "recomputes)",
+    ),
+    "--check-iw-samples": dict(
+        type=int, default=1000, help="importance samples for that check"
+    ),
+    "--dtype": dict(
+        choices=list(STORAGE_DTYPES), default="float32", help="weight storage"
+    ),
+    "--resume": dict(
+        type=Path,
+        default=None,
+        metavar="CKPT",
+        help="continue the run saved in CKPT (--out holds it after every epoch), "
+        "given the same options",
+    ),
+}
+
+
 def parser_for(model_name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m vaebook.train {model_name}",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="where to write the checkpoint (.pt)"
-    )
-    parser.add_argument(
-        "--iw-samples",
-        type=int,
-        default=5000,
-        help="importance samples for the test NLL",
-    )
-    parser.add_argument(
-        "--eval-limit",
-        type=int,
-        default=None,
-        help="evaluate on the first N test images",
-    )
-    parser.add_argument(
-        "--check-limit",
-        type=int,
-        default=1000,
-        help=(
-            "also record the NLL on the first N test images (what a chapter recomputes)"
-        ),
-    )
-    parser.add_argument(
-        "--check-iw-samples",
-        type=int,
-        default=1000,
-        help="importance samples for that check",
-    )
-    parser.add_argument(
-        "--dtype",
-        choices=list(STORAGE_DTYPES),
-        default="float32",
-        help="weight storage",
-    )
-    parser.add_argument(
-        "--resume",
-        type=Path,
-        default=None,
-        metavar="CKPT",
-        help="continue the run saved in CKPT (--out holds it after "
-        "every epoch), given the same options",
-    )
+    for flag, spec in RUN_OPTIONS.items():
+        parser.add_argument(flag, **spec)
     add_dataclass_options(parser, registry.CONFIGS[model_name])
     add_dataclass_options(parser, TrainConfig)
     return parser
