@@ -169,9 +169,7 @@ def test_shipped_schedules_follow_the_formula(grid):
         run = grid["runs"][setting.key]
         assert run["steps"] == grid["config"]["steps"]
         if setting.beta_end is not None:
-            assert run["curves"]["smoothing_beta"][-1] == pytest.approx(
-                setting.beta_end
-            )
+            assert run["curves"]["sharpness"][-1] == pytest.approx(setting.beta_end)
             continue
         tau = setting.schedule()
         for t, value in zip(run["curves"]["step"], run["curves"]["temperature"]):

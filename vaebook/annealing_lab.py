@@ -105,10 +105,10 @@ class Setting:
                 hidden=tuple(hidden),
                 latent_dim=latent_dim,
                 estimator="smoothing-f3",
-                smoothing_beta=self.beta_end,
-                smoothing_beta_start=self.beta_start,
-                smoothing_anneal=how,
-                smoothing_anneal_fraction=0.7,
+                sharpness=self.beta_end,
+                sharpness_start=self.beta_start,
+                sharpness_anneal=how,
+                sharpness_anneal_fraction=0.7,
             )
         floor = self.floor if self.rate > 0 else min(self.floor, self.start)
         return BinaryVAEConfig(
@@ -217,7 +217,7 @@ def discrete_run(
 
     Stops early after ``time_limit`` seconds (the schedule still follows the step).
     ``callback(run)`` is called at every logged step with the run so far. Returns the
-    run: setting, curves (``step``, ``temperature``, ``smoothing_beta``, ``relaxed``,
+    run: setting, curves (``step``, ``temperature``, ``sharpness``, ``relaxed``,
     ``hard``, ``kl``: window means of the training -ELBOs, nats), ``variance``
     (step -> encoder gradient variance), ``test`` numbers and ``images`` (uint8).
     """
@@ -281,7 +281,7 @@ def discrete_run(
             },
             {
                 "temperature": params["temperature"],
-                "smoothing_beta": params["smoothing_beta"],
+                "sharpness": params["sharpness"],
             },
         )
         if logged and callback is not None:

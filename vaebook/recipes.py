@@ -155,10 +155,10 @@ DISCRETE_EVAL = (
 )
 BINARY = "--hidden 512 256 --latent-dim 200"  # Jang et al.'s 784-512-256-200 MLP
 CATEGORICAL = "--hidden 512 256 --num-latents 20 --num-classes 10"  # 20 x 10 classes
-SHARPNESS_5 = "--smoothing-beta 5"
-SHARPNESS_ANNEAL = (  # 1 -> 10, geometric, over the first 70 % of the steps
-    "--smoothing-beta-start 1 --smoothing-beta 10 --smoothing-anneal geometric "
-    "--smoothing-anneal-fraction 0.7"
+SHARPNESS_5 = "--sharpness 5"
+SHARPNESS_ANNEAL = (  # kappa 1 -> 10, geometric, over the first 70 % of the steps
+    "--sharpness-start 1 --sharpness 10 --sharpness-anneal geometric "
+    "--sharpness-anneal-fraction 0.7"
 )
 TAU_ANNEAL = "--temperature 1 --temperature-min 0.5 --anneal-rate 1e-4"
 GUMBEL_500 = (

@@ -73,7 +73,7 @@ def _style(ax, xlabel: str, ylabel: str) -> None:
 
 
 class ScheduleFigure:
-    """The lab's figure for one schedule (``"temperature"`` or ``"smoothing_beta"``).
+    """The lab's figure for one schedule (``"temperature"`` or ``"sharpness"``).
 
     Built once (axes, limits, reference lines); :meth:`show` only moves artists, so a
     slider move costs one render. ``extra`` live runs are drawn in black on top.
@@ -223,7 +223,7 @@ def temperature_draw(grid: dict, figure: ScheduleFigure | None = None):
 def beta_draw(grid: dict, figure: ScheduleFigure | None = None):
     """draw(beta_end, schedule) for the f3 smoother: beta fixed at beta_end, or moved
     geometrically from 1 over the first 70 % of the steps; grey: the other one."""
-    figure = figure or ScheduleFigure(grid, "smoothing_beta")
+    figure = figure or ScheduleFigure(grid, "sharpness")
     runs = grid["runs"]
 
     def draw(beta_end: float, schedule: str):
