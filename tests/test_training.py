@@ -355,3 +355,53 @@ def test_log_every_writes_windows_and_tests_once_at_the_end(data):
 def test_bad_budgets_are_refused(field):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: 0})
+
+
+# --- seeds and default data (issue 17's contracts) ------------------------------------
+def test_init_draws_the_initial_weights_from_the_config_seed(data):
+    """With init=True two fits with the same config give the same weights and history
+    whatever the global generator held when the models were built, and the weights
+    vaebook.train starts from (torch.manual_seed(seed) before build()); without it the
+    weights handed in are the start (a trained model is fine-tuned, never reset)."""
+    model_config = VAEConfig(hidden=(16,), latent_dim=2)
+    config = TrainConfig(epochs=1, batch_size=200, seed=3, device="cpu")
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        model = model_config.build()
+        runs.append((model, fit(model, config, *data, init=True)))
+    torch.manual_seed(config.seed)
+    seeded = model_config.build()
+    runs.append((seeded, fit(seeded, config, *data)))
+    (a, history_a), (b, history_b), (c, history_c) = runs
+    assert drop_time(history_a) == drop_time(history_b) == drop_time(history_c)
+    for p, q, r in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(p, q) and torch.equal(p, r)
+    start = [p.detach().clone() for p in a.parameters()]
+    fit(a, TrainConfig(epochs=1, lr=1e-9, device="cpu"), data[0], False)
+    for p, q in zip(a.parameters(), start):
+        assert (p - q).abs().max() < 1e-6  # fine-tuned from its weights, not redrawn
+    with pytest.raises(ValueError, match="config"):
+        fit(torch.nn.Linear(784, 2), config, *data, init=True)
+
+
+def test_without_a_test_set_only_default_mnist_is_evaluated(monkeypatch):
+    """Training data of 8x8 images and no test set: no test pass (MNIST's test split,
+    784 pixels, is neither loaded nor downloaded); a mismatched test set is named."""
+    import vaebook.data
+
+    def no_mnist(*args, **kwargs):
+        raise AssertionError("fit loaded MNIST for a model of 8x8 images")
+
+    monkeypatch.setattr(vaebook.data, "load_mnist_images", no_mnist)
+    torch.manual_seed(0)
+    images = (torch.rand(100, 8, 8) < 0.3).float()
+    model = VAEConfig(hidden=(8,), latent_dim=2, data_dim=64).build()
+    history = fit(model, TrainConfig(epochs=1, batch_size=50, device="cpu"), images)
+    assert not any(key.startswith("test_") for key in history[0])
+    for train, test, which, pixels in [
+        (images, torch.zeros(10, 16, 16), "test", 256),
+        (torch.zeros(10, 4, 4), images, "training", 16),
+    ]:
+        with pytest.raises(ValueError, match=f"the {which} data .* has {pixels} "):
+            fit(model, TrainConfig(epochs=1, device="cpu"), train, test)

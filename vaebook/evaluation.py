@@ -39,7 +39,7 @@ def evaluate(
     if elbo_samples < 1:
         raise ValueError(f"elbo_samples must be an integer >= 1, got {elbo_samples!r}")
     data = as_dataset(data, "test images")
-    check_data_dim(model, data)
+    check_data_dim(model, data, "evaluation")
     from tqdm.auto import tqdm
 
     model.eval()

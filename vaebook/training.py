@@ -1,15 +1,38 @@
-"""One fit loop for every model in the book.
+"""One fit loop for every model in the book: :func:`fit`.
 
 The data split lives on the training device as one tensor and is batched by
 index (no per-sample DataLoader). The loop is seeded and reproducible, shows a
 ``tqdm.auto`` bar (silent in CI and book builds) and returns a history: one
-dict per epoch with the training and test averages of every per-example
-metric the objective returns, the KL per latent dimension, the learning rate,
-the KL weight and the seconds the epoch took.
+dict per epoch (or per logging window of ``TrainConfig.log_every`` steps) with the
+training averages of every per-example metric the objective returns, the test
+averages and the KL per latent dimension, the learning rate, the KL weight and the
+seconds the epoch (window) took.
 
 An objective is a callable ``objective(model, x, state) -> dict`` whose
 ``"loss"`` entry is the scalar to minimize and whose other entries are
 per-example (B,) metrics, e.g. ``neg_elbo``, ``log_px_given_z``, ``kl``.
+
+Stopping: after ``epochs`` epochs (``"finished"``), after ``max_steps`` optimizer
+steps (``"max_steps"``), at the ``time_limit`` (``"time_limit"``: after the epoch
+that reaches it, or after the step under a ``max_steps`` budget), or when the
+per-step ``callback(state, out)`` returns True (``"callback"``). The reason is
+``history.stopped``, ``state.stopped`` and the checkpoint's ``"stopped"``.
+
+Seeds: ``TrainConfig.seed`` seeds the objective's noise (rsample, the estimators)
+and the MNIST that :func:`fit` loads itself (its binarization and order; data handed
+in is ordered by its own seed). The initial weights are the model's as given, so
+that a trained model is fine-tuned, never reset: build the model after
+``torch.manual_seed(config.seed)`` (as ``vaebook.train`` does), or pass
+``fit(..., init=True)``, which draws them afresh from the config's seed (the same
+weights). Then two fits with the same config give the same weights and history.
+
+Resuming: after every epoch ``on_epoch(history, training_state(...))`` is called
+(``vaebook.train`` writes a checkpoint there). Given the weights of such a
+checkpoint in ``model`` and ``resume`` = its training state with ``"history"``
+added (``Checkpoint.resume``), :func:`fit` continues after the last saved epoch
+with the same optimizer, step count, schedules and random state, and returns the
+same history as a run never interrupted (bit for bit on the CPU; not under a
+``time_limit``, whose schedules follow the clock).
 """
 
 from __future__ import annotations
@@ -260,7 +283,8 @@ def check_data_dim(model, data: BinaryImages, which: str = "") -> None:
 def rng_state() -> dict:
     """The global torch generators (CPU, every CUDA device, MPS): the noise of rsample
     and of the estimators. The data's binarization and shuffling generators need no
-    state: they are seeded per epoch from the config's seed (BinarizedMNIST.batches)."""
+    state: they are seeded per epoch from the data's seed (BinaryImages.batches; the
+    config's seed for the MNIST that fit loads itself)."""
     state = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -332,42 +356,20 @@ def fit(
     callback: Callable | None = None,
     init: bool = False,
 ) -> History:
-    """Train ``model`` in place and return its history.
-
-    The history has one row per epoch (training means of every per-example metric,
-    ``train_*``, and the test means, ``test_*``), or with ``config.log_every`` one row
-    per window of that many steps (training means over the window; the test pass
-    only at the end, in the last row). ``history.stopped`` says why training ended:
-    ``"finished"`` (all epochs), ``"max_steps"`` (the step budget), ``"time_limit"``
-    or ``"callback"``.
+    """Train ``model`` in place and return its history (see the module's text for
+    stopping, seeds and resuming).
 
     ``train``/``test``: :class:`vaebook.data.BinaryImages` or tensors of images
-    ((N, D) or (N, *image_shape), values in [0, 1]). ``train=None`` is MNIST's
-    training split from the configured data root (the config's binarization, seed and
-    ``train_limit``). ``test=None`` is MNIST's test split (binarized with seed 0, so
-    that every seed is scored on the same images; ``test_limit``) when the training
-    data is that default MNIST, and no test pass otherwise; ``test=False`` skips it
-    always. ``objective`` defaults to the model's own ``objective`` method if it has
-    one, else the (beta-weighted) ELBO.
-
-    ``callback(state, out)`` runs after every optimizer step with the
-    :class:`TrainState` and the objective's output (detached tensors); returning True
-    stops training after that step.
-
-    Seeds: ``config.seed`` seeds the noise of the objective and the data's
-    binarization and order. The initial weights are the model's as given (a trained
-    model is fine-tuned, never reset), unless ``init=True``: then ``fit`` first draws
-    them afresh from ``config.seed`` (``model.config.build()`` under
-    ``torch.manual_seed(config.seed)``, the weights ``vaebook.train`` starts from), so
-    that two fits with the same config give the same weights and history.
-
-    Resuming: after every epoch ``on_epoch(history, training_state(...))`` is called
-    (``vaebook.train`` writes a checkpoint there). Given the weights of such a
-    checkpoint in ``model`` and ``resume`` = its training state with ``"history"``
-    added (``Checkpoint.resume``), ``fit`` continues after the last saved epoch with
-    the same optimizer, step count, schedules and random state, and returns the same
-    history as a run never interrupted (bit for bit on the CPU; not under a
-    ``time_limit``, whose schedules follow the clock).
+    ((N, D) or (N, *image_shape), values in [0, 1]), or another batch source
+    (``batches(batch_size, epoch)``, ``__len__``, ``to(device)``). ``train=None`` is
+    MNIST's training split (the config's binarization, seed, ``train_limit``);
+    ``test=None`` is then MNIST's test split (binarized with seed 0, the same images
+    for every seed; ``test_limit``), and no test pass when ``train`` is given;
+    ``test=False``: no test pass. ``objective`` defaults to the model's own
+    ``objective`` method if it has one, else the (beta-weighted) ELBO.
+    ``callback(state, out)``: after every optimizer step, with the objective's
+    output detached; True stops training. ``init=True``: the initial weights are
+    redrawn from ``config.seed`` (:func:`reinitialize`).
     """
     run = _Run(model, config, train, test, objective, optimizer, init)
     run.start(resume, callback, on_epoch)
@@ -403,7 +405,6 @@ class _Run:
         self.history, self.first_epoch = History(), 0
         self.sums: dict[str, torch.Tensor] = {}
         self.count, self.window_start, self.lr = 0, time.perf_counter(), None
-        self.steps_run = 0
 
     def start(self, resume, callback, on_epoch) -> None:
         """Restore a resumed run, open the progress bar, set a constant rate once."""
@@ -460,7 +461,6 @@ class _Run:
                 sums[key] = sums.get(key, 0) + value.detach().sum()
         self.count += len(x)
         state.step += 1
-        self.steps_run += 1
         self.bar.update(1)
         if self.callback is not None:
             detached = {key: value.detach() for key, value in out.items()}
