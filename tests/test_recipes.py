@@ -151,3 +151,21 @@ def test_ship_refuses_an_unfinished_group(tmp_path):
         recipes.ship("headline", tmp_path)
     with pytest.raises(ValueError, match="trains straight into"):
         recipes.ship("vq")
+
+
+def test_a_group_run_trains_in_processes_and_logs(tmp_path, monkeypatch):
+    """recipes.run with jobs > 1: each run in its own process, its output in
+    runs/logs/; a second run with resume skips it (finished)."""
+    from pathlib import Path
+
+    import vaebook
+
+    root = str(Path(vaebook.__file__).parent.parent)
+    monkeypatch.setenv("PYTHONPATH", root)
+    monkeypatch.chdir(tmp_path)
+    chosen = recipes.resolve(["bin_f1"])
+    failed = recipes.run(chosen, [4], True, tuple(TINY), jobs=2, folder="out")
+    assert failed == 0, (tmp_path / "runs/logs/bin_f1_seed4.log").read_text()
+    assert runs.state(tmp_path / "out/bin_f1_seed4.pt") == "finished"
+    assert "checkpoint" in (tmp_path / "runs/logs/bin_f1_seed4.log").read_text()
+    assert recipes.run(chosen, [4], True, tuple(TINY), folder="out") == 0
