@@ -23,7 +23,7 @@ CAT_LOGITS = torch.tensor(
 WEIGHTS = torch.tensor([0.0, 1.0, 3.0], dtype=F64)
 # chi-squared critical values at p = 0.001, by degrees of freedom
 CHI2_001 = {1: 10.83, 2: 13.82, 3: 16.27, 4: 18.47, 5: 20.52, 6: 22.46}
-PARAMS = {"temperature": 0.5, "sharpness": 5.0}
+PARAMS = {"temperature": 0.5, "sharpness": 5.0}  # each estimator takes its own
 
 
 def bern_f(z):
@@ -126,9 +126,11 @@ def test_registry_flags():
 def test_bernoulli_forward_samples_are_exact(name):
     torch.manual_seed(2)
     n = 40_000
-    z = d.get_estimator(name)(
-        BERN_LOGITS.expand(n, 3).clone().requires_grad_(True), PARAMS
-    ).detach()
+    z = (
+        d.get_estimator(name)
+        .at(**PARAMS)(BERN_LOGITS.expand(n, 3).clone().requires_grad_(True))
+        .detach()
+    )
     assert torch.all((z == 0) | (z == 1)), "not binary"
     p = torch.sigmoid(BERN_LOGITS)
     assert chi2_bernoulli(z, p) < CHI2_001[3]
@@ -141,9 +143,11 @@ def test_bernoulli_forward_samples_are_exact(name):
 def test_categorical_forward_samples_are_exact_one_hot(name):
     torch.manual_seed(3)
     n = 40_000
-    z = d.get_estimator(name, categorical=True)(
-        CAT_LOGITS.expand(n, 2, 3).clone().requires_grad_(True), PARAMS
-    ).detach()
+    z = (
+        d.get_estimator(name, categorical=True)
+        .at(**PARAMS)(CAT_LOGITS.expand(n, 2, 3).clone().requires_grad_(True))
+        .detach()
+    )
     assert torch.all((z == 0) | (z == 1)) and torch.all(z.sum(-1) == 1), "not one-hot"
     assert chi2_categorical(z, torch.softmax(CAT_LOGITS, -1)) < CHI2_001[4]
     assert chi2_categorical(z, torch.softmax(CAT_LOGITS * 1.15, -1)) > CHI2_001[4]
@@ -152,7 +156,7 @@ def test_categorical_forward_samples_are_exact_one_hot(name):
 @pytest.mark.parametrize("name", [n for n, e in d.ESTIMATORS.items() if e.relaxed])
 def test_relaxed_bernoulli_estimators_stay_in_unit_interval(name):
     torch.manual_seed(4)
-    z = d.get_estimator(name)(BERN_LOGITS.expand(5000, 3), PARAMS)
+    z = d.get_estimator(name).at(**PARAMS)(BERN_LOGITS.expand(5000, 3))
     assert torch.all((z >= 0) & (z <= 1))
     assert ((z > 0) & (z < 1)).float().mean() > 0.1, (
         "a relaxed estimator should give non-binary values"
@@ -165,7 +169,7 @@ def test_relaxed_bernoulli_estimators_stay_in_unit_interval(name):
 def test_naive_bernoulli_mean_and_zero_gradient():
     torch.manual_seed(5)
     logits = BERN_LOGITS.expand(50_000, 3).clone().requires_grad_(True)
-    z = d.ESTIMATORS["naive"](logits, {})
+    z = d.ESTIMATORS["naive"]()(logits)
     mean, se = mean_and_se(z.detach())
     assert torch.all((mean - torch.sigmoid(BERN_LOGITS)).abs() < 4 * se)
     (grad,) = torch.autograd.grad(
@@ -177,7 +181,7 @@ def test_naive_bernoulli_mean_and_zero_gradient():
 def test_naive_categorical_mean_and_zero_gradient():
     torch.manual_seed(6)
     logits = CAT_LOGITS.expand(50_000, 2, 3).clone().requires_grad_(True)
-    z = d.CATEGORICAL_ESTIMATORS["naive"](logits, {})
+    z = d.CATEGORICAL_ESTIMATORS["naive"]()(logits)
     mean, se = mean_and_se(z.detach())
     assert torch.all((mean - torch.softmax(CAT_LOGITS, -1)).abs() < 4 * se)
     (grad,) = torch.autograd.grad(cat_f(z).sum(), logits)
@@ -199,7 +203,7 @@ def test_straight_through_bernoulli_backward_formula():
     torch.manual_seed(7)
     logits = torch.randn(64, 3, dtype=F64, requires_grad=True)
     a = torch.tensor([0.5, -1.0, 2.0], dtype=F64)
-    z = d.ESTIMATORS["straight-through"](logits, {})
+    z = d.ESTIMATORS["straight-through"]()(logits)
     ((z * a).sum(-1) ** 2).sum().backward()
     zh = z.detach()
     df_dz = 2 * (zh * a).sum(-1, keepdim=True) * a  # evaluated at the hard sample
@@ -210,7 +214,7 @@ def test_straight_through_bernoulli_backward_formula():
 def test_straight_through_categorical_backward_formula():
     torch.manual_seed(8)
     logits = torch.randn(64, 2, 3, dtype=F64, requires_grad=True)
-    z = d.CATEGORICAL_ESTIMATORS["straight-through"](logits, {})
+    z = d.CATEGORICAL_ESTIMATORS["straight-through"]()(logits)
     cat_f(z).sum().backward()
     g = (
         2 * ((z.detach() * WEIGHTS).sum((-2, -1)) - 2.0)[:, None, None] * WEIGHTS
@@ -224,9 +228,7 @@ def test_straight_through_gumbel_backward_is_gumbel_softmax():
     tau = 0.7
     logits = CAT_LOGITS.expand(32, 2, 3).clone().requires_grad_(True)
     torch.manual_seed(9)
-    z = d.CATEGORICAL_ESTIMATORS["straight-through-gumbel"](
-        logits, {"temperature": tau}
-    )
+    z = d.CATEGORICAL_ESTIMATORS["straight-through-gumbel"](temperature=tau)(logits)
     (grad,) = torch.autograd.grad(cat_f(z).sum(), logits)
     torch.manual_seed(9)
     g = d.gumbel_noise(logits)
@@ -241,7 +243,9 @@ def test_straight_through_gumbel_backward_is_gumbel_softmax():
 def test_straight_through_is_biased_and_score_function_is_not_bernoulli():
     torch.manual_seed(10)
     exact = en.exact_gradient(BERN_LOGITS, bern_f)
-    st = en.gradient_samples("straight-through", BERN_LOGITS, bern_f, {}, 100_000)
+    st = en.gradient_samples(
+        d.get_estimator("straight-through")(), BERN_LOGITS, bern_f, 100_000
+    )
     mean, se = mean_and_se(st)
     assert ((mean - exact).abs() / se).max() > 5, (
         "straight-through should be measurably biased"
@@ -251,7 +255,9 @@ def test_straight_through_is_biased_and_score_function_is_not_bernoulli():
     p = torch.sigmoid(BERN_LOGITS)
     st_mean = p * (1 - p) * (2 * (p.sum() - p) - 2.6 + 2 * p)
     assert torch.all((mean - st_mean).abs() < 4 * se)
-    sf = en.gradient_samples("score-function", BERN_LOGITS, bern_f, {}, 100_000)
+    sf = en.gradient_samples(
+        d.get_estimator("score-function")(), BERN_LOGITS, bern_f, 100_000
+    )
     mean, se = mean_and_se(sf)
     assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
 
@@ -260,95 +266,18 @@ def test_straight_through_is_biased_and_score_function_is_not_categorical():
     torch.manual_seed(11)
     exact = en.exact_gradient(CAT_LOGITS, cat_f, categorical=True)
     st = en.gradient_samples(
-        "straight-through", CAT_LOGITS, cat_f, {}, 100_000, categorical=True
+        d.get_estimator("straight-through", True)(), CAT_LOGITS, cat_f, 100_000
     )
     mean, se = mean_and_se(st)
     assert ((mean - exact).abs() / se).max() > 5
     sf = en.gradient_samples(
-        "score-function", CAT_LOGITS, cat_f, {}, 100_000, categorical=True
+        d.get_estimator("score-function", True)(), CAT_LOGITS, cat_f, 100_000
     )
     mean, se = mean_and_se(sf)
     assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
 
 
 # --- exact gradients by enumeration ---------------------------------------------------
-
-
-def test_enumerate_states():
-    b = en.enumerate_states(3)
-    assert b.shape == (8, 3) and len({tuple(r.tolist()) for r in b}) == 8
-    c = en.enumerate_states(2, 3)
-    assert c.shape == (9, 2, 3) and torch.all(c.sum(-1) == 1)
-    assert len({tuple(r.flatten().tolist()) for r in c}) == 9
-
-
-def test_exact_expectation_matches_torch_distributions():
-    p = torch.sigmoid(BERN_LOGITS)
-    dist = D.Independent(D.Bernoulli(probs=p), 1)
-    states = en.enumerate_states(3).to(F64)
-    ref = (dist.log_prob(states).exp() * bern_f(states)).sum()
-    assert abs(en.exact_expectation(BERN_LOGITS, bern_f).item() - ref.item()) < 1e-6
-    cat = D.Independent(D.OneHotCategorical(logits=CAT_LOGITS), 1)
-    states = en.enumerate_states(2, 3).to(F64)
-    ref = (cat.log_prob(states).exp() * cat_f(states)).sum()
-    assert (
-        abs(en.exact_expectation(CAT_LOGITS, cat_f, True).item() - ref.item()) < 1e-10
-    )
-
-
-def test_exact_gradient_bernoulli_difference_formula():
-    """d/dl_k E f = p_k (1 - p_k) (E[f | z_k = 1] - E[f | z_k = 0])."""
-    p = torch.sigmoid(BERN_LOGITS)
-    states = en.enumerate_states(3).to(F64)
-    expected = []
-    for k in range(3):
-        others = [j for j in range(3) if j != k]
-        w = torch.prod(
-            torch.where(states[:, others] == 1, p[others], 1 - p[others]), -1
-        )
-        diff = 0.0
-        for s, ws in zip(states, w):
-            if s[k] == 1:
-                s0 = s.clone()
-                s0[k] = 0
-                diff += ws * (bern_f(s[None]) - bern_f(s0[None]))[0]
-        expected.append(p[k] * (1 - p[k]) * diff)
-    torch.testing.assert_close(
-        en.exact_gradient(BERN_LOGITS, bern_f),
-        torch.stack(expected),
-        rtol=1e-6,
-        atol=1e-7,
-    )
-
-
-@pytest.mark.parametrize("categorical", [False, True], ids=["bernoulli", "categorical"])
-def test_exact_gradient_matches_finite_differences_float64(categorical):
-    logits, f = (CAT_LOGITS, cat_f) if categorical else (BERN_LOGITS, bern_f)
-    grad = en.exact_gradient(logits, f, categorical)
-    h = 1e-6
-    fd = torch.zeros_like(logits)
-    for i in range(logits.numel()):
-        e = torch.zeros(logits.numel(), dtype=F64)
-        e[i] = h
-        e = e.reshape(logits.shape)
-        fd.view(-1)[i] = (
-            en.exact_expectation(logits + e, f, categorical)
-            - en.exact_expectation(logits - e, f, categorical)
-        ) / (2 * h)
-    torch.testing.assert_close(grad, fd, rtol=1e-7, atol=1e-8)
-    value = en.exact_expectation(logits, f, categorical)
-    assert value.dtype == F64, (
-        f"exact_expectation of float64 logits is computed in {value.dtype}"
-    )
-
-
-def test_bias_and_variance():
-    samples = torch.tensor([[1.0, 2.0], [3.0, 2.0], [2.0, 5.0]], dtype=F64)
-    exact = torch.tensor([1.0, 1.0], dtype=F64)
-    out = en.bias_and_variance(samples, exact)
-    assert out["bias_sq"] == pytest.approx(1.0 + 4.0)
-    assert out["variance"] == pytest.approx(1.0 + 3.0)
-    assert out["mean_se_norm"] == pytest.approx((4.0 / 3) ** 0.5)
 
 
 # --- Gumbel-softmax and binary concrete -----------------------------------------------
@@ -358,8 +287,8 @@ def test_bias_and_variance():
 def test_gumbel_softmax_in_simplex_with_gumbel_max_argmax(tau):
     torch.manual_seed(12)
     n = 40_000
-    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](
-        CAT_LOGITS.expand(n, 2, 3), {"temperature": tau}
+    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](temperature=tau)(
+        CAT_LOGITS.expand(n, 2, 3)
     )
     assert torch.all(y > 0) and torch.all(
         y <= 1
@@ -374,11 +303,12 @@ def test_gumbel_softmax_in_simplex_with_gumbel_max_argmax(tau):
 
 
 def test_gumbel_softmax_needs_a_positive_temperature():
-    for params in ({}, {"temperature": 0.0}, {"temperature": -1.0}):
-        with pytest.raises(ValueError, match="temperature"):
-            d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](CAT_LOGITS, params)
-        with pytest.raises(ValueError, match="temperature"):
-            d.ESTIMATORS["gumbel-softmax"](BERN_LOGITS, params)
+    for table in (d.ESTIMATORS, d.CATEGORICAL_ESTIMATORS):
+        with pytest.raises(TypeError, match="temperature"):  # no default tau
+            table["gumbel-softmax"].at()
+        for tau in (0.0, -1.0):
+            with pytest.raises(ValueError, match="temperature"):
+                table["gumbel-softmax"](temperature=tau)
 
 
 @pytest.mark.parametrize("tau", [0.2, 1.0, 3.0])
@@ -387,7 +317,7 @@ def test_binary_concrete_threshold_probability(tau):
     temperature."""
     torch.manual_seed(13)
     n = 60_000
-    y = d.ESTIMATORS["gumbel-softmax"](BERN_LOGITS.expand(n, 3), {"temperature": tau})
+    y = d.ESTIMATORS["gumbel-softmax"](temperature=tau)(BERN_LOGITS.expand(n, 3))
     assert torch.all((y > 0) & (y <= 1))  # 1 only where float64 rounds up
     assert chi2_bernoulli((y > 0.5).to(F64), torch.sigmoid(BERN_LOGITS)) < CHI2_001[3]
 
@@ -400,7 +330,10 @@ def test_relaxation_bias_shrinks_with_temperature(categorical):
     stats = {}
     for tau in (2.0, 0.5, 0.1):
         s = en.gradient_samples(
-            "gumbel-softmax", logits, f, {"temperature": tau}, 200_000, categorical
+            d.get_estimator("gumbel-softmax", categorical)(temperature=tau),
+            logits,
+            f,
+            200_000,
         )
         stats[tau] = en.bias_and_variance(s, exact)
     # each bias clearly above the noise of the estimated mean, and shrinking by a margin
@@ -493,19 +426,19 @@ def test_gumbel_softmax_is_torchs_relaxed_distribution():
     of the relaxed variable)."""
     tau = 0.7
     estimator = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"]
-    q = estimator.distribution(CAT_LOGITS, {"temperature": tau})
+    q = estimator(temperature=tau).distribution(CAT_LOGITS)
     assert isinstance(q, D.RelaxedOneHotCategorical) and q.has_rsample
     torch.manual_seed(20)
-    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](CAT_LOGITS, {"temperature": tau})
+    y = d.CATEGORICAL_ESTIMATORS["gumbel-softmax"](temperature=tau)(CAT_LOGITS)
     torch.manual_seed(20)
     tau_t = torch.tensor(tau, dtype=F64)
     ref = D.RelaxedOneHotCategorical(tau_t, logits=CAT_LOGITS).rsample()
     torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
     assert torch.isfinite(q.log_prob(y)).all() and q.log_prob(y).shape == (2,)
-    qb = d.ESTIMATORS["gumbel-softmax"].distribution(BERN_LOGITS, {"temperature": tau})
+    qb = d.ESTIMATORS["gumbel-softmax"](temperature=tau).distribution(BERN_LOGITS)
     assert isinstance(qb, D.RelaxedBernoulli)
     torch.manual_seed(21)
-    yb = d.ESTIMATORS["gumbel-softmax"](BERN_LOGITS, {"temperature": tau})
+    yb = d.ESTIMATORS["gumbel-softmax"](temperature=tau)(BERN_LOGITS)
     torch.manual_seed(21)
     ref = D.RelaxedBernoulli(torch.tensor(tau, dtype=F64), logits=BERN_LOGITS).rsample()
     torch.testing.assert_close(yb, ref, rtol=0, atol=1e-12)
@@ -518,7 +451,7 @@ def test_gumbel_softmax_is_torchs_relaxed_distribution():
 def test_exact_sample_estimators_are_distributions_of_q(name, categorical):
     """Their forward values are exact samples of q, so log_prob is q's (torch's)."""
     logits = CAT_LOGITS if categorical else BERN_LOGITS
-    q = d.get_estimator(name, categorical).distribution(logits, PARAMS)
+    q = d.get_estimator(name, categorical).at(**PARAMS).distribution(logits)
     exact = (D.OneHotCategorical if categorical else D.Bernoulli)(logits=logits)
     torch.manual_seed(22)
     z = q.rsample((5,)) if q.has_rsample else q.sample((5,))
@@ -532,7 +465,7 @@ def test_exact_sample_estimators_are_distributions_of_q(name, categorical):
 def test_smoother_densities_match_their_samples(name):
     """The mass log_prob puts on intervals against the fraction of samples there."""
     logits = torch.tensor([-1.0, 0.3, 1.5], dtype=F64)
-    q = d.ESTIMATORS[name].distribution(logits, {"sharpness": 4.0})
+    q = d.ESTIMATORS[name](sharpness=4.0).distribution(logits)
     torch.manual_seed(23)
     samples = q.sample((40_000,))
     for lo, hi in [(0.05, 0.3), (0.3, 0.7), (0.7, 0.95)]:
@@ -553,29 +486,55 @@ def test_smoother_densities_match_their_samples(name):
         )
 
 
-def test_smoothers_without_a_density_say_so():
-    q = d.ESTIMATORS["smoothing-f1"].distribution(BERN_LOGITS, {"sharpness": 4.0})
-    with pytest.raises(NotImplementedError, match="atom at 0"):
-        q.log_prob(torch.full((3,), 0.5, dtype=F64))
+def test_smoothers_with_an_atom_give_its_mass_at_zero():
+    q = d.ESTIMATORS["smoothing-f1"](sharpness=4.0).distribution(BERN_LOGITS)
+    p = torch.sigmoid(BERN_LOGITS)
+    torch.testing.assert_close(q.log_prob(torch.zeros(3, dtype=F64)), torch.log1p(-p))
     torch.manual_seed(24)  # the distribution's mean is the smoother's closed-form mean
     zeta = q.sample((40_000,))
     assert ((zeta.mean(0) - q.mean).abs() < 5 * zeta.std(0) / 200).all()
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -0.5])
-def test_samplers_refuse_non_finite_or_non_positive_temperatures_and_betas(bad):
+def test_estimators_refuse_bad_hyperparameters_when_built(bad):
+    """One place: the estimator's constructor, with the argument, the value and the
+    allowed range in the message; nothing is drawn."""
     for categorical in (False, True):
-        logits = CAT_LOGITS if categorical else BERN_LOGITS
         for name in ("gumbel-softmax", "straight-through-gumbel"):
-            with pytest.raises(ValueError, match="temperature.*finite number > 0"):
-                d.get_estimator(name, categorical)(logits, {"temperature": bad})
-        with pytest.raises(ValueError, match="temperature.*finite number > 0"):
-            d.relaxed_distribution(logits, bad, categorical)
+            with pytest.raises(
+                ValueError, match=r"temperature must be a finite number"
+            ):
+                d.get_estimator(name, categorical)(temperature=bad)
     for name in d.smoothing.SMOOTHERS:
-        with pytest.raises(ValueError, match="sharpness.*finite number > 0"):
-            d.ESTIMATORS[name](BERN_LOGITS, {"sharpness": bad})
+        with pytest.raises(ValueError, match="sharpness must be a finite number > 0"):
+            d.ESTIMATORS[name](sharpness=bad)
+    with pytest.raises(
+        ValueError, match=f"base must be a finite number > 1, got {bad}"
+    ):
+        d.ESTIMATORS["smoothing-f1"](sharpness=2.0, base=bad)
+
+
+def test_estimator_messages_and_lookup():
+    with pytest.raises(
+        ValueError, match=r"temperature must be a finite number > 0, got"
+    ):
+        d.ESTIMATORS["gumbel-softmax"](temperature="hot")
+    with pytest.raises(ValueError, match="base must be a finite number > 1, got 1.0"):
+        d.ESTIMATORS["smoothing-f1"](sharpness=2.0, base=1.0)
+    with pytest.raises(TypeError):  # an estimator takes only its own hyperparameters
+        d.ESTIMATORS["straight-through"](temperature=0.5)
+    with pytest.raises(TypeError, match="unknown hyperparameters"):
+        d.ESTIMATORS["gumbel-softmax"].at(temprature=0.5)
+    at = d.ESTIMATORS["smoothing-f2"].at(temperature=0.5, sharpness=3.0, base=2.0)
+    assert at == d.SmoothingF2(sharpness=3.0)  # takes what it uses, ignores the rest
+    assert d.ESTIMATORS["gumbel-softmax"](0.5).temperature == 0.5
+    q = d.ESTIMATORS["smoothing-f1"](sharpness=2.0, base=2.0).distribution(BERN_LOGITS)
+    assert isinstance(q, d.smoothing.F1) and (q.sharpness, q.base) == (2.0, 2.0)
+    for table, categorical in ((d.ESTIMATORS, False), (d.CATEGORICAL_ESTIMATORS, True)):
+        for name, cls in table.items():
+            assert cls.name == name and cls.categorical == categorical
 
 
 def test_samplers_refuse_nan_logits():
     with pytest.raises(ValueError):
-        d.ESTIMATORS["straight-through"](torch.tensor([0.0, math.nan]), {})
+        d.ESTIMATORS["straight-through"]()(torch.tensor([0.0, math.nan]))

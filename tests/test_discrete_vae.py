@@ -78,12 +78,14 @@ def test_configs_reject_bad_values():
         BinaryVAEConfig(latent_dim=0)
     for name in ESTIMATORS:  # every registered estimator is accepted by name
         assert (
-            BinaryVAEConfig(hidden=(8,), latent_dim=2, estimator=name).build().estimator
+            BinaryVAEConfig(hidden=(8,), latent_dim=2, estimator=name)
+            .build()
+            .estimator_type
             is ESTIMATORS[name]
         )
     for name in CATEGORICAL_ESTIMATORS:
         assert (
-            CategoricalVAEConfig(hidden=(8,), estimator=name).build().estimator
+            CategoricalVAEConfig(hidden=(8,), estimator=name).build().estimator_type
             is CATEGORICAL_ESTIMATORS[name]
         )
 

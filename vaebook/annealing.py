@@ -19,23 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .constraints import POSITIVE, check
+
 SHARPNESS_ANNEALS = ("none", "linear", "geometric")
-
-
-def positive_finite(name: str, value) -> float:
-    """``value`` as a float if it is a finite number > 0, else a ValueError naming
-    ``name``.
-
-    Temperatures and sharpnesses: nan would make every sample nan, inf a uniform
-    (temperature) or a step (sharpness) without saying so, 0 a division by zero.
-    """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return number
 
 
 @dataclass(frozen=True)
@@ -52,8 +38,8 @@ class ExponentialDecay:
     every: int = 500
 
     def __post_init__(self) -> None:
-        positive_finite("temperature (start)", self.start)
-        positive_finite("temperature minimum", self.minimum)
+        check("temperature (start)", self.start, POSITIVE)
+        check("temperature minimum", self.minimum, POSITIVE)
         if not (math.isfinite(self.rate) and self.rate >= 0) or self.every < 1:
             raise ValueError(
                 f"rate must be >= 0 and every >= 1 step, got rate={self.rate}, "
@@ -108,9 +94,9 @@ class SharpnessSchedule:
             raise ValueError(
                 f"sharpness_anneal must be one of {SHARPNESS_ANNEALS}, got {self.how!r}"
             )
-        positive_finite("sharpness (end)", self.end)
+        check("sharpness (end)", self.end, POSITIVE)
         if self.start is not None:
-            positive_finite("sharpness_start", self.start)
+            check("sharpness_start", self.start, POSITIVE)
         if not 0 < self.fraction <= 1:
             raise ValueError(
                 f"fraction is a part of training in (0, 1], got {self.fraction}"

@@ -2,53 +2,58 @@
 
 Shapes: S samples, B batch, D = 784 pixels, K latent variables, C classes.
 
-Every estimator is a distribution object in the style of ``torch.distributions``
-(``rsample`` for the differentiable stand-in, ``sample`` for an exact discrete sample,
-``log_prob`` where a density exists, argument checks): torch's own
-``RelaxedBernoulli`` and ``RelaxedOneHotCategorical`` for the Gumbel-softmax, and
-:class:`StraightThrough`, :class:`StepSample`, :class:`ScoreFunctionSample`,
-:class:`StraightThroughGumbel` and :class:`Smoothed` where vaebook writes its own.
-``get_estimator(name).distribution(logits, params)`` builds one; calling the
-estimator, ``estimator(logits, params)``, is its ``rsample()``.
+An **estimator** is a small frozen dataclass whose fields are its hyperparameters,
+checked once when it is built (``arg_constraints``, :mod:`vaebook.constraints`):
 
-Estimators are registered by name. A **Bernoulli estimator** maps
-``(logits (..., K), params) -> z (..., K)``, a differentiable stand-in for
-z ~ Bernoulli(sigmoid(logits)); a **categorical estimator** maps
-``(logits (..., K, C), params) -> z (..., K, C)``, one-hot or relaxed. ``params``
-holds the current (already annealed) hyperparameters, e.g.
-``{"temperature": 0.7, "sharpness": 5.0, "base": e}``; each estimator reads
-what it needs.
+    estimator = ESTIMATORS["gumbel-softmax"](temperature=0.5)
+    q = estimator.distribution(logits)  # torch's RelaxedBernoulli(0.5, logits)
+    z = estimator(logits)  # = q.rsample(): the differentiable z
 
-- ``naive``: the step function z = 1[u >= 1 - p] of uniform noise (notes 2): the
-  right distribution, but dz/dlogits = 0 almost everywhere, so no gradient reaches
-  the encoder through the reconstruction term.
-- ``straight-through`` (Bengio et al. 2013; notes 2.1): forward a discrete sample,
-  backward the identity dz/dp = 1 (p = q(z=1|x), or the class probabilities).
-- ``gumbel-softmax`` (Jang et al. 2016; Maddison et al. 2017, notes 2.2):
-  y = softmax((logits + g) / tau), g ~ Gumbel(0, 1); for Bernoulli latents the
-  binary concrete sigmoid((logits + log u - log(1 - u)) / tau).
-- ``straight-through-gumbel``: forward the one-hot arg max of the same noise (an
-  exact sample from q), backward the Gumbel-softmax gradient.
-- ``score-function`` (REINFORCE, Williams 1992): forward a discrete sample with no
-  pathwise gradient; the model adds the surrogate (f(z) - b).detach() * log q(z|x),
-  b a baseline, whose gradient is the score-function estimate.
-  Estimators flagged ``score_function = True`` get that treatment.
-- ``smoothing-f1``, ``smoothing-f2``, ``smoothing-f3`` and the published
-  ``dvae-spike-exp``, ``dvaepp-overlapping-exp``, ``dvae-sharp-power`` (notes 2.3;
-  :mod:`vaebook.smoothing`): zeta = f(kappa, p, u), continuous in [0, 1], kappa the
-  sharpness.
+:data:`ESTIMATORS` maps a name to its class for Bernoulli latents, logits (..., K) ->
+z (..., K); :data:`CATEGORICAL_ESTIMATORS` for one-hot latents, logits (..., K, C) ->
+z (..., K, C). A config stores the name; a model builds the estimator at its
+schedules' current values with ``Estimator.at(temperature=..., sharpness=...)``.
+Class attributes say what kind each is: ``relaxed`` (z strictly inside [0, 1]; the
+others forward exact discrete samples), ``score_function`` (no pathwise gradient: the
+model adds REINFORCE's surrogate), ``categorical``.
+
+- ``naive`` (:class:`Naive`): the step function z = 1[u >= 1 - p] of uniform noise
+  (notes 2): the right distribution, but dz/dlogits = 0 almost everywhere, so no
+  gradient reaches the encoder through the reconstruction term.
+- ``straight-through`` (:class:`StraightThrough`; Bengio et al. 2013; notes 2.1):
+  forward a discrete sample, backward the identity dz/dp = 1 (p = q(z=1|x), or the
+  class probabilities).
+- ``gumbel-softmax`` (:class:`GumbelSoftmax`, ``temperature``; Jang et al. 2016;
+  Maddison et al. 2017, notes 2.2): y = softmax((logits + g) / tau),
+  g ~ Gumbel(0, 1); for Bernoulli latents the binary concrete
+  sigmoid((logits + log u - log(1 - u)) / tau).
+- ``straight-through-gumbel`` (:class:`StraightThroughGumbel`, ``temperature``):
+  forward the one-hot arg max of the same noise (an exact sample from q), backward the
+  Gumbel-softmax gradient.
+- ``score-function`` (:class:`ScoreFunction`; REINFORCE, Williams 1992): forward a
+  discrete sample with no pathwise gradient; the model adds the surrogate
+  (f(z) - b).detach() * log q(z|x), b a baseline.
+- ``smoothing-f1`` (``sharpness``, ``base``), ``smoothing-f2``, ``smoothing-f3`` and the
+  published ``dvae-spike-exp``, ``dvaepp-overlapping-exp``, ``dvae-sharp-power``
+  (``sharpness``; notes 2.3, :class:`Smoothing`): zeta = f(kappa, p, u), continuous in
+  [0, 1], kappa the sharpness; their distributions are those of
+  :mod:`vaebook.smoothing`.
+
+The estimators' distributions follow ``torch.distributions`` (``rsample`` for the
+differentiable stand-in, ``sample`` for an exact discrete sample, ``log_prob`` where a
+density exists): torch's own ``RelaxedBernoulli`` and ``RelaxedOneHotCategorical``,
+the smoothers, and :class:`StepSampler`, :class:`StraightThroughSampler`,
+:class:`ScoreFunctionSampler`, :class:`StraightThroughGumbelSampler` written here.
 
 Enumeration, per-sample gradients and their bias and variance (what the chapters
 measure) live in :mod:`vaebook.experiments.enumeration`.
-
-Estimators flagged ``relaxed = True`` (Gumbel-softmax, smoothers) return values
-strictly inside [0, 1]; the others return exact discrete samples in the forward pass.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -57,67 +62,7 @@ from torch.distributions import constraints
 
 from . import smoothing
 from ._moved import forward_moved
-from .annealing import positive_finite
-
-ESTIMATORS: dict[str, Estimator] = {}  # Bernoulli: logits (..., K) -> z (..., K)
-CATEGORICAL_ESTIMATORS: dict[str, Estimator] = {}  # logits (..., K, C) -> z (..., K, C)
-
-
-class Estimator:
-    """A named gradient estimator: ``distribution(logits, params)`` builds its
-    distribution, and calling it, ``estimator(logits, params) -> z``, draws the
-    differentiable z (``rsample``; a plain ``sample`` for the score function, whose
-    gradient comes from a surrogate)."""
-
-    def __init__(
-        self,
-        name: str,
-        make: Callable,
-        categorical: bool,
-        relaxed: bool,
-        score_function: bool,
-    ):
-        self.estimator_name, self.make, self.categorical = name, make, categorical
-        self.relaxed, self.score_function = relaxed, score_function
-        self.__doc__ = make.__doc__
-
-    def distribution(self, logits: torch.Tensor, params: dict) -> D.Distribution:
-        return self.make(logits, params)
-
-    def __call__(self, logits: torch.Tensor, params: dict) -> torch.Tensor:
-        q = self.make(logits, params)
-        return q.rsample() if q.has_rsample else q.sample()
-
-    def __repr__(self) -> str:
-        kind = "categorical" if self.categorical else "Bernoulli"
-        return f"<{kind} estimator {self.estimator_name!r}>"
-
-
-def register_estimator(
-    name: str,
-    categorical: bool = False,
-    relaxed: bool = False,
-    score_function: bool = False,
-):
-    """Decorator: register ``make(logits, params) -> distribution`` as an estimator."""
-    table = CATEGORICAL_ESTIMATORS if categorical else ESTIMATORS
-
-    def add(make: Callable) -> Estimator:
-        if name in table:
-            raise ValueError(f"an estimator is already registered as {name!r}")
-        table[name] = Estimator(name, make, categorical, relaxed, score_function)
-        return table[name]
-
-    return add
-
-
-def get_estimator(name: str, categorical: bool = False) -> Estimator:
-    table = CATEGORICAL_ESTIMATORS if categorical else ESTIMATORS
-    if name not in table:
-        kind = "categorical" if categorical else "Bernoulli"
-        raise KeyError(f"no {kind} estimator {name!r}; registered: {sorted(table)}")
-    return table[name]
-
+from .constraints import ABOVE_ONE, POSITIVE, Interval, check_args
 
 # --- noise and small helpers ----------------------------------------------------------
 
@@ -152,13 +97,6 @@ def step(t: torch.Tensor) -> torch.Tensor:
     event), so autograd sees it: its derivative is 0 wherever it exists (the notes'
     point)."""
     return (1 + torch.sign(t)) / 2
-
-
-def _temperature(params: dict) -> float:
-    return positive_finite(
-        "the Gumbel-softmax temperature params['temperature']",
-        params.get("temperature"),
-    )
 
 
 # --- the estimators' distributions ----------------------------------------------------
@@ -210,7 +148,7 @@ class _DiscreteSampler(D.Distribution):
         return self.exact.log_prob(value)
 
 
-class StepSample(_DiscreteSampler):
+class StepSampler(_DiscreteSampler):
     """The naive sampler of the notes: z = 1[u >= 1 - p] (categorical: inverse CDF).
     Exact samples whose derivative in the logits is 0 almost everywhere."""
 
@@ -232,7 +170,7 @@ class StepSample(_DiscreteSampler):
         return above[..., :-1] - above[..., 1:]
 
 
-class StraightThrough(_DiscreteSampler):
+class StraightThroughSampler(_DiscreteSampler):
     """Bengio et al. (2013): forward an exact sample, backward dz/dp = identity."""
 
     def rsample(self, sample_shape=()) -> torch.Tensor:
@@ -244,7 +182,7 @@ class StraightThrough(_DiscreteSampler):
         return straight_through_value(self.sample(sample_shape).to(p.dtype), p)
 
 
-class ScoreFunctionSample(_DiscreteSampler):
+class ScoreFunctionSampler(_DiscreteSampler):
     """REINFORCE (Williams 1992): exact samples, no pathwise gradient (``has_rsample``
     False); the gradient comes from the surrogate of
     :func:`vaebook.gradients.score_function_surrogate`, built from ``log_prob``."""
@@ -252,9 +190,9 @@ class ScoreFunctionSample(_DiscreteSampler):
     has_rsample = False
 
 
-class StraightThroughGumbel(_DiscreteSampler):
-    """Forward the arg max of the Gumbel-perturbed logits (an exact sample of q),
-    backward the Gumbel-softmax (binary concrete) gradient at ``temperature``."""
+class StraightThroughGumbelSampler(_DiscreteSampler):
+    """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete
+    gradient."""
 
     def __init__(
         self,
@@ -263,7 +201,7 @@ class StraightThroughGumbel(_DiscreteSampler):
         categorical: bool = False,
         validate_args=None,
     ):
-        self.temperature = positive_finite("temperature", temperature)
+        self.temperature = temperature  # checked by the StraightThroughGumbel estimator
         super().__init__(logits, categorical, validate_args)
 
     def relaxed(self) -> D.Distribution:
@@ -280,179 +218,213 @@ def relaxed_distribution(
 ) -> D.Distribution:
     """torch's Gumbel-softmax (Jang et al. 2016; Maddison et al. 2017):
     ``RelaxedOneHotCategorical`` over the last axis, or ``RelaxedBernoulli`` (the
-    binary concrete), at a finite ``temperature`` > 0; it has ``rsample`` and
+    binary concrete), at ``temperature`` (checked by the estimator that asks for it:
+    :class:`GumbelSoftmax`, :class:`StraightThroughGumbel`); it has ``rsample`` and
     ``log_prob``."""
-    tau = torch.tensor(
-        positive_finite("temperature", temperature),
-        dtype=logits.dtype,
-        device=logits.device,
-    )
+    tau = torch.tensor(temperature, dtype=logits.dtype, device=logits.device)
     if categorical:
         return D.RelaxedOneHotCategorical(tau, logits=logits)
     return D.RelaxedBernoulli(tau, logits=logits)
 
 
-class Smoothed(D.Distribution):
-    """zeta = f(kappa, sigmoid(logits), u), u ~ U(0, 1): a smoothing transformation of
-    :mod:`vaebook.smoothing` (notes 2.3; DVAE, DVAE++, DVAE#) as a distribution on
-    [0, 1].
+# --- the estimators: typed hyperparameters, checked once ------------------------------
 
-    ``rsample`` is differentiable in the logits; ``sample`` is the same without a
-    gradient; ``log_prob`` exists for the mixtures with a density on (0, 1)
-    (DVAE++'s overlapping exponentials, DVAE#'s power functions); f1 and the
-    spike-and-exponential put an atom at 0, f2 and f3 have no closed density here.
+HYPERPARAMETERS = ("temperature", "sharpness", "base")  # what a model's schedules give
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """A gradient estimator at fixed hyperparameters (its dataclass fields, checked
+    once against ``arg_constraints`` when it is built).
+
+    ``distribution(logits)`` is its distribution of z given the encoder's logits;
+    calling it, ``estimator(logits) -> z``, draws the differentiable z (``rsample``;
+    a plain ``sample`` for the score function, whose gradient comes from a
+    surrogate). Class attributes: ``name`` (its key in :data:`ESTIMATORS` or
+    :data:`CATEGORICAL_ESTIMATORS`), ``categorical`` (logits (..., K, C) and one-hot
+    z, else (..., K) Bernoulli), ``relaxed`` (z strictly inside [0, 1], not an exact
+    sample) and ``score_function`` (no pathwise gradient: the model adds REINFORCE's
+    surrogate).
     """
 
-    arg_constraints = {"logits": constraints.real}
-    support = constraints.unit_interval
-    has_rsample = True
+    name: ClassVar[str] = ""
+    categorical: ClassVar[bool] = False
+    relaxed: ClassVar[bool] = False
+    score_function: ClassVar[bool] = False
+    arg_constraints: ClassVar[dict[str, Interval]] = {}
 
-    def __init__(
-        self,
-        name: str,
-        logits: torch.Tensor,
-        sharpness: float,
-        base: float = math.e,
-        validate_args=None,
-    ):
-        if name not in smoothing.SMOOTHERS:
-            raise KeyError(
-                f"unknown smoother {name!r}; known: {sorted(smoothing.SMOOTHERS)}"
-            )
-        self.name, self.logits = name, logits
-        self.sharpness = positive_finite("sharpness", sharpness)
-        self.base = positive_finite("smoothing base", base)
-        if name == "smoothing-f1" and self.base == 1:
-            raise ValueError("the f1 smoother's base must be a number > 0 other than 1")
-        super().__init__(logits.shape, validate_args=validate_args)
+    def __post_init__(self) -> None:
+        check_args(self)
 
-    @property
-    def mean(self) -> torch.Tensor:
-        return smoothing.expected_value(
-            self.name, self.sharpness, torch.sigmoid(self.logits), self.base
-        )
+    @classmethod
+    def at(cls, **hyperparameters) -> Estimator:
+        """The estimator at those of ``hyperparameters`` (names in
+        ``HYPERPARAMETERS``) it takes, the others ignored: a model passes the current
+        values of all its schedules."""
+        unknown = set(hyperparameters) - set(HYPERPARAMETERS)
+        if unknown:
+            raise TypeError(f"unknown hyperparameters {sorted(unknown)}")
+        taken = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in hyperparameters.items() if k in taken})
 
-    def rsample(self, sample_shape=()) -> torch.Tensor:
-        logits = self.logits.expand(*sample_shape, *self.logits.shape)
-        extra = {"base": self.base} if self.name == "smoothing-f1" else {}
-        return smoothing.smooth(self.name, logits, self.sharpness, **extra)
+    def distribution(self, logits: torch.Tensor) -> D.Distribution:
+        raise NotImplementedError
 
-    def sample(self, sample_shape=()) -> torch.Tensor:
-        with torch.no_grad():
-            return self.rsample(sample_shape)
-
-    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        q = torch.sigmoid(self.logits)
-        kappa = self.sharpness
-        if self.name == "dvaepp-overlapping-exp":
-            # r(zeta|0) = kappa e^(-kappa zeta) / (1 - e^-kappa),
-            # r(zeta|1) = r(1 - zeta|0)
-            log_norm = math.log(kappa) - math.log(-math.expm1(-kappa))
-            r0, r1 = log_norm - kappa * value, log_norm - kappa * (1 - value)
-        elif self.name == "dvae-sharp-power":
-            # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
-            lam = 1.0 / kappa
-            r0 = math.log(lam) + (lam - 1) * torch.log(value)
-            r1 = math.log(lam) + (lam - 1) * torch.log1p(-value)
-        else:
-            raise NotImplementedError(
-                f"{self.name} has no density on (0, 1) here (f1 and the "
-                "spike-and-exponential put an atom at 0; f2 and f3 are defined by "
-                "their inverse CDF only)"
-            )
-        return torch.logaddexp(torch.log1p(-q) + r0, torch.log(q) + r1)
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        q = self.distribution(logits)
+        return q.rsample() if q.has_rsample else q.sample()
 
 
-# --- Bernoulli estimators: logits (..., K) -> z (..., K) ------------------------------
-
-
-@register_estimator("naive")
-def naive_bernoulli(logits: torch.Tensor, params: dict) -> StepSample:
+@dataclass(frozen=True)
+class Naive(Estimator):
     """z = 1[u >= 1 - p], u ~ U(0, 1) (notes 2): exact samples, dz/dlogits = 0 a.e."""
-    return StepSample(logits)
+
+    name = "naive"
+
+    def distribution(self, logits: torch.Tensor) -> StepSampler:
+        return StepSampler(logits, self.categorical)
 
 
-@register_estimator("straight-through")
-def straight_through_bernoulli(logits: torch.Tensor, params: dict) -> StraightThrough:
+@dataclass(frozen=True)
+class StraightThrough(Estimator):
     """Forward z ~ Bernoulli(p), backward dz/dp = 1 (so dz/dlogits = p(1 - p))."""
-    return StraightThrough(logits)
+
+    name = "straight-through"
+
+    def distribution(self, logits: torch.Tensor) -> StraightThroughSampler:
+        return StraightThroughSampler(logits, self.categorical)
 
 
-@register_estimator("gumbel-softmax", relaxed=True)
-def binary_concrete(logits: torch.Tensor, params: dict) -> D.RelaxedBernoulli:
-    """The binary concrete sigmoid((logits + logistic noise) / tau), in (0, 1)."""
-    return relaxed_distribution(logits, _temperature(params))
+@dataclass(frozen=True)
+class GumbelSoftmax(Estimator):
+    """The binary concrete sigmoid((logits + logistic noise) / tau), in (0, 1)
+    (torch's ``RelaxedBernoulli``)."""
+
+    name = "gumbel-softmax"
+    relaxed = True
+    arg_constraints = {"temperature": POSITIVE}
+    temperature: float
+
+    def distribution(self, logits: torch.Tensor) -> D.Distribution:
+        return relaxed_distribution(logits, self.temperature, self.categorical)
 
 
-@register_estimator("straight-through-gumbel")
-def straight_through_binary_concrete(
-    logits: torch.Tensor, params: dict
-) -> StraightThroughGumbel:
+@dataclass(frozen=True)
+class StraightThroughGumbel(Estimator):
     """Forward 1[y > 1/2] (an exact Bernoulli sample), backward the binary concrete
     gradient."""
-    return StraightThroughGumbel(logits, _temperature(params))
+
+    name = "straight-through-gumbel"
+    arg_constraints = {"temperature": POSITIVE}
+    temperature: float
+
+    def distribution(self, logits: torch.Tensor) -> StraightThroughGumbelSampler:
+        return StraightThroughGumbelSampler(logits, self.temperature, self.categorical)
 
 
-@register_estimator("score-function", score_function=True)
-def score_function_bernoulli(logits: torch.Tensor, params: dict) -> ScoreFunctionSample:
+@dataclass(frozen=True)
+class ScoreFunction(Estimator):
     """A sample, no pathwise gradient (the model adds REINFORCE's surrogate)."""
-    return ScoreFunctionSample(logits.detach())
+
+    name = "score-function"
+    score_function = True
+
+    def distribution(self, logits: torch.Tensor) -> ScoreFunctionSampler:
+        return ScoreFunctionSampler(logits.detach(), self.categorical)
 
 
-def _smoothing_estimator(name: str) -> Callable:
-    def make(logits: torch.Tensor, params: dict) -> Smoothed:
-        return Smoothed(
-            name, logits, params.get("sharpness"), params.get("base", math.e)
-        )
+@dataclass(frozen=True)
+class Smoothing(Estimator):
+    """zeta ~ a smoothing transformation of :mod:`vaebook.smoothing` at sharpness
+    kappa (notes 2.3; DVAE, DVAE++, DVAE#): continuous in [0, 1], differentiable in
+    the logits. Bernoulli latents only."""
 
-    make.__doc__ = (
-        f"zeta = {name}(kappa, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
-    )
-    return make
+    smoother: ClassVar[type[smoothing.Smoother]]
+    relaxed = True
+    arg_constraints = {"sharpness": POSITIVE}
+    sharpness: float
 
-
-for _name in smoothing.SMOOTHERS:
-    register_estimator(_name, relaxed=True)(_smoothing_estimator(_name))
-
-
-# --- categorical estimators: logits (..., K, C) -> z (..., K, C) ----------------------
+    def distribution(self, logits: torch.Tensor) -> smoothing.Smoother:
+        return self.smoother(self.sharpness, logits=logits, validate_args=False)
 
 
-@register_estimator("naive", categorical=True)
-def naive_categorical(logits: torch.Tensor, params: dict) -> StepSample:
-    """Inverse-CDF sampling z = e_j for u in [P_{j-1}, P_j) (notes 2):
-    exact one-hot samples with zero gradient a.e."""
-    return StepSample(logits, categorical=True)
+@dataclass(frozen=True)
+class SmoothingF1(Smoothing):
+    """f1 (:class:`vaebook.smoothing.F1`) with the base a = ``base``."""
+
+    name, smoother = "smoothing-f1", smoothing.F1
+    arg_constraints = {"sharpness": POSITIVE, "base": ABOVE_ONE}
+    base: float = math.e
+
+    def distribution(self, logits: torch.Tensor) -> smoothing.F1:
+        return smoothing.F1(self.sharpness, None, logits, self.base, False)
 
 
-@register_estimator("straight-through", categorical=True)
-def straight_through_categorical(logits: torch.Tensor, params: dict) -> StraightThrough:
-    """Forward a one-hot sample from softmax(logits), backward dz/dp = identity."""
-    return StraightThrough(logits, categorical=True)
+def _smoothing(name: str, smoother: type[smoothing.Smoother]) -> type[Smoothing]:
+    """The :class:`Smoothing` estimator of ``smoother`` (its sharpness only)."""
+    attributes = {"name": name, "smoother": smoother, "__doc__": smoother.__doc__}
+    return type("Smoothing" + smoother.__name__, (Smoothing,), attributes)
 
 
-@register_estimator("gumbel-softmax", categorical=True, relaxed=True)
-def gumbel_softmax(logits: torch.Tensor, params: dict) -> D.RelaxedOneHotCategorical:
-    """y = softmax((logits + g) / tau), g ~ Gumbel(0, 1): a point inside the simplex."""
-    return relaxed_distribution(logits, _temperature(params), categorical=True)
+SmoothingF2 = _smoothing("smoothing-f2", smoothing.F2)
+SmoothingF3 = _smoothing("smoothing-f3", smoothing.F3)
+SmoothingSpikeExp = _smoothing("dvae-spike-exp", smoothing.SpikeExp)
+SmoothingOverlappingExp = _smoothing("dvaepp-overlapping-exp", smoothing.OverlappingExp)
+SmoothingPowerFunction = _smoothing("dvae-sharp-power", smoothing.PowerFunction)
 
 
-@register_estimator("straight-through-gumbel", categorical=True)
-def straight_through_gumbel(
-    logits: torch.Tensor, params: dict
-) -> StraightThroughGumbel:
-    """Forward one_hot(argmax(logits + g)) (an exact sample), backward the
-    Gumbel-softmax
-    gradient."""
-    return StraightThroughGumbel(logits, _temperature(params), categorical=True)
+def _categorical(estimator: type[Estimator], doc: str) -> type[Estimator]:
+    """The same estimator for one-hot latents: logits (..., K, C) -> z (..., K, C)."""
+    attributes = {"categorical": True, "__doc__": doc}
+    return type("Categorical" + estimator.__name__, (estimator,), attributes)
 
 
-@register_estimator("score-function", categorical=True, score_function=True)
-def score_function_categorical(
-    logits: torch.Tensor, params: dict
-) -> ScoreFunctionSample:
-    """A one-hot sample, no pathwise gradient (the model adds the surrogate)."""
-    return ScoreFunctionSample(logits.detach(), categorical=True)
+BERNOULLI = (
+    Naive,
+    StraightThrough,
+    GumbelSoftmax,
+    StraightThroughGumbel,
+    ScoreFunction,
+)
+SMOOTHING = (SmoothingF1, SmoothingF2, SmoothingF3, SmoothingSpikeExp)
+SMOOTHING += (SmoothingOverlappingExp, SmoothingPowerFunction)
+CATEGORICAL = (
+    _categorical(
+        Naive,
+        """Inverse-CDF sampling z = e_j for u in [P_{j-1}, P_j) (notes 2):
+    exact one-hot samples with zero gradient a.e.""",
+    ),
+    _categorical(
+        StraightThrough,
+        "Forward a one-hot sample from softmax(logits), backward dz/dp = identity.",
+    ),
+    _categorical(
+        GumbelSoftmax,
+        """y = softmax((logits + g) / tau), g ~ Gumbel(0, 1): a point inside the
+    simplex.""",
+    ),
+    _categorical(
+        StraightThroughGumbel,
+        """Forward one_hot(argmax(logits + g)) (an exact sample), backward the
+    Gumbel-softmax gradient.""",
+    ),
+    _categorical(
+        ScoreFunction,
+        "A one-hot sample, no pathwise gradient (the model adds the surrogate).",
+    ),
+)
+# name -> class: logits (..., K) -> z (..., K), and logits (..., K, C) -> z (..., K, C)
+ESTIMATORS: dict[str, type[Estimator]] = {e.name: e for e in BERNOULLI + SMOOTHING}
+CATEGORICAL_ESTIMATORS: dict[str, type[Estimator]] = {e.name: e for e in CATEGORICAL}
+
+
+def get_estimator(name: str, categorical: bool = False) -> type[Estimator]:
+    """The estimator class registered as ``name`` (a KeyError listing the names)."""
+    table = CATEGORICAL_ESTIMATORS if categorical else ESTIMATORS
+    if name not in table:
+        kind = "categorical" if categorical else "Bernoulli"
+        raise KeyError(f"no {kind} estimator {name!r}; registered: {sorted(table)}")
+    return table[name]
 
 
 # --- the distributions of discrete latents --------------------------------------------

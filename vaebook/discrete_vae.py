@@ -23,10 +23,12 @@ from torch import nn
 
 from ._moved import forward_moved
 from .annealing import ExponentialDecay, SharpnessSchedule
+from .constraints import ABOVE_ONE, check
 from .discrete import (
     CATEGORICAL_ESTIMATORS,
     ESTIMATORS,
     DiscreteLatents,
+    Estimator,
     bernoulli_latents,
     categorical_latents,
     get_estimator,
@@ -97,11 +99,7 @@ class _SharpnessFields:
 
     def check(self, estimators: dict) -> None:
         super().check(estimators)
-        if not (math.isfinite(self.smoothing_base) and self.smoothing_base > 1):
-            raise ValueError(
-                "smoothing_base (the f1 smoother's a) must be a finite number > 1, "
-                f"got {self.smoothing_base}"
-            )
+        check("smoothing_base (the f1 smoother's a)", self.smoothing_base, ABOVE_ONE)
         self.sharpness_schedule()  # raises on a bad kappa or a schedule that cannot
         # anneal
 
@@ -179,11 +177,12 @@ class DiscreteVAE(nn.Module):
         )  # running mean of log p(x|z), score function
         self.register_buffer("baseline_set", torch.tensor(False))
         self.temperature_schedule = config.temperature_schedule()
-        self.estimator = get_estimator(config.estimator, self.categorical)
+        self.estimator_type = get_estimator(config.estimator, self.categorical)
 
     def hyperparameters(self, state) -> dict:
-        """The estimator's params at this point of training (``state``: a
-        TrainState)."""
+        """The schedules' values at this point of training (``state``: a TrainState):
+        ``temperature`` (the binary VAE adds ``sharpness`` and ``base``); the
+        estimator takes those it uses (:meth:`vaebook.discrete.Estimator.at`)."""
         return {"temperature": self.temperature_schedule(state.step)}
 
     def encoder_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -206,36 +205,28 @@ class DiscreteVAE(nn.Module):
         """KL(q(z_k|x) || p(z_k)) for each latent variable: (B, K)."""
         return kl_per_latent(self.encode(x), self.prior())
 
+    def estimator_at(self, state) -> Estimator:
+        """The config's estimator at the schedules' values at ``state`` (a
+        TrainState)."""
+        return self.estimator_type.at(**self.hyperparameters(state))
+
     def objective(self, x: torch.Tensor, state) -> dict[str, torch.Tensor]:
         """Training loss and per-example metrics (B,) at the schedules' current
         values."""
         params = self.hyperparameters(state)
+        estimator = self.estimator_type.at(**params)
         logits = self.encoder_logits(x)
         qz = self.latents(logits)
         kl = D.kl_divergence(qz, self.prior())  # (B,), closed form
-        z = self.estimator(logits, params) if self.training else qz.sample()
+        z = estimator(logits) if self.training else qz.sample()
         log_px = self.decode(z).log_prob(x)  # (B,)
         loss = -(log_px - state.beta * kl)
-        if self.training and self.estimator.score_function:
+        if self.training and estimator.score_function:
             log_q = log_prob_of(logits, z, self.categorical)
             loss = loss - score_function_surrogate(log_px, log_q, self.baseline)
             self.update_baseline(log_px.detach().mean())
         neg_elbo = -(log_px - kl).detach()
-        relaxed = self.estimator.relaxed
-        with torch.no_grad():
-            if (
-                self.training and relaxed
-            ):  # the true bound of the discrete model, from an exact sample of q
-                hard, soft = -(self.decode(qz.sample()).log_prob(x) - kl), neg_elbo
-            elif (
-                relaxed
-            ):  # eval: the relaxed bound the model was trained on, for comparison
-                hard, soft = (
-                    neg_elbo,
-                    -(self.decode(self.estimator(logits, params)).log_prob(x) - kl),
-                )
-            else:
-                hard = soft = neg_elbo
+        hard, soft = self._both_bounds(x, logits, qz, kl, neg_elbo, estimator)
         full = torch.ones_like(kl)
         return training_metrics(
             loss.mean(),
@@ -245,6 +236,18 @@ class DiscreteVAE(nn.Module):
             relaxed_neg_elbo=soft,
             **{name: full * value for name, value in params.items() if name != "base"},
         )
+
+    @torch.no_grad()
+    def _both_bounds(self, x, logits, qz, kl, neg_elbo, estimator) -> tuple:
+        """(hard, relaxed) -ELBO (B,): ``neg_elbo`` is the one the objective decoded
+        (the estimator's z in training, an exact sample in eval); the other is decoded
+        here. Estimators with exact samples have one bound."""
+        if not estimator.relaxed:
+            return neg_elbo, neg_elbo
+        if self.training:  # the true bound of the discrete model, from an exact sample
+            return -(self.decode(qz.sample()).log_prob(x) - kl), neg_elbo
+        # eval: the relaxed bound the model was trained on, for comparison
+        return neg_elbo, -(self.decode(estimator(logits)).log_prob(x) - kl)
 
     @torch.no_grad()
     def update_baseline(self, signal: torch.Tensor) -> None:

@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from torch import distributions as D  # noqa: E402
 
 from vaebook.data import BinarizedMNIST  # noqa: E402
-from vaebook.discrete import log_prob_of  # noqa: E402
+from vaebook.discrete import get_estimator, log_prob_of  # noqa: E402
 from vaebook.discrete_vae import BinaryVAEConfig, CategoricalVAEConfig  # noqa: E402
 from vaebook.experiments.discrete_analysis import (  # noqa: E402
     TracedObjective,
@@ -172,7 +172,9 @@ def test_straight_through_mean_matches_monte_carlo(categorical):
         logits = LOGITS4
         f = lambda z: torch.sin(z @ W4) * (z @ W4)  # noqa: E731
     mean = exact_straight_through(logits, f, categorical)
-    samples = gradient_samples("straight-through", logits, f, {}, 100_000, categorical)
+    samples = gradient_samples(
+        get_estimator("straight-through", categorical)(), logits, f, 100_000
+    )
     se = samples.std(0) / len(samples) ** 0.5
     assert ((samples.mean(0) - mean).abs() < 4 * se + 1e-12).all()
     assert (mean - exact_gradient(logits, f, categorical)).abs().max() > 0.01, (

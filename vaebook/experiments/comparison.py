@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
-from ..discrete import get_estimator
+from ..discrete import ScoreFunction, get_estimator
 from ..evaluation import mean_and_se
 from ..recipes import labels
 from .enumeration import bias_and_variance, exact_gradient, gradient_samples
@@ -86,7 +86,7 @@ def score_function_no_baseline(
     """Single-sample REINFORCE estimates f(z) d log q(z) / dlogits = f(z) (z -
     sigmoid(logits)), with no baseline: (S, K). Unbiased; its variance is what baselines
     are for."""
-    return gradient_samples("score-function", logits, f, {}, num_samples, baseline=None)
+    return gradient_samples(ScoreFunction(), logits, f, num_samples, baseline=None)
 
 
 def gradient_table(
@@ -117,9 +117,8 @@ def gradient_table(
         if spec.estimator == "score-function-no-baseline":
             samples = score_function_no_baseline(logits, f, num_samples)
         else:
-            samples = gradient_samples(
-                spec.estimator, logits, f, spec.params, num_samples
-            )
+            estimator = get_estimator(spec.estimator).at(**spec.params)
+            samples = gradient_samples(estimator, logits, f, num_samples)
         stats = bias_and_variance(samples.detach(), exact)
         rows.append(
             {
@@ -194,7 +193,8 @@ def test_bounds(
         qz = model.latents(logits)
         kl = D.kl_divergence(qz, model.prior())  # (B,)
         z_hard = qz.sample((num_samples,))  # (S, B, K)
-        z_soft = model.estimator(logits.expand(num_samples, *logits.shape), params)
+        estimator = model.estimator_type.at(**params)
+        z_soft = estimator(logits.expand(num_samples, *logits.shape))
         hard.append(-(model.decode(z_hard).log_prob(b).mean(0) - kl))
         relaxed.append(-(model.decode(z_soft).log_prob(b).mean(0) - kl))
     hard, relaxed = torch.cat(hard), torch.cat(relaxed)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..discrete import get_estimator, log_prob_of
+from ..discrete import Estimator, log_prob_of
 from ..gradients import score_function_surrogate
 
 
@@ -56,16 +56,15 @@ def exact_gradient(
 
 
 def gradient_samples(
-    name: str,
+    estimator: Estimator,
     logits: torch.Tensor,
     f: Callable,
-    params: dict,
     num_samples: int,
-    categorical: bool = False,
     baseline: str | float | None = "auto",
 ) -> torch.Tensor:
     """``num_samples`` independent single-sample estimates of d/dlogits E_q[f(z)]: (S,
-    *logits.shape).
+    *logits.shape), from ``estimator`` (e.g. ``ESTIMATORS["gumbel-softmax"](0.5)``;
+    a categorical one for logits (K, C)).
 
     ``f`` maps z (S, ...) to (S,) and must be differentiable in z for the pathwise
     estimators. The score-function estimate is (f(z) - b) d log q(z) / dlogits with
@@ -73,17 +72,16 @@ def gradient_samples(
     ``"auto"`` is the leave-one-out baseline (the mean of f over the other S - 1
     samples, which keeps it unbiased) for S > 1, none for S = 1.
     """
-    estimator = get_estimator(name, categorical)
     copies = (
         logits.detach().expand(num_samples, *logits.shape).clone().requires_grad_(True)
     )
-    z = estimator(copies, params)
+    z = estimator(copies)
     fz = f(z)  # (S,)
     surrogate = fz
     if estimator.score_function:
         if baseline == "auto":
             baseline = "leave-one-out" if num_samples > 1 else None
-        log_q = log_prob_of(copies, z.detach(), categorical)
+        log_q = log_prob_of(copies, z.detach(), estimator.categorical)
         surrogate = fz + score_function_surrogate(fz, log_q, baseline)
     (grad,) = torch.autograd.grad(surrogate.sum(), copies, allow_unused=True)
     return grad if grad is not None else torch.zeros_like(copies)
