@@ -169,3 +169,23 @@ def test_a_group_run_trains_in_processes_and_logs(tmp_path, monkeypatch):
     assert runs.state(tmp_path / "out/bin_f1_seed4.pt") == "finished"
     assert "checkpoint" in (tmp_path / "runs/logs/bin_f1_seed4.log").read_text()
     assert recipes.run(chosen, [4], True, tuple(TINY), folder="out") == 0
+
+
+def test_recipe_resume_continues_only_an_unfinished_run(tmp_path):
+    """--recipe NAME --resume: absent starts, unfinished continues (--resume CKPT),
+    finished does nothing; without --resume the run starts afresh."""
+    import torch
+
+    out = tmp_path / "bin_f1_seed0.pt"
+    words = ["bin_f1", "--seed", "0", "--out", str(out)]
+    fresh = recipes.get("bin_f1").argv(0, out)
+    assert train.recipe_argv([*words, "--resume"]) == fresh  # absent
+    finished_run(out)
+    assert train.recipe_argv([*words, "--resume"]) is None  # finished
+    assert train.recipe_argv(words) == fresh
+    payload = torch.load(out, weights_only=True)
+    payload["resume"] = {"epoch": 1}
+    torch.save(payload, out)
+    resumed = train.recipe_argv([*words, "--resume"])
+    assert resumed == [*fresh, "--resume", str(out)]
+    assert train.without_resume(resumed) == fresh
