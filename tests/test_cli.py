@@ -330,3 +330,43 @@ def test_resume_from_another_config_or_a_final_checkpoint_is_refused(tmp_path):
     assert result.returncode == 2 and "holds no training state" in result.stderr
     result = run(*same, "--resume", str(tmp_path / "missing.pt"))
     assert result.returncode == 2 and "no checkpoint at" in result.stderr
+
+
+def test_one_seed_rule_for_the_test_images_and_the_initial_weights(
+    tmp_path, monkeypatch, capsys
+):
+    """vaebook.train and vaebook.evaluate score a run of seed 5 on the test images
+    binarized with seed 0 (as fit and the records do), and two runs with the same
+    seed in one process start from the same weights and end with the same ones."""
+    from vaebook import evaluate, train
+    from vaebook.data import BinarizedMNIST
+    from vaebook.evaluation import evaluate as real_evaluate
+
+    scored = []
+
+    def spy(model, data, **kwargs):
+        scored.append(data.fixed())
+        return real_evaluate(model, data, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate", spy)
+    monkeypatch.setattr(evaluate, "evaluate", spy)
+    tiny = ["gaussian-vae", "--hidden", "8", "--latent-dim", "2", "--seed", "5"]
+    tiny += ["--max-steps", "3", "--train-limit", "300", "--test-limit", "30"]
+    tiny += ["--iw-samples", "2", "--eval-limit", "30", "--check-limit", "0"]
+    tiny += ["--device", "cpu"]
+    assert train.main([*tiny, "--out", str(tmp_path / "a.pt")]) == 0
+    torch.rand(100)  # the global random state moves between the two runs
+    assert train.main([*tiny, "--out", str(tmp_path / "b.pt")]) == 0
+    limit = ["--limit", "30", "--iw-samples", "2", "--device", "cpu"]
+    assert evaluate.main([str(tmp_path / "a.pt"), *limit]) == 0
+    capsys.readouterr()
+    seed0 = BinarizedMNIST.load("test", "dynamic", 0, limit=30).fixed()
+    seed5 = BinarizedMNIST.load("test", "dynamic", 5, limit=30).fixed()
+    assert not torch.equal(seed0, seed5)
+    assert len(scored) == 3 and all(torch.equal(x, seed0) for x in scored)
+    a, b = (load_checkpoint(tmp_path / f"{n}.pt") for n in "ab")
+    assert a.history[-1]["step"] == 3
+    for (name, wa), wb in zip(
+        a.model.state_dict().items(), b.model.state_dict().values()
+    ):
+        assert torch.equal(wa, wb), name

@@ -55,7 +55,7 @@ def test_the_chapters_models_are_shipped():
     }
     missing = wanted - set(pretrained.available())
     assert not missing, (
-        f"not shipped: {sorted(missing)}; scripts/train_pretrained.sh trains them"
+        f"not shipped: {sorted(missing)}; python -m vaebook.recipes run pretrained"
     )
 
 

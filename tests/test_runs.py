@@ -65,6 +65,20 @@ def test_an_unfinished_run_is_refused_or_skipped(finished, tmp_path):
     assert [r.seed for r in runs.read_runs(out)] == [3]
 
 
+def test_the_one_finished_check(finished, tmp_path):
+    """runs.state: absent, unfinished (training state kept) or finished; summarize
+    and the recipes' runner both ask it."""
+    path, model, history, _ = finished
+    assert runs.state(path) == "finished"
+    assert runs.state(tmp_path / "none_seed0.pt") == "absent"
+    partial = tmp_path / "bin_tiny_seed0.pt"
+    config = TrainConfig(epochs=2, batch_size=20, device="cpu")
+    save_checkpoint(partial, model, config, history, resume={"epoch": 1})
+    assert runs.state(partial) == "unfinished"
+    save_checkpoint(partial, model, config, history)  # no test metrics yet
+    assert runs.state(partial) == "unfinished"
+
+
 def test_bad_names_and_files_get_one_clear_error(finished, tmp_path, capsys):
     path = finished[0]
     misnamed = tmp_path / "tiny.pt"

@@ -1,6 +1,10 @@
 """Command line: print the test -ELBO and importance-weighted NLL of a checkpoint.
 
 python -m vaebook.evaluate checkpoints/vae.pt --iw-samples 5000
+
+Every run is scored on the same images: the MNIST test set binarized once with
+:data:`TEST_SEED` (0), whatever seed the run trained with, as ``vaebook.train``
+recorded its metrics.
 """
 
 from __future__ import annotations
@@ -9,10 +13,23 @@ import argparse
 import json
 import sys
 
+import torch
+
 from .checkpoints import CheckpointError, load_checkpoint
 from .data import BinarizedMNIST, DataNotFoundError
 from .evaluation import evaluate
 from .training import check_data_dim, resolve_device
+
+TEST_SEED = 0  # the test set's binarization, the same for every run and seed
+
+
+def load_test_set(
+    binarization: str, device: str | torch.device = "cpu", limit: int | None = None
+) -> BinarizedMNIST:
+    """The MNIST test images every run is scored on: binarized once with
+    :data:`TEST_SEED` whatever the run's seed, so that runs with different seeds are
+    scored on the same images (the first ``limit`` of them)."""
+    return BinarizedMNIST.load("test", binarization, TEST_SEED, device, limit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,11 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--limit must be an integer >= 1, got {options.limit}")
         device = resolve_device(options.device)
         ckpt = load_checkpoint(options.checkpoint, device)
-        binarization = (
-            ckpt.train_config.binarization if ckpt.train_config else "dynamic"
-        )
-        seed = ckpt.train_config.seed if ckpt.train_config else 0
-        test = BinarizedMNIST.load("test", binarization, seed, device, options.limit)
+        config = ckpt.train_config
+        binarization = config.binarization if config else "dynamic"
+        test = load_test_set(binarization, device, options.limit)
         check_data_dim(ckpt.model, test)
     except (CheckpointError, ValueError, DataNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

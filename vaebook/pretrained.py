@@ -1,9 +1,9 @@
 """The checkpoints shipped inside the package (``vaebook/pretrained/*.pt``).
 
-Each was trained on all 60,000 MNIST training images by one command of
-``scripts/train_pretrained.sh`` (the command is also stored in the
-checkpoint's ``metrics["test"]["command"]``), so a chapter runs in seconds on a
-CPU while readers with a GPU can retrain.
+Each was trained on all 60,000 MNIST training images by its recipe in
+:mod:`vaebook.recipes` (``python -m vaebook.train --recipe NAME`` retrains it; the
+command is also stored in the checkpoint), so a chapter runs in seconds on a CPU
+while readers with a GPU can retrain.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def path(name: str) -> Path:
     if not file.is_file():
         raise FileNotFoundError(
             f"no pretrained checkpoint {name!r}; shipped: {available()}. "
-            "scripts/train_pretrained.sh retrains them."
+            "python -m vaebook.train --recipe NAME retrains one."
         )
     return file
 
@@ -42,7 +42,8 @@ def load(name: str, device: str | torch.device = "cpu") -> Checkpoint:
 def runs(name: str = "estimators") -> list[Run]:
     """The shipped records (no weights) of the training runs ``name``: for
     ``"estimators"``, the 12 estimators of the equal-step comparison, each once per
-    seed (``scripts/train_estimator_comparison.sh`` trains them)."""
+    seed (``python -m vaebook.recipes run estimators`` trains them); for
+    ``"headline"``, the long discrete models and their candidates."""
     file = FOLDER / f"{name}.json"
     if not file.is_file():
         shipped = sorted(p.stem for p in FOLDER.glob("*.json"))

@@ -36,6 +36,22 @@ class UnfinishedRun(ValueError):
     """A checkpoint that still holds training state: its run has not finished."""
 
 
+def state(path: str | Path) -> str:
+    """Where the run whose checkpoint is ``path`` stands: ``"absent"`` (no file),
+    ``"unfinished"`` (it still holds training state, or has no test metrics yet:
+    ``--resume`` continues it) or ``"finished"``. The one test of "is it finished"
+    (:func:`summarize` and the recipes' runner both ask it); an unreadable file raises
+    :class:`vaebook.checkpoints.CheckpointError`."""
+    if not Path(path).is_file():
+        return "absent"
+    return _state(read_checkpoint(path))
+
+
+def _state(payload: dict) -> str:
+    finished = "resume" not in payload and payload.get("metrics")
+    return "finished" if finished else "unfinished"
+
+
 @dataclass(frozen=True)
 class Run:
     """One finished training run: its name (the model, without the seed), seed,
@@ -80,7 +96,7 @@ def summarize(path: str | Path) -> dict:
     if match is None:
         raise ValueError(f"{path.name}: a run's checkpoint is named NAME_seedS.pt")
     payload = read_checkpoint(path)
-    if "resume" in payload or not payload.get("metrics"):
+    if _state(payload) != "finished":
         raise UnfinishedRun(
             f"{path} is an unfinished run (it still holds training state); "
             "finish it with --resume first"

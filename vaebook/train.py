@@ -2,11 +2,20 @@
 
     python -m vaebook.train gaussian-vae --hidden 512 512 --latent-dim 50 \\
         --epochs 100 --lr-schedule cosine --out checkpoints/vae.pt
+    python -m vaebook.train --recipe mnist_vae_2d [--resume]   # a shipped run
+    python -m vaebook.train --list-recipes
+
+A recipe (:mod:`vaebook.recipes`) is a shipped or compared run by name; options
+after it override its own (``--epochs 1``), ``--seed S`` and ``--out CKPT`` choose
+the seed and the file, and ``--resume`` continues an unfinished run (a finished one
+is left as it is).
 
 Every field of the model's config and of :class:`vaebook.training.TrainConfig`
 is an option (``--help`` lists them). After training, the checkpoint records
 the test -ELBO and the importance-weighted NLL with ``--iw-samples`` samples, of
-the weights as stored (``--dtype float16`` or ``int8`` round them first).
+the weights as stored (``--dtype float16`` or ``int8`` round them first), on the
+test images binarized once with seed 0 whatever the run's seed
+(:func:`vaebook.evaluate.load_test_set`).
 """
 
 from __future__ import annotations
@@ -15,14 +24,16 @@ import argparse
 import dataclasses
 import json
 import math
+import shlex
 import sys
 import tempfile
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from . import registry
+from . import recipes, registry, runs
 from .checkpoints import (
     STORAGE_DTYPES,
     CheckpointError,
@@ -32,6 +43,7 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .data import BinarizedMNIST, DataNotFoundError
+from .evaluate import load_test_set
 from .evaluation import evaluate
 from .training import TrainConfig, check_data_dim, fit, resolve_device
 
@@ -66,54 +78,43 @@ def from_options(cls, options: argparse.Namespace):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
+RUN_OPTIONS = {  # the options that are not config fields: output and evaluation
+    "--out": dict(type=Path, required=True, help="where to write the checkpoint (.pt)"),
+    "--iw-samples": dict(
+        type=int, default=5000, help="importance samples for the test NLL"
+    ),
+    "--eval-limit": dict(
+        type=int, default=None, help="evaluate on the first N test images"
+    ),
+    "--check-limit": dict(
+        type=int,
+        default=1000,
+        help="also record the NLL on the first N test images (what a chapter "
+        "recomputes)",
+    ),
+    "--check-iw-samples": dict(
+        type=int, default=1000, help="importance samples for that check"
+    ),
+    "--dtype": dict(
+        choices=list(STORAGE_DTYPES), default="float32", help="weight storage"
+    ),
+    "--resume": dict(
+        type=Path,
+        default=None,
+        metavar="CKPT",
+        help="continue the run saved in CKPT (--out holds it after every epoch), "
+        "given the same options",
+    ),
+}
+
+
 def parser_for(model_name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m vaebook.train {model_name}",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="where to write the checkpoint (.pt)"
-    )
-    parser.add_argument(
-        "--iw-samples",
-        type=int,
-        default=5000,
-        help="importance samples for the test NLL",
-    )
-    parser.add_argument(
-        "--eval-limit",
-        type=int,
-        default=None,
-        help="evaluate on the first N test images",
-    )
-    parser.add_argument(
-        "--check-limit",
-        type=int,
-        default=1000,
-        help=(
-            "also record the NLL on the first N test images (what a chapter recomputes)"
-        ),
-    )
-    parser.add_argument(
-        "--check-iw-samples",
-        type=int,
-        default=1000,
-        help="importance samples for that check",
-    )
-    parser.add_argument(
-        "--dtype",
-        choices=list(STORAGE_DTYPES),
-        default="float32",
-        help="weight storage",
-    )
-    parser.add_argument(
-        "--resume",
-        type=Path,
-        default=None,
-        metavar="CKPT",
-        help="continue the run saved in CKPT (--out holds it after "
-        "every epoch), given the same options",
-    )
+    for flag, spec in RUN_OPTIONS.items():
+        parser.add_argument(flag, **spec)
     add_dataclass_options(parser, registry.CONFIGS[model_name])
     add_dataclass_options(parser, TrainConfig)
     return parser
@@ -149,105 +150,216 @@ def check_writable(path: Path) -> None:
         raise ValueError(message) from None
 
 
+@dataclass
+class Run:
+    """A run ready to train: its options, configs, model, data and stored command
+    (``resume``: the training state it continues from, or None)."""
+
+    options: argparse.Namespace
+    train_config: TrainConfig
+    model: torch.nn.Module
+    train: BinarizedMNIST
+    test: BinarizedMNIST
+    command: str
+    resume: dict | None = None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("-h", "--help"):
-        models = ", ".join(sorted(registry.CONFIGS))
-        print(
-            "usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)"
-            f"\n\n{__doc__.strip()}\n\nMODEL is one of: {models}"
-        )
+    if argv[:1] in (["-h"], ["--help"]):
+        print(usage())
         return 0
-    if not argv or argv[0].startswith("-") or argv[0] not in registry.CONFIGS:
-        given = argv[0] if argv else "nothing"
-        print(
-            f"error: MODEL must be one of {sorted(registry.CONFIGS)} (got {given}); "
-            "usage: python -m vaebook.train MODEL [options]",
-            file=sys.stderr,
-        )
-        return 2
-    name, options = argv[0], parser_for(argv[0]).parse_args(argv[1:])
+    if argv[:1] == ["--list-recipes"]:
+        print(recipes.listing())
+        return 0
     try:  # every option, the output folder and the data, before any work
-        check_finite(options)
-        check_positive(
-            iw_samples=options.iw_samples,
-            eval_limit=options.eval_limit,
-            check_iw_samples=options.check_iw_samples,
-        )
-        if options.check_limit is not None and options.check_limit < 0:
-            raise ValueError(
-                f"--check-limit must be >= 0 (0: no check), got {options.check_limit}"
-            )
-        model_config = from_options(registry.CONFIGS[name], options)
-        train_config = from_options(TrainConfig, options)
-        check_writable(options.out)
-        device = resolve_device(train_config.device)
-        load = lambda split, seed, limit: BinarizedMNIST.load(
-            split, train_config.binarization, seed, device, limit
-        )
-        train = load("train", train_config.seed, train_config.train_limit)
-        # the test images are binarized with seed 0 whatever the run's seed, so that
-        # runs with different seeds are scored on the same images
-        test = load("test", 0, None)
-        torch.manual_seed(train_config.seed)
-        model = model_config.build()
-        check_data_dim(model, train)
-    except (ValueError, TypeError, DataNotFoundError) as err:
+        if argv[:1] == ["--recipe"]:
+            argv = recipe_argv(argv[1:])
+            if argv is None:  # finished already: nothing to do
+                return 0
+        run = prepare(argv)
+    except (ValueError, TypeError, DataNotFoundError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    command, resume = "python -m vaebook.train " + " ".join(argv), None
-    if options.resume is not None:
-        try:
-            ckpt = load_for_resume(options.resume, model_config, train_config)
-        except CheckpointError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        model, resume, command = ckpt.model, ckpt.resume, ckpt.command or command
+    history = train(run)
+    dtype, storage = storage_for(run)
+    saved = final_metrics(run, storage)
+    save_checkpoint(
+        run.options.out,
+        run.model,
+        run.train_config,
+        history,
+        saved,
+        dtype=dtype,
+        command=run.command,
+    )
+    print(json.dumps({"checkpoint": str(run.options.out), **saved["test"]}, indent=2))
+    return 0
 
-    def save_epoch(history: list[dict], state: dict) -> None:  # resumable, each epoch
+
+def usage() -> str:
+    models = ", ".join(sorted(registry.CONFIGS))
+    return (
+        "usage: python -m vaebook.train MODEL [options] (MODEL --help lists them)\n"
+        "       python -m vaebook.train --recipe NAME [--seed S] [--out CKPT] "
+        "[--resume] [options]\n       python -m vaebook.train --list-recipes"
+        f"\n\n{__doc__.strip()}\n\nMODEL is one of: {models}"
+    )
+
+
+def recipe_argv(words: list[str]) -> list[str] | None:
+    """The model's arguments for ``--recipe NAME [--seed S] [--out CKPT] [--resume]
+    [options]`` (options override the recipe's). ``--resume``: a finished run is left
+    as it is (None is returned), an unfinished one continues, an absent one starts."""
+    parser = argparse.ArgumentParser(prog="python -m vaebook.train --recipe")
+    parser.add_argument("name")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--resume", action="store_true")
+    given, overrides = parser.parse_known_args(words)
+    if given.name not in recipes.RECIPES:
+        raise ValueError(f"no recipe {given.name!r}; --list-recipes lists them")
+    recipe = recipes.RECIPES[given.name]
+    argv = recipe.argv(given.seed, given.out, overrides)
+    out = Path(argv[-1])
+    if not given.resume or runs.state(out) == "absent":
+        return argv
+    if runs.state(out) == "finished":
+        print(f"{recipe.name}: {out} holds a finished run, nothing to do")
+        return None
+    return [*argv, "--resume", str(out)]
+
+
+def parse(argv: list[str]) -> tuple[str, argparse.Namespace]:
+    """The model's name and its checked options (a ValueError names the bad one)."""
+    if not argv or argv[0] not in registry.CONFIGS:
+        given = argv[0] if argv else "nothing"
+        raise ValueError(
+            f"MODEL must be one of {sorted(registry.CONFIGS)} (got {given}); "
+            "usage: python -m vaebook.train MODEL [options]"
+        )
+    options = parser_for(argv[0]).parse_args(argv[1:])
+    check_finite(options)
+    check_positive(
+        iw_samples=options.iw_samples,
+        eval_limit=options.eval_limit,
+        check_iw_samples=options.check_iw_samples,
+    )
+    if options.check_limit is not None and options.check_limit < 0:
+        raise ValueError(
+            f"--check-limit must be >= 0 (0: no check), got {options.check_limit}"
+        )
+    return argv[0], options
+
+
+def prepare(argv: list[str]) -> Run:
+    """Options, configs, the output folder, the data and the model, all checked; the
+    training state to continue from with ``--resume``."""
+    name, options = parse(argv)
+    model_config = from_options(registry.CONFIGS[name], options)
+    train_config = from_options(TrainConfig, options)
+    check_writable(options.out)
+    device = resolve_device(train_config.device)
+    train = BinarizedMNIST.load(
+        "train",
+        train_config.binarization,
+        train_config.seed,
+        device,
+        train_config.train_limit,
+    )
+    test = load_test_set(train_config.binarization, device)
+    model = build_model(model_config, train_config)
+    check_data_dim(model, train)
+    command = "python -m vaebook.train " + shlex.join(
+        without_resume(argv) if options.resume is not None else argv
+    )
+    run = Run(options, train_config, model, train, test, command)
+    if options.resume is not None:
+        ckpt = load_for_resume(options.resume, model_config, train_config)
+        run.model, run.resume = ckpt.model, ckpt.resume
+        run.command = ckpt.command or command
+    return run
+
+
+def build_model(model_config, train_config: TrainConfig) -> torch.nn.Module:
+    """The model with its initial weights drawn from the run's seed (the rule of
+    :func:`vaebook.training.reinitialize`: the same seed, the same initial weights,
+    whatever ran before in the process; ``fit(..., init=True)`` draws them again)."""
+    torch.manual_seed(train_config.seed)
+    return model_config.build()
+
+
+def without_resume(argv: list[str]) -> list[str]:
+    """``argv`` less its ``--resume CKPT`` (the command of a run is how it started)."""
+    kept, skip = [], False
+    for word in argv:
+        if not skip and word != "--resume" and not word.startswith("--resume="):
+            kept.append(word)
+        skip = word == "--resume"
+    return kept
+
+
+def train(run: Run) -> list[dict]:
+    """Fit the model, writing a resumable checkpoint after every epoch."""
+
+    def save_epoch(history: list[dict], state: dict) -> None:
         save_checkpoint(
-            options.out, model, train_config, history, command=command, resume=state
+            run.options.out,
+            run.model,
+            run.train_config,
+            history,
+            command=run.command,
+            resume=state,
         )
 
-    limited = _first(test, train_config.test_limit)
-    history = fit(
-        model, train_config, train, limited, resume=resume, on_epoch=save_epoch
+    test = _first(run.test, run.train_config.test_limit)
+    return fit(
+        run.model,
+        run.train_config,
+        run.train,
+        test,
+        resume=run.resume,
+        on_epoch=save_epoch,
+        init=run.resume is None,  # a fresh run starts from its seed's weights
     )
-    dtype, storage = options.dtype, None
-    if dtype == "int8":  # as accuracy allows: float16 where int8 costs too much
-        dtype, storage = storage_dtype(model, _first(test, 1000))
+
+
+def storage_for(run: Run) -> tuple[str, dict | None]:
+    """The storage dtype (``--dtype``; for int8, float16 where int8 costs more than
+    :data:`INT8_TOLERANCE` nats), what was measured, and the model's weights rounded
+    as they will be stored (so that the metrics are of the stored weights)."""
+    dtype, storage = run.options.dtype, None
+    if dtype == "int8":
+        dtype, storage = storage_dtype(run.model, _first(run.test, 1000))
         if dtype != "int8":
             print(
                 f"int8 storage would cost {storage['int8_cost']:.2f} nats of test "
                 f"-ELBO (limit {INT8_TOLERANCE}); storing float16 instead",
                 file=sys.stderr,
             )
-    if dtype != "float32":  # evaluate the weights as stored (float16 / int8)
-        model.load_state_dict(decode_state(encode_state(model.state_dict(), dtype)))
-    metrics = evaluate(
-        model, _first(test, options.eval_limit), iw_samples=options.iw_samples
-    )
-    metrics["command"] = command
+    if dtype != "float32":
+        stored = encode_state(run.model.state_dict(), dtype)
+        run.model.load_state_dict(decode_state(stored))
+    return dtype, storage
+
+
+def final_metrics(run: Run, storage: dict | None) -> dict:
+    """The test metrics of the stored weights (``--iw-samples`` samples on the first
+    ``--eval-limit`` images, with the command) and the chapter's check."""
+    options = run.options
+    test = _first(run.test, options.eval_limit)
+    metrics = evaluate(run.model, test, iw_samples=options.iw_samples)
+    metrics["command"] = run.command
     if storage is not None:
         metrics["storage"] = storage
     saved = {"test": metrics}
     if options.check_limit:
         saved["check"] = evaluate(
-            model,
-            _first(test, options.check_limit),
+            run.model,
+            _first(run.test, options.check_limit),
             iw_samples=options.check_iw_samples,
         )
-    save_checkpoint(
-        options.out,
-        model,
-        train_config,
-        history,
-        saved,
-        dtype=dtype,
-        command=command,
-    )
-    print(json.dumps({"checkpoint": str(options.out), **metrics}, indent=2))
-    return 0
+    return saved
 
 
 INT8_TOLERANCE = 0.5  # nats of test -ELBO that int8 storage may cost

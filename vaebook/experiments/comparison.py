@@ -4,13 +4,13 @@ Two kinds of evidence, kept apart:
 
 - **Trained models**: the same binary VAE (784-512-256-200, 200 Bernoulli latents)
   trained with each estimator for the same number of optimizer steps, once per seed
-  (``scripts/train_estimator_comparison.sh``; the records, without weights, are
-  :func:`vaebook.pretrained.runs`). :func:`over_seeds` gathers one number per seed
-  into a :class:`SeedSpread`, :func:`separated` says whether two estimators are
-  apart beyond their seeds and evaluation noise, :func:`results_table` is the
-  chapter's table, :func:`final_params` the estimator's hyperparameters at the end of
-  training, and :func:`test_bounds` recomputes the hard (exact discrete) and relaxed
-  test -ELBO of a model with weights.
+  (the recipes of group ``estimators`` in :mod:`vaebook.recipes`; the records,
+  without weights, are :func:`vaebook.pretrained.runs`). :func:`over_seeds` gathers
+  one number per seed into a :class:`SeedSpread`, :func:`separated` says whether
+  two estimators are apart beyond their seeds and evaluation noise,
+  :func:`results_table` is the chapter's table, :func:`final_params` the estimator's
+  hyperparameters at the end of training, and :func:`test_bounds` recomputes the
+  hard (exact discrete) and relaxed test -ELBO of a model with weights.
 - **A small enumerable model**: E_q[f(z)] over K Bernoulli latents (2^K states), whose
   exact gradient :func:`vaebook.experiments.enumeration.exact_gradient` gives by
   enumeration; :func:`gradient_table` measures each estimator's bias and variance
@@ -32,6 +32,7 @@ from torch import distributions as D
 
 from ..discrete import ScoreFunction, get_estimator
 from ..evaluation import mean_and_se
+from ..recipes import labels
 from .enumeration import bias_and_variance, exact_gradient, gradient_samples
 
 
@@ -202,20 +203,8 @@ def test_bounds(
 
 # --- the equal-step runs, over seeds --------------------------------------------------
 
-LABELS = {  # run name (scripts/train_estimator_comparison.sh) -> label in the book
-    "bin_straight_through": "straight-through",
-    "bin_score_function": "score function + baseline",
-    "bin_gumbel_tau1": "Gumbel-softmax tau 1",
-    "bin_gumbel_tau05": "Gumbel-softmax tau 0.5",
-    "bin_gumbel_anneal": "Gumbel-softmax annealed",
-    "bin_st_gumbel": "ST Gumbel-softmax annealed",
-    "bin_f1": "f1 beta 5",
-    "bin_f2": "f2 beta 5",
-    "bin_f3": "f3 beta 5",
-    "bin_f1_anneal": "f1 beta annealed",
-    "bin_f2_anneal": "f2 beta annealed",
-    "bin_f3_anneal": "f3 beta annealed",
-}
+# run name -> label in the book: the estimator comparison's recipes say them
+LABELS = labels("estimators")
 
 
 @dataclass(frozen=True)

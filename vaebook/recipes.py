@@ -1,0 +1,560 @@
+"""Every training run the book ships or compares, by name: its recipe.
+
+A :class:`Recipe` says what a run trains (a registered model and the options of
+``python -m vaebook.train``, exactly those of the command stored in the shipped
+checkpoint or record, so retraining reproduces it), its label (what the chapters
+show), where its checkpoint goes and its group:
+
+- ``pretrained``: the Gaussian-latent checkpoints shipped with weights (the VAE
+  chapters, gradient estimation, reparameterization, computing q(z|x));
+- ``estimators``: the equal-step comparison of 12 discrete estimators, once per seed
+  (records without weights in ``vaebook/pretrained/estimators.json``; seed 0 of
+  ``bin_straight_through`` ships with weights);
+- ``headline``: the long discrete models and the candidates compared for them
+  (records in ``headline.json``; ``cat_gumbel_vae`` and ``bin_f2_anneal_long``
+  ship with weights);
+- ``vq``: the VQ-VAE variants (shipped with weights).
+
+Retrain one run, a few, or a group (finished runs skipped, unfinished ones resumed
+with ``--resume``)::
+
+    python -m vaebook.train --recipe mnist_vae_2d
+    python -m vaebook.recipes list [GROUP]
+    python -m vaebook.recipes run estimators --seeds 0 1 --resume --jobs 2
+    python -m vaebook.recipes ship estimators   # records JSON + shipped weights
+
+Options after the names override the recipe's (``--epochs 1``: a quick variant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import runs
+
+PACKAGE_FOLDER = Path(__file__).parent / "pretrained"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Recipes trained and shipped together: ``folder`` holds their checkpoints
+    (``NAME_seedS.pt`` where the group keeps records, else ``NAME.pt``); ``records``
+    is the JSON of :mod:`vaebook.runs` they ship as (None: they ship with weights)."""
+
+    name: str
+    description: str
+    folder: Path
+    records: Path | None = None
+
+
+GROUPS = {
+    g.name: g
+    for g in (
+        Group(
+            "pretrained", "Gaussian-latent VAEs shipped with weights", PACKAGE_FOLDER
+        ),
+        Group(
+            "estimators",
+            "12 discrete estimators at equal steps, once per seed (records)",
+            Path("runs/estimators"),
+            PACKAGE_FOLDER / "estimators.json",
+        ),
+        Group(
+            "headline",
+            "the long discrete models and their candidates (records)",
+            Path("runs/headline"),
+            PACKAGE_FOLDER / "headline.json",
+        ),
+        Group(
+            "vq", "VQ-VAE variants, 5 epochs each, shipped with weights", PACKAGE_FOLDER
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One run: ``python -m vaebook.train MODEL OPTIONS [--seed S] --out PATH``.
+
+    ``seeds``: the seeds the shipped runs used (each adds ``--seed S`` to the command
+    and ``_seedS`` to the checkpoint's name); None: no ``--seed`` (the config's
+    default, 0). ``ships``: its checkpoint (seed 0) ships with weights."""
+
+    name: str
+    group: str
+    model: str
+    options: tuple[str, ...]
+    label: str
+    note: str = ""
+    seeds: tuple[int, ...] | None = None
+    ships: bool = False
+
+    def out(self, seed: int | None = None, folder: str | Path | None = None) -> Path:
+        """Where its checkpoint goes (``folder``: instead of the group's)."""
+        group = GROUPS[self.group]
+        folder = Path(folder) if folder is not None else group.folder
+        if group.records is None and seed is None:
+            return folder / f"{self.name}.pt"
+        return folder / f"{self.name}_seed{seed or 0}.pt"
+
+    def argv(
+        self,
+        seed: int | None = None,
+        out: str | Path | None = None,
+        overrides: list[str] | tuple[str, ...] = (),
+    ) -> list[str]:
+        """The arguments of ``python -m vaebook.train`` (``overrides`` replace the
+        recipe's values of the same options, or are appended)."""
+        out = self.out(seed) if out is None else out
+        seeded = ["--seed", str(seed)] if seed is not None else []
+        options = with_overrides(self.options, tuple(overrides))
+        return [self.model, *options, *seeded, "--out", str(out)]
+
+    def command(self, seed: int | None = None, out: str | Path | None = None) -> str:
+        """The command line, as stored in the checkpoint it writes."""
+        return "python -m vaebook.train " + shlex.join(self.argv(seed, out))
+
+
+def _options(words: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """``("--a", "1", "2", "--b")`` -> ``[("--a", ("1", "2")), ("--b", ())]``."""
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for word in words:
+        if word.startswith("--"):
+            pairs.append((word, ()))
+        elif not pairs:
+            raise ValueError(f"an option must come first, got {word!r}")
+        else:
+            pairs[-1] = (pairs[-1][0], (*pairs[-1][1], word))
+    return pairs
+
+
+def with_overrides(options: tuple[str, ...], overrides: tuple[str, ...]) -> list[str]:
+    """``options`` with each option of ``overrides`` replacing its value in place
+    (``--epochs 1`` for ``--epochs 10``), or appended when it is not there."""
+    merged = dict(_options(options))
+    merged.update(_options(overrides))
+    return [word for flag, values in merged.items() for word in (flag, *values)]
+
+
+# --- the recipes ---------------------------------------------------------------------
+
+# Options as on the command line (split on spaces), shared pieces first.
+DISCRETE = (
+    "--lr 1e-3 --lr-schedule cosine --batch-size 100 --beta-warmup 0.3 --epochs {}"
+)
+DISCRETE_EVAL = (
+    "--iw-samples 100 --check-limit 1000 --check-iw-samples 100 --dtype int8"
+)
+BINARY = "--hidden 512 256 --latent-dim 200"  # Jang et al.'s 784-512-256-200 MLP
+CATEGORICAL = "--hidden 512 256 --num-latents 20 --num-classes 10"  # 20 x 10 classes
+SHARPNESS_5 = "--sharpness 5"
+SHARPNESS_ANNEAL = (  # kappa 1 -> 10, geometric, over the first 70 % of the steps
+    "--sharpness-start 1 --sharpness 10 --sharpness-anneal geometric "
+    "--sharpness-anneal-fraction 0.7"
+)
+TAU_ANNEAL = "--temperature 1 --temperature-min 0.5 --anneal-rate 1e-4"
+GUMBEL_500 = (
+    "--temperature 1 --temperature-min {} --anneal-rate 1e-4 --anneal-every 500"
+)
+VQ = (  # 5 epochs, Adam 1e-3 cosine, batch 100: equal steps for every variant
+    "--channels 32 64 --codebook-size 64 --code-dim 16 --lr 1e-3 --lr-schedule cosine "
+    "--batch-size 100 --epochs 5 --iw-samples 1 --check-limit 1000 "
+    "--check-iw-samples 1 --dtype int8"
+)
+SMALL = "--hidden 200 --latent-dim 16 --epochs 15 --lr-schedule cosine"
+SMALL_EVAL = "--iw-samples 100 --dtype float16"
+ESTIMATION = (  # 784-200-20, 10 epochs: the gradient estimation chapters
+    "--hidden 200 --latent-dim 20 --epochs 10 --lr-schedule cosine --batch-size 100 "
+    "--iw-samples 1000 --dtype float16"
+)
+POSTERIOR = (  # 784-200-200-16, 25 epochs: computing q(z|x)
+    "--hidden 200 200 --latent-dim 16 --epochs 25 --lr-schedule cosine "
+    "--batch-size 100 --iw-samples 1000 --check-limit 500 --check-iw-samples 1000 "
+    "--dtype float16"
+)
+
+PRETRAINED = [  # name, model, options, label, note
+    (
+        "mnist_vae",
+        "gaussian-vae",
+        "--hidden 512 512 --latent-dim 50 --epochs 160 --lr-schedule cosine "
+        "--beta-warmup 0.05 --batch-size 100 --iw-samples 5000 --dtype float16",
+        "Gaussian VAE 784-512-512-50",
+        "the VAE chapter's model; S=5000 NLL on all 10,000 test images",
+    ),
+    (
+        "mnist_vae_2d",
+        "gaussian-vae",
+        "--hidden 256 256 --latent-dim 2 --epochs 30 --lr-schedule cosine "
+        "--iw-samples 1000 --dtype float16",
+        "2-D latent space",
+        "for the scatter and the manifold",
+    ),
+    *[
+        (
+            f"mnist_vae_beta_{b}",
+            "gaussian-vae",
+            f"{SMALL} --beta {b} {SMALL_EVAL}",
+            f"beta = {b}",
+            "the beta slider: one small model per KL weight",
+        )
+        for b in ("0.1", "0.3", "1", "3", "10")
+    ],
+    (
+        "elbo_l2_vae",
+        "l2-regularized-vae",
+        f"{SMALL} {SMALL_EVAL}",
+        "mu^2 + (sigma - 1)^2 regularizer",
+        "the notes' alternative regularizer, same setting as mnist_vae_beta_1",
+    ),
+    (
+        "grad_pathwise_vae",
+        "gaussian-vae",
+        f"{ESTIMATION} --num-samples 4",
+        "pathwise",
+        "4 samples of z per image (as many as the score function gets)",
+    ),
+    (
+        "grad_score_vae",
+        "score-function-vae",
+        f"{ESTIMATION} --baseline leave-one-out --num-samples 4",
+        "score function",
+        "the encoder trained by the score function, leave-one-out baseline",
+    ),
+    *[
+        (
+            f"reparam_{family}_vae",
+            "reparam-vae",
+            f"{ESTIMATION} --posterior {family} --prior {prior}",
+            label,
+            note,
+        )
+        for family, prior, label, note in (
+            ("gaussian", "matching", "Gaussian q", "prior N(0, I), closed-form KL"),
+            ("laplace", "matching", "Laplace q", "prior Laplace(0, 1), closed-form KL"),
+            ("logistic", "gaussian", "Logistic q (MC KL)", "prior N(0, I), MC KL"),
+        )
+    ],
+    *[
+        (
+            f"posterior_{family}_vae",
+            "posterior-vae",
+            f"--posterior {family} {flows}{POSTERIOR}",
+            label,
+            note,
+        )
+        for family, flows, label, note in (
+            ("diagonal", "", "diagonal", "q(z|x) = N(mu, diag(sigma^2))"),
+            ("fullcov", "", "full covariance", "N(mu, L L^T), L lower-triangular"),
+            ("planar", "--num-flows 4 ", "planar flow", "diagonal + 4 planar steps"),
+        )
+    ],
+]
+
+ESTIMATORS = [  # name, label in the book, the estimator's options
+    ("bin_straight_through", "straight-through", "--estimator straight-through"),
+    (
+        "bin_score_function",
+        "score function + baseline",
+        "--estimator score-function --baseline-decay 0.99",
+    ),
+    (
+        "bin_gumbel_tau1",
+        "Gumbel-softmax tau 1",
+        "--estimator gumbel-softmax --temperature 1 --anneal-rate 0",
+    ),
+    (
+        "bin_gumbel_tau05",
+        "Gumbel-softmax tau 0.5",
+        "--estimator gumbel-softmax --temperature 0.5 --anneal-rate 0",
+    ),
+    (
+        "bin_gumbel_anneal",
+        "Gumbel-softmax annealed",
+        f"--estimator gumbel-softmax {TAU_ANNEAL}",
+    ),
+    (
+        "bin_st_gumbel",
+        "ST Gumbel-softmax annealed",
+        f"--estimator straight-through-gumbel {TAU_ANNEAL}",
+    ),
+    *[
+        (f"bin_{f}", f"{f} beta 5", f"--estimator smoothing-{f} {SHARPNESS_5}")
+        for f in ("f1", "f2", "f3")
+    ],
+    *[
+        (
+            f"bin_{f}_anneal",
+            f"{f} beta annealed",
+            f"--estimator smoothing-{f} {SHARPNESS_ANNEAL}",
+        )
+        for f in ("f1", "f2", "f3")
+    ],
+]
+
+HEADLINE = [  # name, model, options, label, note, ships
+    (
+        "cat_gumbel_vae",
+        "categorical-vae",
+        f"{CATEGORICAL} --estimator gumbel-softmax {GUMBEL_500.format(0.2)} "
+        f"{DISCRETE.format(120)} {DISCRETE_EVAL}",
+        "Gumbel-softmax 20 x 10, 120 epochs",
+        "tau = max(0.2, exp(-1e-4 t)) every 500 steps; 72,000 steps",
+        True,
+    ),
+    (
+        "cat_gumbel_tau02",
+        "categorical-vae",
+        f"{CATEGORICAL} --estimator gumbel-softmax {GUMBEL_500.format(0.2)} "
+        f"{DISCRETE.format(60)} {DISCRETE_EVAL}",
+        "Gumbel-softmax 20 x 10, 60 epochs",
+        "cat_gumbel_vae's recipe at 60 epochs: the candidate that won",
+        False,
+    ),
+    (
+        "cat_st_gumbel",
+        "categorical-vae",
+        f"{CATEGORICAL} --estimator straight-through-gumbel "
+        f"{GUMBEL_500.format(0.5)} {DISCRETE.format(60)} {DISCRETE_EVAL}",
+        "ST Gumbel-softmax 20 x 10, 60 epochs",
+        "the other candidate: tau = max(0.5, exp(-1e-4 t))",
+        False,
+    ),
+    (
+        "bin_f2_anneal_long",
+        "binary-vae",
+        f"{BINARY} --estimator smoothing-f2 {SHARPNESS_ANNEAL} "
+        f"{DISCRETE.format(60)} {DISCRETE_EVAL}",
+        "f2 beta annealed, 60 epochs",
+        "the comparison's bin_f2_anneal trained 60 epochs instead of 10",
+        True,
+    ),
+]
+
+VQ_VARIANTS = [  # name, options beyond VQ, label, note
+    ("vq_ema", "", "EMA (paper)", "beta_c 0.25, EMA gamma 0.99, no extra tricks"),
+    (
+        "vq_ema_restart",
+        "--data-init --restart-below 1",
+        "EMA + restarts",
+        "codebook initialized from data, dead codes restarted",
+    ),
+    ("vq_codebook_loss", "--no-ema", "codebook loss", "no EMA"),
+    ("vq_beta_0", "--commitment 0", "beta_c = 0", "no commitment loss"),
+    ("vq_beta_2", "--commitment 2", "beta_c = 2", "strong commitment"),
+    ("vq_gamma_0.9", "--decay 0.9", "gamma = 0.9", "fast EMA"),
+    ("vq_gamma_0.999", "--decay 0.999", "gamma = 0.999", "slow EMA"),
+]
+
+
+def _all() -> list[Recipe]:
+    """The tables above as recipes."""
+    comparison = f"{BINARY} {DISCRETE.format(10)} {DISCRETE_EVAL}"
+    return [
+        *[
+            Recipe(n, "pretrained", m, tuple(o.split()), lb, nt)
+            for n, m, o, lb, nt in PRETRAINED
+        ],
+        *[
+            Recipe(
+                name,
+                "estimators",
+                "binary-vae",
+                tuple(f"{comparison} {options}".split()),
+                label,
+                "200 Bernoulli latents, 6,000 steps; only the estimator differs",
+                seeds=(0, 1),
+                ships=name == "bin_straight_through",
+            )
+            for name, label, options in ESTIMATORS
+        ],
+        *[
+            Recipe(n, "headline", m, tuple(o.split()), lb, nt, ships=sh)
+            for n, m, o, lb, nt, sh in HEADLINE
+        ],
+        *[
+            Recipe(n, "vq", "vq-vae", tuple(f"{VQ} {o}".split()), lb, nt)
+            for n, o, lb, nt in VQ_VARIANTS
+        ],
+    ]
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in _all()}
+
+
+def get(name: str) -> Recipe:
+    """The recipe ``name``; a clear error naming the known ones."""
+    if name not in RECIPES:
+        raise KeyError(f"no recipe {name!r}; known: {' '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def in_group(group: str) -> list[Recipe]:
+    """The recipes of ``group``, in their defined order."""
+    if group not in GROUPS:
+        raise KeyError(f"no group {group!r}; groups: {' '.join(GROUPS)}")
+    return [r for r in RECIPES.values() if r.group == group]
+
+
+def labels(group: str) -> dict[str, str]:
+    """{run name: the label the chapters show} for ``group``."""
+    return {r.name: r.label for r in in_group(group)}
+
+
+def listing(group: str | None = None) -> str:
+    """One line per recipe (name, group, seeds, label), for ``--list-recipes``."""
+    chosen = in_group(group) if group else list(RECIPES.values())
+    lines = []
+    for r in chosen:
+        seeds = " seeds " + " ".join(map(str, r.seeds)) if r.seeds else ""
+        ships = ", ships weights" if r.ships or GROUPS[r.group].records is None else ""
+        lines.append(f"{r.name:22} {r.group:10} {r.label}{seeds}{ships}")
+    return "\n".join(lines)
+
+
+# --- running them --------------------------------------------------------------------
+
+
+def resolve(names: list[str]) -> list[Recipe]:
+    """Recipes by name, a group's name standing for all of its recipes."""
+    chosen: list[Recipe] = []
+    for name in names:
+        for recipe in in_group(name) if name in GROUPS else [get(name)]:
+            if recipe not in chosen:
+                chosen.append(recipe)
+    return chosen
+
+
+def train_argv(
+    recipe: Recipe,
+    seed: int | None,
+    resume: bool = False,
+    overrides: tuple[str, ...] = (),
+    folder: str | Path | None = None,
+) -> list[str]:
+    """The arguments of ``python -m vaebook.train`` that run ``recipe`` at ``seed``."""
+    argv = ["--recipe", recipe.name]
+    argv += ["--seed", str(seed)] if seed is not None else []
+    argv += ["--out", str(recipe.out(seed, folder))] if folder is not None else []
+    return argv + (["--resume"] if resume else []) + list(overrides)
+
+
+def run(
+    recipes: list[Recipe],
+    seeds: list[int] | None = None,
+    resume: bool = False,
+    overrides: tuple[str, ...] = (),
+    jobs: int = 1,
+    folder: str | Path | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Train each recipe at each seed (``seeds``, default the recipe's own), ``jobs``
+    at a time, each in its own ``python -m vaebook.train`` process (one CPU thread
+    each when ``jobs`` > 1, its output in ``runs/logs/``). With ``resume``, finished
+    runs are skipped and unfinished ones continue. Returns how many failed."""
+    tasks = []
+    for recipe in recipes:
+        for seed in seeds if seeds is not None else recipe.seeds or [None]:
+            out = recipe.out(seed, folder)
+            if resume and runs.state(out) == "finished":
+                print(f"== {recipe.name} seed {seed or 0}: finished, skipped ({out})")
+                continue
+            argv = train_argv(recipe, seed, resume, overrides, folder)
+            tasks.append((f"{recipe.name} seed {seed or 0}", out.stem, argv))
+    if dry_run:
+        for *_, argv in tasks:
+            print("python -m vaebook.train " + shlex.join(argv))
+        return 0
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return sum(not ok for ok in pool.map(lambda t: _train(*t, jobs), tasks))
+
+
+def _train(tag: str, stem: str, argv: list[str], jobs: int) -> bool:
+    """One ``python -m vaebook.train`` process; whether it succeeded."""
+    print(f"== {tag}", flush=True)
+    command = [sys.executable, "-m", "vaebook.train", *argv]
+    if jobs == 1:
+        ok = subprocess.run(command, check=False).returncode == 0
+    else:
+        log = Path("runs/logs") / f"{stem}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        with open(log, "w") as f:
+            ok = subprocess.run(command, stdout=f, stderr=f, env=env).returncode == 0
+    print(f"== {tag}: {'finished' if ok else f'FAILED (log: runs/logs/{stem}.log)'}")
+    return ok
+
+
+def ship(group: str, folder: str | Path | None = None) -> list[Path]:
+    """Write ``group``'s records (its finished ``NAME_seedS.pt`` checkpoints at their
+    recipes' seeds, without weights) to its JSON in ``vaebook/pretrained`` and copy
+    there the seed-0 checkpoints of its recipes that ship with weights. Refused while
+    one of its runs is absent or unfinished. Returns the files written."""
+    spec = GROUPS[group]
+    if spec.records is None:
+        raise ValueError(f"group {group} trains straight into {spec.folder}")
+    paths = [
+        recipe.out(seed, folder)
+        for recipe in in_group(group)
+        for seed in recipe.seeds or [0]
+    ]
+    missing = [f"{p} ({runs.state(p)})" for p in paths if runs.state(p) != "finished"]
+    if missing:
+        raise ValueError(f"{group} is not finished: {', '.join(missing)}")
+    written = [runs.write_runs(paths, spec.records)]
+    for recipe in in_group(group):
+        if recipe.ships:
+            target = PACKAGE_FOLDER / f"{recipe.name}.pt"
+            written.append(Path(shutil.copyfile(recipe.out(0, folder), target)))
+    return written
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vaebook.recipes",
+        description=__doc__.split("\n\n")[0],
+        epilog="Options not listed here are the recipe options to override.",
+    )
+    parser.add_argument("action", choices=("list", "run", "ship"))
+    parser.add_argument("names", nargs="*", help="recipes or groups")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--resume", action="store_true", help="skip finished runs")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once")
+    parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--dry-run", action="store_true", help="print the commands")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options, overrides = parser().parse_known_args(argv)
+    try:
+        if options.jobs < 1:
+            raise ValueError(f"--jobs must be an integer >= 1, got {options.jobs}")
+        if options.action == "list":
+            print("\n".join(listing(group) for group in options.names or [None]))
+            return 0
+        if not options.names:
+            raise ValueError(f"name recipes or groups ({' '.join(GROUPS)})")
+        if options.action == "ship":
+            for path in [p for g in options.names for p in ship(g, options.out_dir)]:
+                print(f"wrote {path}")
+            return 0
+        chosen = resolve(options.names)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+        return 2
+    args = (options.seeds, options.resume, tuple(overrides), options.jobs)
+    failed = run(chosen, *args, options.out_dir, options.dry_run)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
