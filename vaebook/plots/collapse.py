@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter
 
 FONT = 9  # points: the smallest text in this figure
 
@@ -48,7 +48,7 @@ def active_units_curve(
     ax = fig.add_subplot()
     ax.plot(epochs, counts, "o-", color="C0", ms=3, label="active units")
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(ScalarFormatter())  # 1, 10, 100 rather than 10^k
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 1, 10, 100, not 10^k
     ax.set_ylim(0, latent_dim * 1.05)
     ax.set_xlabel("epoch", fontsize=FONT)
     ax.set_ylabel(f"units with KL > {threshold:g} nats", fontsize=FONT, color="C0")
