@@ -405,3 +405,35 @@ def test_without_a_test_set_only_default_mnist_is_evaluated(monkeypatch):
     ]:
         with pytest.raises(ValueError, match=f"the {which} data .* has {pixels}:"):
             fit(model, TrainConfig(epochs=1, device="cpu"), train, test)
+
+
+def test_a_run_logged_in_windows_resumes_exactly(data, tmp_path):
+    """Windows of 5 steps, 10 steps per epoch: stopped after epoch 1 and resumed, the
+    same windows and weights as a run never stopped; a checkpoint inside a window is
+    refused."""
+    from vaebook.checkpoints import load_checkpoint, save_checkpoint
+
+    config = TrainConfig(
+        epochs=2, batch_size=200, seed=1, device="cpu", log_every=5, max_steps=18
+    )
+    whole_model = tiny_model(1)
+    whole = fit(whole_model, config, *data)
+    assert [row["step"] for row in whole] == [5, 10, 15, 18] and "test_kl" in whole[-1]
+    stopped, path = tiny_model(1), tmp_path / "run.pt"
+
+    def save_then_stop(history, state):
+        save_checkpoint(path, stopped, config, history, resume=state)
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        fit(stopped, config, *data, on_epoch=save_then_stop)
+    ckpt = load_checkpoint(path)
+    resumed = fit(ckpt.model, config, *data, resume=ckpt.resume)
+    assert drop_time(resumed) == drop_time(whole) and resumed.stopped == "max_steps"
+    for a, b in zip(
+        whole_model.state_dict().values(), ckpt.model.state_dict().values()
+    ):
+        assert torch.equal(a, b)
+    inside = TrainConfig(**{**config.__dict__, "log_every": 4})
+    with pytest.raises(ValueError, match="inside a logging window"):
+        fit(ckpt.model, inside, *data, resume=ckpt.resume)
