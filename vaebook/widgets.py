@@ -37,6 +37,7 @@ import html
 import io
 import itertools
 import json
+import math
 import os
 import threading
 import time
@@ -111,6 +112,182 @@ def _notebook() -> str | None:
     return os.path.basename(path) if path else None
 
 
+def encode_png(canvas, box: tuple[int, int, int, int]) -> bytes:
+    """The pixels of an Agg ``canvas`` in ``box`` (left, top, right, bottom) as PNG
+    bytes: RGB where every pixel is opaque, zlib level 1.
+
+    A third of the time of matplotlib's own PNG (RGBA, level 6) and, for these
+    flat-coloured plots, no larger: RGB makes up for the faster level.
+    """
+    from PIL import Image
+
+    width, height = canvas.get_width_height(physical=True)
+    image = Image.frombuffer(
+        "RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+    ).crop(box)
+    if image.getextrema()[3][0] == 255:
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
+def _savefig_png(fig, dpi: float, bbox) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=bbox, pad_inches=PAD_INCHES)
+    return buffer.getvalue()
+
+
+def _changed(artist) -> bool:
+    """Whether ``artist`` changed since it was drawn. An axis or spine is marked stale
+    by any ``set_xlim``, even to the same limits: :meth:`_Frames._structure` tells."""
+    from matplotlib.axis import Axis
+    from matplotlib.spines import Spine
+
+    return artist.stale and not isinstance(artist, (Axis, Spine))
+
+
+def _unusual(fig) -> bool:
+    """Figures :class:`_Frames` does not draw as matplotlib would (savefig does)."""
+    return bool(fig.subfigs) or any(ax.name == "3d" for ax in fig.axes)
+
+
+class _Frames:
+    """PNG frames of one slider figure, redrawing only what changed (blitting).
+
+    The first frame is a full draw. Later frames compare the figure with the last
+    one: artists whose ``stale`` flag is set (``set_data``, ``set_text``...) are
+    drawn over a cached background of everything else, as matplotlib's blitting
+    does, together with the artists above them (higher zorder in the same axes),
+    so the picture is the one a full draw gives. A change the background cannot
+    absorb (new or removed artists, new axis limits or positions) redraws it.
+    Frames are cropped from the canvas to the first frame's tight box and written
+    with a fast PNG encoder (PIL, ``compress_level`` 1: no larger than
+    matplotlib's own PNG of the same figure, a third of the time).
+    """
+
+    def __init__(self, fig, dpi: float):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        if fig.dpi != dpi:
+            fig.set_dpi(dpi)
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        self.fig, self.canvas = fig, fig.canvas
+        self.moving: list = []  # animated while this renders the figure
+        self.background = None
+        self._redraw_background([])
+        self.crop = None if _unusual(fig) else self._crop()
+        self.shape = self._structure()
+
+    def _crop(self) -> tuple[int, int, int, int] | None:
+        """The tight box (padded) in pixels, (left, top, right, bottom), or None if
+        the figure's content reaches outside the canvas (then savefig lays it out)."""
+        width, height = self.canvas.get_width_height()
+        dpi = self.fig.dpi
+        box = self.fig.get_tightbbox(self.canvas.get_renderer())
+        inside = box.x0 >= 0 and box.y0 >= 0
+        if not inside or box.x1 * dpi > width + 1 or box.y1 * dpi > height + 1:
+            return None
+        box = box.padded(PAD_INCHES)
+        x0, x1 = max(0, int(box.x0 * dpi)), min(width, math.ceil(box.x1 * dpi))
+        y0, y1 = max(0, int(box.y0 * dpi)), min(height, math.ceil(box.y1 * dpi))
+        return x0, height - y1, x1, height - y0
+
+    def _structure(self) -> list:
+        """What a cached background depends on besides the artists themselves."""
+        rows = [id(a) for a in self.fig.get_children()]
+        for ax in self.fig.axes:
+            rows.append(
+                (
+                    tuple(id(a) for a in ax.get_children()),
+                    tuple(ax.viewLim.bounds),
+                    tuple(ax.get_position().bounds),
+                    ax.get_xscale(),
+                    ax.get_yscale(),
+                    ax.xaxis.label.get_text(),
+                    ax.yaxis.label.get_text(),
+                    ax.axison,
+                )
+            )
+        return rows
+
+    def _leaves(self):
+        """(container, artist) for every artist a full draw draws as one piece, as
+        ``Axes.draw`` picks them (no patch; no axis or spines where they are off)."""
+        for ax in self.fig.axes:
+            hidden = [ax.patch]
+            if not (ax.axison and ax.get_frame_on()):
+                hidden += list(ax.spines.values())
+            if not ax.axison:
+                hidden += [ax.xaxis, ax.yaxis]
+            for artist in ax.get_children():
+                if not any(artist is h for h in hidden):
+                    yield ax, artist
+        for artist in self.fig.get_children():
+            if artist is not self.fig.patch and artist not in self.fig.axes:
+                yield self.fig, artist
+
+    def render(self) -> bytes:
+        """The figure as it is now, as PNG bytes."""
+        if self.crop is None:
+            return _savefig_png(self.fig, self.fig.dpi, "tight")
+        changed = [(c, a) for c, a in self._leaves() if _changed(a)]
+        structure = self._structure()
+        moving = set(map(id, self.moving))
+        if structure != self.shape or any(id(a) not in moving for _, a in changed):
+            self._redraw_background(changed)
+            self.shape = structure
+        elif changed:
+            self._blit()
+        return self._encode()
+
+    def _redraw_background(self, changed) -> None:
+        """Everything but the changing artists (and those above them), cached."""
+        lowest = {}
+        for container, artist in changed:
+            z = artist.get_zorder()
+            lowest[id(container)] = min(lowest.get(id(container), z), z)
+        previous = set(map(id, self.moving))
+        self.set_moving([])
+        moving = []
+        for container, artist in self._leaves():
+            z = lowest.get(id(container))
+            if (z is not None and artist.get_zorder() >= z) or id(artist) in previous:
+                moving.append((container, artist))
+        self.set_moving(moving)
+        self.canvas.draw()  # animated artists are left out: the background
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self._draw_moving()
+
+    def set_moving(self, moving) -> None:
+        for artist in self.moving:
+            artist.set_animated(False)
+        # each axes' artists, then the figure's (its titles), each group in zorder
+        order = {id(c): i for i, c in enumerate([*self.fig.axes, self.fig])}
+        moving = sorted(moving, key=lambda ca: (order[id(ca[0])], ca[1].get_zorder()))
+        self.moving = [artist for _, artist in moving]
+        for artist in self.moving:
+            artist.set_animated(True)
+
+    def _blit(self) -> None:
+        self.canvas.restore_region(self.background)
+        self._draw_moving()
+
+    def _draw_moving(self) -> None:
+        renderer = self.canvas.get_renderer()
+        for artist in self.moving:
+            artist.draw(renderer)
+        self.fig.stale = False
+
+    def _encode(self) -> bytes:
+        return encode_png(self.canvas, self.crop)
+
+    def close(self) -> None:
+        """Give the artists back their ``animated`` flags (savefig draws them)."""
+        self.set_moving([])
+
+
 class FrameRenderer:
     """Calls ``draw`` and turns its figure into PNG bytes, timing both.
 
@@ -130,7 +307,7 @@ class FrameRenderer:
         mode: str = "static",
     ):
         self.draw, self.dpi = draw, dpi or FRAME_DPI
-        self.last_figure, self.bbox = None, None
+        self.last_figure, self.frames = None, None
         self.timings = os.environ.get(TIMINGS_ENV) or None
         self.info = {
             "explore": next(_explore_count),
@@ -156,36 +333,20 @@ class FrameRenderer:
         same = fig is self.last_figure
         plt.close(fig)  # out of pyplot's list only: the figure itself stays usable
         if not same:
-            self.bbox = None
-        png = self._png(fig, reuse_box=same)
+            self.close()
+            self.frames = _Frames(fig, self.dpi)
+        png = self.frames.render()
         done = time.perf_counter()
         self.last_figure = fig
         if self.timings:
             self._record(values, same, drawn - start, done - drawn, len(png))
         return png
 
-    def _png(self, fig, reuse_box: bool) -> bytes:
-        buffer = io.BytesIO()
-        if reuse_box and self.bbox is not None:
-            fig.savefig(buffer, format="png", dpi=self.dpi, bbox_inches=self.bbox)
-        else:
-            fig.savefig(
-                buffer,
-                format="png",
-                dpi=self.dpi,
-                bbox_inches="tight",
-                pad_inches=PAD_INCHES,
-            )
-            # the box savefig just used, kept for the next frames of this figure
-            self.bbox = fig.get_tightbbox().padded(PAD_INCHES)
-        return buffer.getvalue()
-
     def close(self) -> None:
-        """Take the last figure out of pyplot (static mode: every frame is rendered)."""
-        import matplotlib.pyplot as plt
-
-        if self.last_figure is not None:
-            plt.close(self.last_figure)
+        """Let go of the last figure (its artists drawn by savefig again)."""
+        if self.frames is not None:
+            self.frames.close()
+            self.frames = None
 
     def _record(self, values, same, draw_s, render_s, size) -> None:
         row = {
@@ -208,16 +369,6 @@ def _execution_count():
         return get_ipython().execution_count
     except Exception:  # not in IPython
         return None
-
-
-def render_png(fig, dpi: int = FRAME_DPI) -> str:
-    """A matplotlib figure as a base64 PNG string, tight box (the figure is closed)."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

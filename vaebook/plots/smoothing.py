@@ -35,7 +35,7 @@ def _step(ax, p: float, u: torch.Tensor):
         sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(),
         color="0.75",
         lw=3,
-        zorder=0,
+        zorder=1,  # under the curves, over the grid (axes.axisbelow)
         label="step 1[u >= 1-p]",
     )
     return line
