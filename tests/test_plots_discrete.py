@@ -51,12 +51,12 @@ def test_gumbel_figures(tiny_categorical):
     x = torch.bernoulli(torch.full((4, 784), 0.3))
     stats = [bias_and_variance(torch.randn(20, 2), torch.zeros(2)) for _ in range(2)]
     figures = [
-        gumbel.simplex_samples(y, torch.tensor([0.5, 0.3, 0.2]), 0.5),
+        gumbel.SimplexFigure(torch.tensor([0.5, 0.3, 0.2]), {0.5: y}).draw(0.5),
         gumbel.bias_variance_vs_temperature([0.5, 1.0], {"a": stats}, {"ref": 1.0}),
         gumbel.temperature_schedules({"r": ExponentialDecay(1.0, 0.5, 1e-3, 10)}, 2000),
         gumbel.relaxed_and_hard_curves(history(), {"paper": 101.5}),
         gumbel.categorical_reconstructions(tiny_categorical, x),
-        gumbel.vary_latent(tiny_categorical, x[:2], latent=1),
+        gumbel.LatentSweepFigure(*gumbel.latent_sweep(tiny_categorical, x[:2])).draw(1),
     ]
     for fig in figures:
         assert fig.axes

@@ -42,15 +42,14 @@ def simplex_samples():
 def test_simplex_figure_updates_in_place_and_matches_a_fresh_one(simplex_samples):
     probs = torch.tensor([0.5, 0.3, 0.2])
     figure = gumbel.SimplexFigure(probs, simplex_samples)
-    frames = {tau: png(figure.update(tau)) for tau in (0.1, 2.0, 0.5)}
-    assert figure.update(0.1) is figure.update(2.0) is figure.fig
+    frames = {tau: png(figure.draw(tau)) for tau in (0.1, 2.0, 0.5)}
+    assert figure.draw(0.1) is figure.draw(2.0) is figure.fig
     for tau, frame in frames.items():
-        assert frame == png(gumbel.simplex_samples(simplex_samples[tau], probs, tau)), (
-            tau
-        )
+        fresh = gumbel.SimplexFigure(probs, {tau: simplex_samples[tau]}).draw(tau)
+        assert frame == png(fresh), tau
     assert frames[0.1] != frames[2.0]
     # every sample is drawn once: the three classes' points and the histogram's counts
-    figure.update(0.5)
+    figure.draw(0.5)
     assert sum(len(p.get_offsets()) for p in figure.points) == 200
     assert sum(bar.get_height() for bar in figure.bars) == 200
 
@@ -76,14 +75,14 @@ def test_latent_sweep_figure_updates_in_place_and_matches_a_fresh_one(tiny_categ
     )
     images, own = gumbel.latent_sweep(tiny_categorical, x)
     figure = gumbel.LatentSweepFigure(images, own)
-    frames = {k: png(figure.update(k)) for k in (3, 0, 2)}
-    assert figure.update(1) is figure.fig
+    frames = {k: png(figure.draw(k)) for k in (3, 0, 2)}
+    assert figure.draw(1) is figure.fig
     for k, frame in frames.items():
-        assert frame == png(gumbel.vary_latent(tiny_categorical, x, k)), k
+        assert frame == png(gumbel.LatentSweepFigure(images, own).draw(k)), k
     own_class = own[
         1, 2
     ].item()  # the red frame sits on the encoder's class of latent 2
-    figure.update(2)
+    figure.draw(2)
     assert figure.frames[1].get_x() == own_class * 28 - 0.5
 
 
@@ -98,14 +97,14 @@ def test_estimator_bars_figure_updates_in_place_and_matches_a_fresh_one():
         }
 
     figure = dplots.EstimatorBarsFigure(3, ["a"], ["m"], ylim=(-2, 2))
-    frames = {s: png(figure.update(**frame(s))) for s in (1.0, -1.5, 0.5)}
-    assert figure.update(**frame(1.0)) is figure.fig
+    frames = {s: png(figure.draw(**frame(s))) for s in (1.0, -1.5, 0.5)}
+    assert figure.draw(**frame(1.0)) is figure.fig
     for s, picture in frames.items():
         assert picture == png(
-            dplots.EstimatorBarsFigure(3, ["a"], ["m"], ylim=(-2, 2)).update(**frame(s))
+            dplots.EstimatorBarsFigure(3, ["a"], ["m"], ylim=(-2, 2)).draw(**frame(s))
         ), s
     # the error bars span mean +- 2 standard errors
-    figure.update(**frame(1.0))
+    figure.draw(**frame(1.0))
     (segments,) = figure.errorbars["a"][2]
     spans = [y for seg in segments.get_segments() for y in (seg[0][1], seg[1][1])]
     mean, se = frame(1.0)["estimates"]["a"]
@@ -117,7 +116,9 @@ def test_estimator_bars_figure_updates_in_place_and_matches_a_fresh_one():
 
 def test_estimator_bars_without_ylim_fit_every_value():
     exact = torch.tensor([3.0, -4.0])
-    fig = dplots.estimator_bars(exact, {"a": (torch.zeros(2), torch.ones(2))})
+    fig = dplots.EstimatorBarsFigure(2, ["a"]).draw(
+        exact, {"a": (torch.zeros(2), torch.ones(2))}
+    )
     low, high = fig.axes[0].get_ylim()
     assert low < -4.0 and high > 3.0
 
@@ -143,7 +144,7 @@ def all_figures(tiny_categorical, simplex_samples):
     images, own = gumbel.latent_sweep(tiny_categorical, x[:5])
     probs = torch.tensor([0.5, 0.3, 0.2])
     return {
-        "simplex": gumbel.SimplexFigure(probs, simplex_samples).update(0.5),
+        "simplex": gumbel.SimplexFigure(probs, simplex_samples).draw(0.5),
         "bias_variance": gumbel.bias_variance_vs_temperature(
             [0.5, 1.0], {"a": stats}, {"ref": 1.0}
         ),
@@ -152,7 +153,7 @@ def all_figures(tiny_categorical, simplex_samples):
         ),
         "curves": gumbel.relaxed_and_hard_curves(history, {"paper": 101.5}),
         "reconstructions": gumbel.categorical_reconstructions(tiny_categorical, x),
-        "sweep": gumbel.LatentSweepFigure(images, own).update(0),
+        "sweep": gumbel.LatentSweepFigure(images, own).draw(0),
         "inverse_cdf": dplots.inverse_cdf_sampler(
             torch.tensor([0.1, 0.25, 0.05, 0.4, 0.2]), torch.rand(40)
         ),
@@ -170,7 +171,7 @@ def all_figures(tiny_categorical, simplex_samples):
             samples, torch.zeros(6), straight_through_mean=torch.ones(6)
         ),
         "bias": dplots.bias_curves(torch.linspace(0, 1, 5), {"c": torch.zeros(5)}, "p"),
-        "bars": dplots.EstimatorBarsFigure(6, ["a", "b"], ["m"], ylim=(-1, 1)).update(
+        "bars": dplots.EstimatorBarsFigure(6, ["a", "b"], ["m"], ylim=(-1, 1)).draw(
             torch.zeros(6),
             {"a": (torch.zeros(6), torch.ones(6)), "b": (torch.ones(6), torch.ones(6))},
             {"m": torch.ones(6)},

@@ -31,9 +31,9 @@ def assert_fits_the_column(fig: Figure) -> None:
 def test_density_frame_updates_one_figure():
     frame = plots.DensityFrame(xlim=(-5, 5), num_samples=4000)
     torch.manual_seed(0)
-    first = frame(D.Normal(0.0, 1.0), "a")
+    first = frame.draw(D.Normal(0.0, 1.0), "a")
     draws = 2 * torch.randn(4000)
-    second = frame(reparam.gaussian(0.0, 2.0), "b", draws=draws)
+    second = frame.draw(reparam.gaussian(0.0, 2.0), "b", draws=draws)
     assert first is second and frame.title.get_text() == "b"
     heights, edges = frame.hist.get_data().values, frame.hist.get_data().edges
     counts, _ = np.histogram(draws.numpy(), bins=edges)
@@ -46,7 +46,7 @@ def test_density_frame_updates_one_figure():
 
 def test_density_frame_outside_the_support_is_zero():
     frame = plots.DensityFrame(xlim=(-2, 4), num_samples=2000)
-    frame(reparam.uniform(1.0, 1.0), "U(0, 2)")
+    frame.draw(reparam.uniform(1.0, 1.0), "U(0, 2)")
     grid, density = frame.line.get_data()
     assert (density[(grid < 0) | (grid > 2)] == 0).all()
     assert np.allclose(density[(grid > 0.01) & (grid < 1.99)], 0.5)
@@ -54,8 +54,10 @@ def test_density_frame_outside_the_support_is_zero():
 
 def test_inverse_cdf_frame():
     frame = plots.InverseCDFFrame(num_samples=2000)
-    fig = frame(reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), "K(2, 3)")
-    again = frame(
+    fig = frame.draw(
+        reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), "K(2, 3)"
+    )
+    again = frame.draw(
         reparam.Kumaraswamy(torch.tensor(0.5), torch.tensor(5.0)), "K(0.5, 5)"
     )
     assert fig is again and frame.title.get_text() == "K(0.5, 5)"
@@ -66,8 +68,8 @@ def test_inverse_cdf_frame():
 
 def test_planar_step_frame():
     frame = plots.PlanarStepFrame(steps=61, num_samples=100)
-    fig = frame(1.0)
-    assert frame(-2.0) is fig
+    fig = frame.draw(1.0)
+    assert frame.draw(-2.0) is fig
     q = frame.posterior(-2.0)
     expected = flows.planar(
         frame.eps, -2.0 * frame.u_direction, frame.w, torch.tensor(0.0)
@@ -91,8 +93,8 @@ def test_beta_frame():
     models = {b: VAEConfig(hidden=(8,), latent_dim=3).build() for b in (0.5, 1.0)}
     x = torch.bernoulli(torch.full((4, 784), 0.3))
     frame = plots.BetaFrame([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], x, latent_dim=3)
-    fig = frame(0.5, models[0.5])
-    assert frame(1.0, models[1.0]) is fig
+    fig = frame.draw(0.5, models[0.5])
+    assert frame.draw(1.0, models[1.0]) is fig
     assert frame.marker.get_data() == ([15.0], [85.0])
     assert frame.title.get_text() == "beta = 1: rate 15.0, distortion 85.0"
     with torch.no_grad():
@@ -104,7 +106,7 @@ def test_beta_frame():
     assert frame.precompute(models) is frame and frame.cache[1.0] is cached
     assert set(frame.cache) == {0.5, 1.0}
     with pytest.raises(ValueError, match="not among the trained betas"):
-        frame(2.0, models[1.0])
+        frame.draw(2.0, models[1.0])
     assert_fits_the_column(fig)
 
 
