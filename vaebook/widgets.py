@@ -15,13 +15,17 @@ it), so the HTML never shows a dead slider, and Jupyter and Colab get live ones.
 
 The slider contract: ``draw(**values)`` returns a Figure; it may return the SAME
 Figure on every call after updating its artists in place (``set_data``,
-``set_ydata``, ``set_array``, ``set_text``...), which is the fast way. explore
-takes a figure out of pyplot's list once (so Jupyter does not show it a second
-time below the sliders) and keeps rendering it; a reused figure keeps the frame
-box of its first frame, so the picture does not jump between moves.
+``set_ydata``, ``set_array``, ``set_text``...), which is the fast way and what a
+:class:`vaebook.plots.style.SliderFigure`'s ``draw`` does. explore takes a figure
+out of pyplot's list once (so Jupyter does not show it a second time below the
+sliders) and keeps rendering it; a reused figure keeps the frame box of its first
+frame, so the picture does not jump between moves.
 
 Frames are rendered at :data:`FRAME_DPI` (100, the book's figure dpi, see
-``vaebook.plots.style``) with a tight bounding box, as static figures are.
+``vaebook.plots.style``) with a tight bounding box, as static figures are. A
+reused figure's frame redraws only the artists that changed, over a cached
+background (:class:`_Frames`; the picture is the one a full draw gives), and is
+written by PIL at zlib level 1 (:func:`encode_png`).
 
 Timing: with ``VAEBOOK_SLIDER_TIMINGS=<file>`` every rendered frame appends one
 JSON line (draw and render milliseconds, title, parameter names, notebook);
@@ -380,19 +384,9 @@ def _ch(labels: Sequence[str]) -> int:
     return max(len(s) for s in labels) + 1
 
 
-def scrubber_html(
-    draw: Callable,
-    params: dict[str, Sequence],
-    initial: dict,
-    dpi: float | None = None,
-    title: str = "",
-) -> str:
-    """Render every combination of the parameters' values; wrap them in a scrubber."""
-    names = list(params)
-    grids = [list(params[n]) for n in names]
-    count = 1
-    for grid in grids:
-        count *= len(grid)
+def _render_every_frame(draw, names, grids, dpi, title) -> list[bytes]:
+    """PNG frames of every combination of the grids' values, first name slowest."""
+    count = math.prod(len(grid) for grid in grids)
     if count > MAX_FRAMES:
         raise ValueError(
             f"{count} frames would make the page heavy; "
@@ -400,26 +394,22 @@ def scrubber_html(
         )
     renderer = FrameRenderer(draw, dpi, title, names, mode="static")
     try:
-        pngs = [
+        return [
             renderer(dict(zip(names, combo))) for combo in itertools.product(*grids)
         ]
     finally:
         renderer.close()
-    frames = [base64.b64encode(p).decode("ascii") for p in pngs]
-    sizes = [_png_size(p) for p in pngs]
-    width, height = max(w for w, _ in sizes), max(h for _, h in sizes)
-    uid = "vaebook-scrubber-" + hashlib.sha1("".join(frames).encode()).hexdigest()[:12]
-    labels = [[_label(v) for v in grid] for grid in grids]
-    start = [grid.index(initial[n]) for n, grid in zip(names, grids)]
-    first = 0
-    for i, grid in zip(start, grids):
-        first = first * len(grid) + i
+
+
+def _scrubber_controls(names, labels, start) -> str:
+    """One ``<input type="range">`` per parameter, its name and value label fixed wide
+    so that the slider's line does not move."""
     name_ch = _ch(names)
-    controls = "".join(
+    return "".join(
         '<label style="display:flex;flex-wrap:wrap;align-items:center;column-gap:0.5em;'
         'margin:2px 0;font-family:sans-serif;font-size:0.9em">'
         f'<span style="flex:none;width:{name_ch}ch">{html.escape(n)}</span>'
-        f'<input type="range" min="0" max="{len(grids[k]) - 1}" step="1" '
+        f'<input type="range" min="0" max="{len(labels[k]) - 1}" step="1" '
         f'value="{start[k]}" aria-label="{html.escape(n)}" '
         'style="flex:0 1 18em;min-width:6em;margin:0">'
         f'<b class="value" style="flex:none;width:{_ch(labels[k])}ch;'
@@ -427,17 +417,11 @@ def scrubber_html(
         f"{html.escape(labels[k][start[k]])}</b></label>"
         for k, n in enumerate(names)
     )
-    caption = (
-        f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
-    )
-    # the frame area has the largest frame's size and scales with the page, so moving a
-    # slider never shifts the text below
+
+
+def _scrubber_script(uid: str, frames: list[str], labels) -> str:
+    """The inline JavaScript: a slider move shows the frame of the values chosen."""
     return (
-        f'<div class="vaebook-scrubber" id="{uid}">{caption}{controls}'
-        f'<div class="vaebook-frame" style="max-width:{width}px;'
-        f'aspect-ratio:{width}/{height}">'
-        f'<img alt="{html.escape(title or "figure")}" style="max-width:100%" '
-        f'src="data:image/png;base64,{frames[first]}"></div></div>\n'
         f"<script>(function(){{var root=document.getElementById({json.dumps(uid)});"
         f"var frames={json.dumps(frames)};var labels={json.dumps(labels)};"
         "var inputs=root.querySelectorAll('input');"
@@ -449,6 +433,152 @@ def scrubber_html(
         "for(var i=0;i<inputs.length;i++){inputs[i].addEventListener('input',update);}"
         "})();</script>"
     )
+
+
+def scrubber_html(
+    draw: Callable,
+    params: dict[str, Sequence],
+    initial: dict,
+    dpi: float | None = None,
+    title: str = "",
+) -> str:
+    """Render every combination of the parameters' values; wrap them in a scrubber."""
+    names = list(params)
+    grids = [list(params[n]) for n in names]
+    pngs = _render_every_frame(draw, names, grids, dpi, title)
+    frames = [base64.b64encode(p).decode("ascii") for p in pngs]
+    sizes = [_png_size(p) for p in pngs]
+    width, height = max(w for w, _ in sizes), max(h for _, h in sizes)
+    uid = "vaebook-scrubber-" + hashlib.sha1("".join(frames).encode()).hexdigest()[:12]
+    labels = [[_label(v) for v in grid] for grid in grids]
+    start = [grid.index(initial[n]) for n, grid in zip(names, grids)]
+    first = 0
+    for i, grid in zip(start, grids):
+        first = first * len(grid) + i
+    caption = (
+        f'<div style="font-weight:bold">{html.escape(title)}</div>' if title else ""
+    )
+    # the frame area has the largest frame's size and scales with the page, so moving a
+    # slider never shifts the text below
+    return (
+        f'<div class="vaebook-scrubber" id="{uid}">{caption}'
+        f"{_scrubber_controls(names, labels, start)}"
+        f'<div class="vaebook-frame" style="max-width:{width}px;'
+        f'aspect-ratio:{width}/{height}">'
+        f'<img alt="{html.escape(title or "figure")}" style="max-width:100%" '
+        f'src="data:image/png;base64,{frames[first]}"></div></div>\n'
+        + _scrubber_script(uid, frames, labels)
+    )
+
+
+class _LiveSliders:
+    """The live control: selection sliders, a status line and one image widget.
+
+    Built from the same pieces as the scrubber (one slider per parameter, value
+    labels of fixed width); a move renders one frame with :class:`FrameRenderer`
+    and swaps it into the image, keeping the last frame until the new one is ready.
+    """
+
+    def __init__(self, draw, params, initial, dpi, title):
+        import ipywidgets as widgets
+
+        self.names = list(params)
+        self.grids = {n: list(v) for n, v in params.items()}
+        self.labels = {n: [_label(v) for v in g] for n, g in self.grids.items()}
+        self.render = FrameRenderer(draw, dpi, title, self.names, mode="live")
+        self.sliders, self.rows = self._slider_rows(initial)
+        self.status = widgets.HTML(value="", layout=widgets.Layout(height="1.6em"))
+        heading = widgets.HTML(value=f"<b>{html.escape(title)}</b>" if title else "")
+        started = time.perf_counter()
+        # natural size (a flex child would be stretched to the output's width), never
+        # wider than the output
+        fit = widgets.Layout(width="auto", max_width="100%", align_self="flex-start")
+        self.image = widgets.Image(
+            value=self.render(dict(initial)), format="png", layout=fit
+        )
+        follow_drag = time.perf_counter() - started < FOLLOW_DRAG_S
+        self.lock = threading.Lock()
+        for slider in self.sliders.values():
+            slider.continuous_update = follow_drag
+            slider.observe(self.on_move, names="value")
+        self.box = widgets.VBox([heading, *self.rows, self.status, self.image])
+
+    def _slider_rows(self, initial):
+        import ipywidgets as widgets
+
+        name_ch = _ch(self.names)
+        sliders, rows = {}, []
+        for n in self.names:
+            sliders[n] = widgets.SelectionSlider(
+                options=[(s, i) for i, s in enumerate(self.labels[n])],
+                value=self.grids[n].index(initial[n]),
+                description=n,
+                readout=False,
+                continuous_update=False,
+                style={"description_width": f"{name_ch}ch"},
+                layout=widgets.Layout(width=f"calc({name_ch}ch + 18em)"),
+            )
+            value = widgets.Label(
+                value=self.labels[n][sliders[n].value],
+                layout=widgets.Layout(width=f"{_ch(self.labels[n])}ch"),
+            )
+            rows.append(widgets.HBox([sliders[n], value]))
+        return sliders, rows
+
+    def current(self) -> dict:
+        return {n: self.grids[n][self.sliders[n].value] for n in self.names}
+
+    def show(self, values: dict) -> None:
+        """Render ``values``' frame; a busy sign if slow, the error if it fails."""
+        done = threading.Event()
+
+        def busy_sign() -> None:  # runs on a timer thread if the move is slow
+            with self.lock:
+                if not done.is_set():
+                    self.status.value = BUSY
+
+        timer = threading.Timer(BUSY_AFTER_S, busy_sign)
+        timer.start()
+        message = ""
+        try:
+            self.image.value = self.render(values)  # the last frame stays till then
+        except Exception as error:  # keep the last frame, say what went wrong
+            message = (
+                f"<span style='color:#b00'>draw failed: "
+                f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>"
+            )
+            raise
+        finally:
+            timer.cancel()
+            with self.lock:
+                done.set()
+                self.status.value = message
+
+    def on_move(self, change) -> None:
+        for n, row in zip(self.names, self.rows):
+            row.children[1].value = self.labels[n][self.sliders[n].value]
+        self.show(self.current())
+
+    def move(self, **values) -> bytes:
+        """Set the sliders to ``values`` (parameter name -> value) and redraw once."""
+        unknown = set(values) - set(self.names)
+        if unknown:
+            raise ValueError(
+                f"unknown parameters {sorted(unknown)}; the sliders are {self.names}"
+            )
+        for n, v in values.items():
+            if v not in self.grids[n]:
+                raise ValueError(f"{n}={v!r} is not among its values {self.grids[n]}")
+        for slider in self.sliders.values():
+            slider.unobserve(self.on_move, names="value")
+        try:
+            for n, v in values.items():
+                self.sliders[n].value = self.grids[n].index(v)
+        finally:
+            for slider in self.sliders.values():
+                slider.observe(self.on_move, names="value")
+        self.on_move(None)
+        return self.image.value
 
 
 def live_sliders(
@@ -464,100 +594,14 @@ def live_sliders(
     indices), ``image`` (the ``Image`` widget), ``status`` (busy sign and errors)
     and ``move(**values)`` (what a slider move does; for tests and scripts).
     """
-    import ipywidgets as widgets
-
-    names = list(params)
-    grids = {n: list(v) for n, v in params.items()}
-    labels = {n: [_label(v) for v in grid] for n, grid in grids.items()}
-    render = FrameRenderer(draw, dpi, title, names, mode="live")
-    name_ch = _ch(names)
-    sliders, rows = {}, []
-    for n in names:
-        sliders[n] = widgets.SelectionSlider(
-            options=[(s, i) for i, s in enumerate(labels[n])],
-            value=grids[n].index(initial[n]),
-            description=n,
-            readout=False,
-            continuous_update=False,
-            style={"description_width": f"{name_ch}ch"},
-            layout=widgets.Layout(width=f"calc({name_ch}ch + 18em)"),
-        )
-        value = widgets.Label(
-            value=labels[n][sliders[n].value],
-            layout=widgets.Layout(width=f"{_ch(labels[n])}ch"),
-        )
-        rows.append(widgets.HBox([sliders[n], value]))
-    status = widgets.HTML(value="", layout=widgets.Layout(height="1.6em"))
-    heading = widgets.HTML(value=f"<b>{html.escape(title)}</b>" if title else "")
-    started = time.perf_counter()
-    # natural size (a flex child would be stretched to the output's width), never wider
-    # than the output
-    fit = widgets.Layout(width="auto", max_width="100%", align_self="flex-start")
-    image = widgets.Image(value=render(dict(initial)), format="png", layout=fit)
-    first_frame_s = time.perf_counter() - started
-    lock = threading.Lock()
-
-    def current() -> dict:
-        return {n: grids[n][sliders[n].value] for n in names}
-
-    def show(values: dict) -> None:
-        done = threading.Event()
-
-        def busy_sign() -> None:  # runs on a timer thread if the move is slow
-            with lock:
-                if not done.is_set():
-                    status.value = BUSY
-
-        timer = threading.Timer(BUSY_AFTER_S, busy_sign)
-        timer.start()
-        message = ""
-        try:
-            png = render(values)
-            image.value = png  # the last frame stays until this one is ready
-        except Exception as error:  # keep the last frame, say what went wrong
-            message = (
-                f"<span style='color:#b00'>draw failed: "
-                f"{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>"
-            )
-            raise
-        finally:
-            timer.cancel()
-            with lock:
-                done.set()
-                status.value = message
-
-    def on_move(change) -> None:
-        for n, row in zip(names, rows):
-            row.children[1].value = labels[n][sliders[n].value]
-        show(current())
-
-    for slider in sliders.values():
-        slider.continuous_update = first_frame_s < FOLLOW_DRAG_S
-        slider.observe(on_move, names="value")
-
-    def move(**values) -> bytes:
-        """Set the sliders to ``values`` (parameter name -> value) and redraw once."""
-        unknown = set(values) - set(names)
-        if unknown:
-            raise ValueError(
-                f"unknown parameters {sorted(unknown)}; the sliders are {names}"
-            )
-        for n, v in values.items():
-            if v not in grids[n]:
-                raise ValueError(f"{n}={v!r} is not among its values {grids[n]}")
-        for slider in sliders.values():
-            slider.unobserve(on_move, names="value")
-        try:
-            for n, v in values.items():
-                sliders[n].value = grids[n].index(v)
-        finally:
-            for slider in sliders.values():
-                slider.observe(on_move, names="value")
-        on_move(None)
-        return image.value
-
-    box = widgets.VBox([heading, *rows, status, image])
-    box.sliders, box.image, box.status, box.move = sliders, image, status, move
+    live = _LiveSliders(draw, params, initial, dpi, title)
+    box = live.box
+    box.sliders, box.image, box.status, box.move = (
+        live.sliders,
+        live.image,
+        live.status,
+        live.move,
+    )
     return box
 
 
@@ -571,12 +615,15 @@ def explore(
     """Sliders over ``params`` (name -> values) driving ``draw(**values) -> Figure``.
 
     Returns a live widget box in Jupyter and Colab, and an HTML scrubber (an
-    ``IPython.display.HTML``) in the static book. ``draw`` may return the same
-    Figure every time, updated in place (fastest). Frames are rendered at
-    ``dpi`` (default :data:`FRAME_DPI`, the book's figure dpi: leave it). Example::
+    ``IPython.display.HTML``) in the static book. ``draw`` is best the ``draw`` of a
+    :class:`vaebook.plots.style.SliderFigure` (or a lambda that calls it): it returns
+    the same Figure every time, updated in place, and each frame redraws only the
+    artists that changed. A function that builds a new Figure per call works too,
+    at the cost of a full draw per frame. Frames are rendered at ``dpi`` (default
+    :data:`FRAME_DPI`, the book's figure dpi: leave it). Example::
 
-        explore(lambda temperature: plot_relaxed(temperature),
-                temperature=[0.1, 0.5, 1, 2])
+        figure = SimplexFigure(probs, samples)  # a SliderFigure
+        explore(figure.draw, temperature=[0.1, 0.5, 1, 2])
     """
     start = _check_params(params, initial)
     if static_mode():
