@@ -80,52 +80,10 @@ def test_figures(models):
         plots.manifold(vae)
 
 
-def test_concept_figures():
-    """The estimator, reparameterization and flow figures, from the package and from
-    their submodules."""
-    import matplotlib.pyplot
-    from torch import distributions as D
-
-    from vaebook import flows, reparam
-    from vaebook.plots import estimators
-
-    torch.manual_seed(0)
-    assert plots.plot_variance is estimators.plot_variance
-    terms = {"pathwise": torch.randn(200), "score": 3 * torch.randn(200)}
-    history = [{"epoch": e, "test_neg_elbo": 100.0 / e} for e in (1, 2)]
-    q2d = flows.planar_flow_posterior(
-        torch.zeros(2),
-        torch.ones(2),
-        torch.ones(1, 2),
-        torch.ones(1, 2),
-        torch.zeros(1),
-    )
-    figures = [
-        plots.plot_variance([1, 10, 100], {"a": [1.0, 0.1, 0.01], "b": [0.5, 0.05]}),
-        plots.GradientTermsFigure(0.0).draw(terms, "terms"),
-        plots.compare_histories({"a": history, "b": history}),
-        plots.plot_samples_vs_density(D.Normal(0.0, 1.0), 500),
-        plots.InverseCDFFrame(num_samples=500).draw(
-            reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0))
-        ),
-        plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
-        plots.PlanarStepFrame(steps=61).draw(-2.0),
-    ]
-    for fig in figures[:3]:  # the estimator figures (the others belong to cont2)
-        assert layout_problems(fig) == [], fig
-    for fig in figures:
-        assert fig.axes, fig
-    assert "integral of q on the grid" in figures[5].axes[0].get_title()
-    assert len(figures[1].axes) == 2 and len(figures[4].axes) == 2
-    for fig in figures:
-        matplotlib.pyplot.close(fig)
-
-
 def test_slider_figures_update_in_place(models):
     """A slider's draw returns the same Figure every move, with the new frame's data."""
     from vaebook.models import LinearGaussian
     from vaebook.plots.core import BetaPosteriorFigure, PosteriorFigure
-    from vaebook.plots.estimators import GradientTermsFigure
 
     _, vae2d = models
     x = torch.bernoulli(torch.full((3, 784), 0.2))
@@ -153,13 +111,13 @@ def test_slider_figures_update_in_place(models):
     with pytest.raises(ValueError, match="beta must be one of"):
         beta_fig.draw(2.0)
 
-    terms = GradientTermsFigure(0.0, bins=10, limits=(-5, 5))
-    first = terms.draw({"a": torch.zeros(100), "b": torch.ones(100)}, "one")
-    assert terms.draw({"a": torch.ones(100), "b": torch.zeros(100)}, "two") is first
-    heights = terms.steps[0].get_data().values
-    assert heights.sum() == 100 and heights.argmax() == 6, "ones fill [1, 2)"
-    with pytest.raises(ValueError, match="labels"):
-        terms.draw({"c": torch.zeros(3)})
-    for fig in (posterior.fig, beta_fig.fig, terms.fig):
+    for fig in (posterior.fig, beta_fig.fig):
         assert layout_problems(fig) == [], fig
     matplotlib.pyplot.close("all")
+
+
+def test_compare_histories():
+    history = [{"epoch": e, "test_neg_elbo": 100.0 / e} for e in (1, 2)]
+    fig = plots.compare_histories({"a": history, "b": history})
+    assert fig.axes and layout_problems(fig) == []
+    matplotlib.pyplot.close(fig)

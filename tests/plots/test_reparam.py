@@ -11,8 +11,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from torch import distributions as D  # noqa: E402
 
-from vaebook import flows, plots, reparam  # noqa: E402
-from vaebook.models import VAEConfig  # noqa: E402
+from vaebook import plots, reparam  # noqa: E402
 from vaebook.plots import style  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
@@ -66,61 +65,13 @@ def test_inverse_cdf_frame():
     assert_fits_the_column(fig)
 
 
-def test_planar_step_frame():
-    frame = plots.PlanarStepFrame(steps=61, num_samples=100)
-    fig = frame.draw(1.0)
-    assert frame.draw(-2.0) is fig
-    q = frame.posterior(-2.0)
-    expected = flows.planar(
-        frame.eps, -2.0 * frame.u_direction, frame.w, torch.tensor(0.0)
-    )[0]
-    assert np.allclose(frame.points.get_offsets(), expected.numpy(), atol=1e-6)
-    regions = np.asarray(frame.image.get_array())
-    assert regions.shape == (61, 61) and set(np.unique(regions)) <= set(range(6))
-    _, _, density, cell = flows.density_on_grid(q, 4.0, 61)
-    inside = density.numpy()[regions >= 1].sum() * cell  # the 90 % region
-    assert abs(inside - 0.9) < 0.05
-    assert "integral 1.00" in frame.left_title.get_text()
-    raw, hat = (t.get_text() for t in frame.legend.get_texts())
-    assert raw == "raw u: w·u = -2.60" and hat.startswith("û: w·û = -0.9")
-    frame.precompute([0.0, 3.0])
-    assert set(frame.cache) == {1.0, -2.0, 0.0, 3.0}
-    assert_fits_the_column(fig)
-
-
-def test_beta_frame():
-    torch.manual_seed(0)
-    models = {b: VAEConfig(hidden=(8,), latent_dim=3).build() for b in (0.5, 1.0)}
-    x = torch.bernoulli(torch.full((4, 784), 0.3))
-    frame = plots.BetaFrame([(0.5, 20.0, 80.0), (1.0, 15.0, 85.0)], x, latent_dim=3)
-    fig = frame.draw(0.5, models[0.5])
-    assert frame.draw(1.0, models[1.0]) is fig
-    assert frame.marker.get_data() == ([15.0], [85.0])
-    assert frame.title.get_text() == "beta = 1: rate 15.0, distortion 85.0"
-    with torch.no_grad():
-        samples = models[1.0].decode(frame.z).mean
-    mosaic = np.asarray(frame.samples.get_array())
-    assert mosaic.shape == (2 * 28, 4 * 28)
-    assert np.allclose(mosaic[:28, :28], samples[0].reshape(28, 28).numpy(), atol=1e-6)
-    cached = frame.cache[1.0]
-    assert frame.precompute(models) is frame and frame.cache[1.0] is cached
-    assert set(frame.cache) == {0.5, 1.0}
-    with pytest.raises(ValueError, match="not among the trained betas"):
-        frame.draw(2.0, models[1.0])
-    assert_fits_the_column(fig)
-
-
-def test_static_figures_fit_the_column():
+def test_family_figures_fit_the_column():
     torch.manual_seed(0)
     families = dict(list(reparam.FAMILIES.items())[:4])
     assert_fits_the_column(plots.plot_families(families, num_samples=500))
-    q = flows.planar_flow_posterior(
-        torch.zeros(2),
-        torch.ones(2),
-        torch.ones(1, 2),
-        torch.ones(1, 2),
-        torch.zeros(1),
+    fig = plots.plot_samples_vs_density(D.Normal(0.0, 1.0), 500)
+    assert fig.axes
+    cdf = plots.InverseCDFFrame(num_samples=500).draw(
+        reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0))
     )
-    assert_fits_the_column(
-        plots.plot_densities({"a": q, "b": q, "c": q}, steps=41, num_samples=20)
-    )
+    assert len(cdf.axes) == 2

@@ -1,46 +1,11 @@
-"""House style that a tool can check: ruff on the code and chapters, figure sizes."""
-
-import subprocess
-import sys
-from pathlib import Path
+"""vaebook.plots.style: the figure-size rules and the book's matplotlib settings."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
 
 from vaebook.plots import style  # noqa: E402
-
-ROOT = Path(__file__).parents[1]
-RUFF = Path(sys.executable).parent / "ruff"
-
-
-def test_ruff_config_covers_code_and_chapters():
-    tomllib = pytest.importorskip("tomllib", reason="Python >= 3.11 reads TOML")
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
-    assert config["line-length"] == 88
-    assert "E501" in config["lint"]["select"] or "E" in config["lint"]["select"]
-    code = ("vaebook/**/*.py", "tests/**/*.py", "benchmarks/**/*.py", "scripts/*.py")
-    for path in (*code, "book/*.ipynb"):
-        assert path in config["include"], f"ruff does not check {path}"
-
-
-def test_code_and_chapters_pass_ruff():
-    """`ruff check` on vaebook/, tests/, benchmarks/, scripts/*.py, book/*.ipynb."""
-    if not RUFF.exists():
-        pytest.fail(f"{RUFF} is missing: it is in requirements.txt (scripts/setup.sh)")
-    command = [str(RUFF), "check", "--output-format", "concise", "--no-cache"]
-    result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert result.returncode == 0, (
-        "ruff found problems (`.venv/bin/ruff check --fix` fixes the [*] ones; "
-        "lines over 88 characters need rewrapping):\n"
-        + "\n".join(lines[:200])
-        + result.stderr[-2000:]
-    )
 
 
 def test_check_figure_accepts_a_column_wide_figure():
@@ -71,3 +36,60 @@ def test_the_book_style_is_applied_when_plots_is_imported():
     from vaebook import widgets
 
     assert widgets.FRAME_DPI == style.DPI, "slider frames and figures share one dpi"
+
+
+# plots/lab.py is being reworked with the annealing lab (issue 17): its ScheduleFigure
+# still says `show` and it keeps its own WIDTH and FONT; drop it from here once it
+# follows the protocol
+NOT_YET = {"lab"}
+
+
+def plot_modules():
+    import importlib
+    import pkgutil
+
+    import vaebook.plots
+
+    for info in pkgutil.iter_modules(vaebook.plots.__path__):
+        if info.name not in NOT_YET:
+            yield importlib.import_module(f"vaebook.plots.{info.name}")
+
+
+def test_one_style_source():
+    import inspect
+    import re
+
+    for module in plot_modules():
+        if module is style:
+            continue
+        source = inspect.getsource(module)
+        for name in ("WIDTH", "FONT", "COLUMN_WIDTH", "MIN_FONT", "SMALL"):
+            assert not re.search(rf"^{name} = ", source, re.M), (module, name)
+        if "FONT" in vars(module):
+            assert module.FONT is style.FONT
+
+
+def test_every_slider_figure_follows_one_protocol():
+    import inspect
+
+    found = []
+    for module in plot_modules():
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__ or cls is style.SliderFigure:
+                continue
+            if name.endswith(("Figure", "Frame", "Panel")):
+                assert issubclass(cls, style.SliderFigure), name
+                assert cls.draw is not style.SliderFigure.draw, name
+                for other in ("update", "show", "__call__"):
+                    assert other not in vars(cls), (name, other)
+                found.append(name)
+    assert len(found) >= 13, found
+
+
+def test_the_package_exports_only_the_plotting_api():
+    import vaebook.plots as plots
+
+    for name in plots.__all__:
+        assert not name.startswith("_") and hasattr(plots, name), name
+    for leftover in ("math", "torch", "D", "plt", "column", "_tile", "_ellipse"):
+        assert not hasattr(plots, leftover), leftover
