@@ -185,8 +185,8 @@ class EmaToyFigure(SliderFigure):
             [r["trajectory"].reshape(-1, 2) for r in runs.values()]
             + [points.reshape(-1, 2)]
         )
-        low, high = every.min(0).values, every.max(0).values
-        ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)
+        low, high = every.min(0).values.tolist(), every.max(0).values.tolist()
+        ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)  # floats: no tensors in matplotlib
         ax1.set_ylim(low[1] - 0.2, high[1] + 0.2)
         ax1.set_aspect("equal")
         ax1.tick_params(labelsize=FONT)
