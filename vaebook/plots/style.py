@@ -65,7 +65,7 @@ def freeze_layout(fig, tight: bool = False) -> None:
     if tight:
         fig.tight_layout()
     fig.set_layout_engine(None)
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # places the labels, on any canvas (a bare Figure's)
     for ax in fig.axes:
         if ax.title.get_text():
             ax.set_title(
