@@ -317,6 +317,7 @@ class Scene:
 
     def draw(self, k):
         self.line.set_ydata([0, k / 2])
+        self.ax.get_legend().get_texts()[0].set_text(f"data {k}")
         self.title.set_text(f"k = {k}")
         self.ax.set_ylim(0, 2 if k < 3 else 3)
         if k >= 4 and self.dot is None:
@@ -358,3 +359,17 @@ def test_frames_are_no_heavier_than_matplotlibs_png():
     buffer = io.BytesIO()
     scene.fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.1)
     assert len(png) <= len(buffer.getvalue())
+
+
+def test_a_change_inside_a_legend_is_redrawn():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1], label="a")
+    legend = ax.legend()
+
+    def draw(k):
+        legend.get_texts()[0].set_text(f"k = {k}")  # only the legend's text moves
+        return fig
+
+    render = widgets.FrameRenderer(draw)
+    frames = [render({"k": k}) for k in (1, 22, 1)]
+    assert frames[0] != frames[1] and frames[0] == frames[2]

@@ -148,7 +148,10 @@ def _changed(artist) -> bool:
     from matplotlib.axis import Axis
     from matplotlib.spines import Spine
 
-    return artist.stale and not isinstance(artist, (Axis, Spine))
+    if isinstance(artist, (Axis, Spine)):
+        return False
+    # a legend's texts do not mark the legend stale: ask every part
+    return artist.stale or any(_changed(child) for child in artist.get_children())
 
 
 def _unusual(fig) -> bool:
