@@ -40,9 +40,9 @@ class GradientTermsFigure(SliderFigure):
     """Histograms of per-sample gradient terms, one row per estimator, the exact
     gradient marked.
 
-    Calling the object with ``terms`` ({label: (S,) tensor}) and a title draws them
-    into one Figure, the same object on every call, by updating its artists in place
-    (the slider contract of :func:`vaebook.widgets.explore`). ``limits`` fixes the
+    ``draw(terms, title)`` with ``terms`` ({label: (S,) tensor}) draws them into one
+    Figure, the same object on every call, by updating its artists in place
+    (:class:`~vaebook.plots.style.SliderFigure`). ``limits`` fixes the
     x-range (values outside are counted in the edge bins); by default it is the 1 %
     to 99 % quantile range of the first call's terms.
     """

@@ -109,7 +109,7 @@ class PlanarStepFrame(SliderFigure):
     Left: the density of z = f(eps) (u constrained to u_hat) as highest-density
     regions, with samples. Right: the Jacobian determinant 1 + h'(a) w^T u along
     a = w^T z + b for the raw u and for u_hat: the raw one crosses zero (the map
-    folds) once w^T u < -1. ``frame(u_scale)`` updates the artists of one figure
+    folds) once w^T u < -1. ``draw(u_scale)`` updates the artists of one figure
     and returns it; eps and the grid are drawn once, and each value's frame data
     is computed once (``precompute(values)`` does it ahead for a slider).
     """
@@ -144,6 +144,20 @@ class PlanarStepFrame(SliderFigure):
             self.fig.add_subplot(grid[0]),
             self.fig.add_subplot(grid[1]),
         )
+        self._build_density(limit, steps)
+        self._build_determinant(det_ylim)
+        for ax in (self.left, self.right):
+            ax.tick_params(labelsize=FONT)
+            ax.set_xticks(
+                [-4, -2, 0, 2, 4]
+            )  # few ticks: tick labels are most of a frame
+        self.left.set_yticks([-4, -2, 0, 2, 4])
+        self.right.set_yticks([0, 2, 4, 6])
+        self.title = self.fig.suptitle(" ", fontsize=FONT)
+        freeze_layout(self.fig, tight=True)
+
+    def _build_density(self, limit: float, steps: int) -> None:
+        """Left: highest-density regions of q (an image) and the samples."""
         colors = plt.get_cmap("Blues")(np.linspace(0.15, 0.9, len(MASSES)))
         self.cmap = ListedColormap([(1, 1, 1, 0), *colors])
         self.norm = BoundaryNorm(np.arange(len(MASSES) + 2) - 0.5, len(MASSES) + 1)
@@ -164,6 +178,8 @@ class PlanarStepFrame(SliderFigure):
         self.left.set_ylabel("z₂", fontsize=FONT)
         self.left_title = self.left.set_title(" ", fontsize=FONT)
 
+    def _build_determinant(self, det_ylim) -> None:
+        """Right: the Jacobian determinant along a, for the raw u and for u_hat."""
         a = self.a.numpy()
         (self.raw_line,) = self.right.plot(
             a, np.ones_like(a), "--", color="C7", label="raw u"
@@ -176,15 +192,6 @@ class PlanarStepFrame(SliderFigure):
         self.right.set_title("det of the Jacobian along a", fontsize=FONT)
         self.legend = self.right.legend(fontsize=FONT, loc="upper left")
         self.right.grid(alpha=0.3)
-        for ax in (self.left, self.right):
-            ax.tick_params(labelsize=FONT)
-            ax.set_xticks(
-                [-4, -2, 0, 2, 4]
-            )  # few ticks: tick labels are most of a frame
-        self.left.set_yticks([-4, -2, 0, 2, 4])
-        self.right.set_yticks([0, 2, 4, 6])
-        self.title = self.fig.suptitle(" ", fontsize=FONT)
-        freeze_layout(self.fig, tight=True)
 
     def posterior(self, u_scale: float) -> D.Distribution:
         u = u_scale * self.u_direction

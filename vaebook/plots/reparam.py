@@ -110,8 +110,8 @@ def plot_families(
 class DensityFrame(SliderFigure):
     """A slider figure: rsample draws of a scalar q against exp(log_prob), in place.
 
-    ``frame(q, title)`` updates the histogram, the density curve and the title and
-    returns the same Figure on every call; ``frame(q, title, draws)`` histograms
+    ``draw(q, title)`` updates the histogram, the density curve and the title and
+    returns the same Figure on every call; ``draw(q, title, draws)`` histograms
     draws made beforehand (e.g. cached outside the slider). ``xlim`` fixes the
     plotted range (else the draws' quantiles); ``ylim`` fixes the height (else it
     follows the frame).
