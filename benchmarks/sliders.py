@@ -4,7 +4,8 @@ Runs the chapters (all in the table of contents, or those named) with nbclient
 as the book build does (``VAEBOOK_STATIC=1``: each ``explore`` renders every
 combination of its values, and each frame is one move), with
 ``VAEBOOK_SLIDER_TIMINGS`` set so ``vaebook.widgets`` logs every frame, then
-prints one row per ``explore()``: median and spread of ms per move, slowest
+prints one row per ``explore()``: median and spread of ms per move, the render
+share (render ms / total ms over its moves: what cutting the render can win), slowest
 last, against the target of 100 ms per move (issue 9). Figures, not a test::
 
     PYTHONPATH=$PWD VAEBOOK_DATA=/work/shared/data python benchmarks/sliders.py
