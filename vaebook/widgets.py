@@ -301,8 +301,8 @@ class FrameRenderer:
     Every figure is taken out of pyplot's list of open figures (``plt.close``,
     which leaves the Figure intact): otherwise Jupyter would show it a second
     time below the sliders, or in whichever cell runs pyplot next. A figure that
-    ``draw`` returns again is rendered again, with the bounding box of its
-    first frame (one draw per frame instead of two, and frames of one size).
+    ``draw`` returns again keeps the box of its first frame (frames of one size)
+    and redraws only what changed (:class:`_Frames`); :meth:`close` lets it go.
     """
 
     def __init__(
