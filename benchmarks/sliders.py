@@ -4,7 +4,8 @@ Runs the chapters (all in the table of contents, or those named) with nbclient
 as the book build does (``VAEBOOK_STATIC=1``: each ``explore`` renders every
 combination of its values, and each frame is one move), with
 ``VAEBOOK_SLIDER_TIMINGS`` set so ``vaebook.widgets`` logs every frame, then
-prints one row per ``explore()``: median and spread of ms per move, slowest
+prints one row per ``explore()``: median and spread of ms per move, the render
+share (render ms / total ms over its moves: what cutting the render can win), slowest
 last, against the target of 100 ms per move (issue 9). Figures, not a test::
 
     PYTHONPATH=$PWD VAEBOOK_DATA=/work/shared/data python benchmarks/sliders.py
@@ -85,6 +86,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "max_ms": max(total),
                 "draw_ms": statistics.median(f["draw_ms"] for f in frames),
                 "render_ms": statistics.median(f["render_ms"] for f in frames),
+                "render_share": sum(f["render_ms"] for f in frames) / sum(total),
                 "same_figure": sum(f.get("same_figure", False) for f in frames),
                 "kb": statistics.median(f["png_bytes"] for f in frames) / 1024,
             }
@@ -95,8 +97,8 @@ def summarize(rows: list[dict]) -> list[dict]:
 def print_table(table: list[dict], out=sys.stdout) -> None:
     header = (
         f"{'chapter':22} {'cell':>4} {'sliders (title)':42} {'moves':>5} "
-        f"{'median':>7} {'min-max':>13} {'draw':>6} {'render':>6} {'reuse':>5} "
-        f"{'KB':>4}  target"
+        f"{'median':>7} {'min-max':>13} {'draw':>6} {'render':>6} {'share':>5} "
+        f"{'reuse':>5} {'KB':>4}  target"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -107,15 +109,16 @@ def print_table(table: list[dict], out=sys.stdout) -> None:
             f"{Path(r['notebook']).stem[:22]:22} {str(r['cell'] or ''):>4} "
             f"{label[:42]:42} {r['moves']:5d} {r['median_ms']:7.0f} "
             f"{r['min_ms']:6.0f}-{r['max_ms']:<6.0f} {r['draw_ms']:6.0f} "
-            f"{r['render_ms']:6.0f} {r['same_figure']:5d} {r['kb']:4.0f}  "
+            f"{r['render_ms']:6.0f} {r['render_share']:5.0%} {r['same_figure']:5d} "
+            f"{r['kb']:4.0f}  "
             f"{verdict} (<= {TARGET_MS:.0f} ms)",
             file=out,
         )
     slow = sum(r["median_ms"] > TARGET_MS for r in table)
     print(
         f"\n{len(table)} sliders, {slow} over {TARGET_MS:.0f} ms median per move "
-        "(ms per move = draw + PNG render; 'reuse' = frames that updated the "
-        "previous figure in place)",
+        "(ms per move = draw + PNG render; 'share' = render ms / total ms over its "
+        "moves; 'reuse' = frames that updated the previous figure in place)",
         file=out,
     )
 

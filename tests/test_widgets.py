@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from vaebook import widgets  # noqa: E402
@@ -293,6 +294,82 @@ def test_slider_benchmark_table_puts_the_slowest_last(capsys):
     table = sliders.summarize(rows)
     assert [r["title"] for r in table] == ["fast", "slow"]
     assert table[0]["median_ms"] == 40.0 and table[1]["median_ms"] == 350.0
+    assert table[0]["render_share"] == pytest.approx(60 / 120)  # 3 x 20 of 3 x 40 ms
+    assert table[1]["render_share"] == pytest.approx(200 / 700)
     sliders.print_table(table)
     out = capsys.readouterr().out.splitlines()
     assert "ok" in out[2] and "SLOW" in out[3] and "1 over 100 ms" in out[-1]
+
+
+class Scene:
+    """A slider figure whose every frame is a function of k alone: a line under a
+    legend, a title, limits that change at k = 3 and an artist there from k = 4 on."""
+
+    def __init__(self):
+        self.fig, self.ax = plt.subplots(figsize=(3, 2))
+        (self.line,) = self.ax.plot([0, 1], [0, 1], lw=4, label="data")
+        self.ax.legend(loc="center", framealpha=1)
+        self.ax.grid(alpha=0.5)
+        self.ax.set_yticks([0, 1, 2])
+        self.title = self.ax.set_title(" ")
+        self.fig.subplots_adjust(left=0.15, right=0.95, bottom=0.15, top=0.85)
+        self.dot = None
+
+    def draw(self, k):
+        self.line.set_ydata([0, k / 2])
+        self.ax.get_legend().get_texts()[0].set_text(f"data {k}")
+        self.title.set_text(f"k = {k}")
+        self.ax.set_ylim(0, 2 if k < 3 else 3)
+        if k >= 4 and self.dot is None:
+            (self.dot,) = self.ax.plot([0.5], [0.5], "o", color="C3")
+        if k < 4 and self.dot is not None:
+            self.dot.remove()
+            self.dot = None
+        return self.fig
+
+
+def pixels(fig):
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_reused_figure_frames_are_full_draws_redrawing_only_what_changed():
+    scene = Scene()
+    render = widgets.FrameRenderer(scene.draw)
+    for k in (1, 2, 1, 3, 2, 4, 1, 2):
+        png = render({"k": k})
+        fresh = Scene()
+        fresh.draw(k)
+        fresh.fig.canvas.draw()
+        assert np.array_equal(pixels(scene.fig), pixels(fresh.fig)), k
+        left, top, right, bottom = render.frames.crop
+        assert widgets._png_size(png) == (right - left, bottom - top)
+        plt.close(fresh.fig)
+    moving = render.frames.moving
+    assert scene.line in moving and scene.title in moving
+    assert scene.ax.xaxis not in moving, "the axis (grid, ticks) is background"
+    render.close()
+    assert not any(a.get_animated() for a in scene.fig.findobj())
+
+
+def test_frames_are_no_heavier_than_matplotlibs_png():
+    import io
+
+    scene = Scene()
+    png = widgets.FrameRenderer(scene.draw)({"k": 2})
+    buffer = io.BytesIO()
+    scene.fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.1)
+    assert len(png) <= len(buffer.getvalue())
+
+
+def test_a_change_inside_a_legend_is_redrawn():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1], label="a")
+    legend = ax.legend()
+
+    def draw(k):
+        legend.get_texts()[0].set_text(f"k = {k}")  # only the legend's text moves
+        return fig
+
+    render = widgets.FrameRenderer(draw)
+    frames = [render({"k": k}) for k in (1, 22, 1)]
+    assert frames[0] != frames[1] and frames[0] == frames[2]

@@ -4,9 +4,8 @@ Shapes: B batch, N split size, D pixels (the product of the image shape).
 
 :class:`BinaryImages` is any set of images with values in [0, 1], flattened to
 (N, D), built from a tensor (:meth:`BinaryImages.from_tensor`), a torchvision
-data set (:meth:`BinaryImages.from_torchvision`) or MNIST by name
-(:meth:`BinaryImages.mnist`; :class:`BinarizedMNIST` is its MNIST spelling,
-``BinarizedMNIST.load``). The image shape and D come from the data.
+data set (:meth:`BinaryImages.from_torchvision`); MNIST is
+:meth:`BinarizedMNIST.load`. The image shape and D come from the data.
 
 Bernoulli decoders need binary pixels, and published numbers differ by about
 2 nats between the two binarizations, so every data set says which one it uses:
@@ -217,36 +216,6 @@ class BinaryImages:
             name = type(dataset).__name__
         return cls.from_tensor(images, labels, binarization, seed, name, split, device)
 
-    @classmethod
-    def mnist(
-        cls,
-        split: str = "train",
-        binarization: str = "dynamic",
-        seed: int = 0,
-        device: str | torch.device = "cpu",
-        limit: int | None = None,
-        root: str | Path | None = None,
-    ) -> BinaryImages:
-        """An MNIST split on ``device``; ``limit`` keeps its first ``limit`` images."""
-        if binarization not in BINARIZATIONS:
-            raise ValueError(
-                f"binarization must be one of {BINARIZATIONS}, got {binarization!r}"
-            )
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit must be a positive number of images, got {limit}")
-        grey, labels = load_mnist_images(split, root)
-        if limit is not None:
-            grey, labels = grey[:limit], labels[:limit]
-        return cls(
-            grey.to(device),
-            labels.to(device),
-            binarization,
-            seed,
-            split,
-            "MNIST",
-            (28, 28),
-        )
-
     # --- the data ---------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -351,9 +320,27 @@ class BinarizedMNIST(BinaryImages):
     name: str = "MNIST"
     image_shape: tuple[int, ...] | None = (28, 28)
 
-    # BinarizedMNIST.load(split, binarization, seed, device, limit, root): the chapters'
-    # spelling of BinaryImages.mnist, returning a BinarizedMNIST
-    load = BinaryImages.__dict__["mnist"]
+    @classmethod
+    def load(
+        cls,
+        split: str = "train",
+        binarization: str = "dynamic",
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        limit: int | None = None,
+        root: str | Path | None = None,
+    ) -> BinarizedMNIST:
+        """An MNIST split on ``device``; ``limit`` keeps its first ``limit`` images."""
+        if binarization not in BINARIZATIONS:
+            raise ValueError(
+                f"binarization must be one of {BINARIZATIONS}, got {binarization!r}"
+            )
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be a positive number of images, got {limit}")
+        grey, labels = load_mnist_images(split, root)
+        if limit is not None:
+            grey, labels = grey[:limit], labels[:limit]
+        return cls(grey.to(device), labels.to(device), binarization, seed, split)
 
 
 def as_dataset(data, name: str = "images") -> BinaryImages:

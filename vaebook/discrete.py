@@ -61,7 +61,6 @@ from torch import distributions as D
 from torch.distributions import constraints
 
 from . import smoothing
-from ._moved import forward_moved
 from .constraints import ABOVE_ONE, POSITIVE, Interval, check_args
 
 # --- noise and small helpers ----------------------------------------------------------
@@ -484,15 +483,3 @@ def log_prob_of(
     return -F.binary_cross_entropy_with_logits(
         logits.expand_as(z), z, reduction="none"
     ).sum(-1)
-
-
-# Names that moved to vaebook.experiments (the book's analyses): still found here, with
-# a DeprecationWarning that says where they live now (vaebook._moved).
-_MOVED = {
-    "enumerate_states": "enumeration",
-    "exact_expectation": "enumeration",
-    "exact_gradient": "enumeration",
-    "gradient_samples": "enumeration",
-    "bias_and_variance": "enumeration",
-}
-__getattr__ = forward_moved(__name__, _MOVED)

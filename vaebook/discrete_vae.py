@@ -21,7 +21,6 @@ import torch
 from torch import distributions as D
 from torch import nn
 
-from ._moved import forward_moved
 from .annealing import ExponentialDecay, SharpnessSchedule
 from .constraints import ABOVE_ONE, check
 from .discrete import (
@@ -321,14 +320,3 @@ class CategoricalVAE(DiscreteVAE):
             device=self.baseline.device,
         )
         return categorical_latents(zeros)
-
-
-# Names that moved to vaebook.experiments (the book's analyses): still found here, with
-# a DeprecationWarning that says where they live now (vaebook._moved).
-_MOVED = {
-    "TracedObjective": "discrete_analysis",
-    "mutual_information": "discrete_analysis",
-    "hard_neg_elbo_samples": "discrete_analysis",
-    "exact_straight_through": "enumeration",
-}
-__getattr__ = forward_moved(__name__, _MOVED)

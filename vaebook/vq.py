@@ -26,7 +26,6 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch import nn
 
-from ._moved import forward_moved
 from .distributions import bernoulli_pixels
 from .objectives import training_metrics
 from .registry import register
@@ -419,15 +418,3 @@ def per_position_prior(log_probs: torch.Tensor) -> D.Independent:
     """p(z) = prod_l Categorical(z_l; log_probs[l]) from the (L, K) table of
     :func:`fit_code_prior`."""
     return D.Independent(D.Categorical(logits=log_probs), 1)
-
-
-# Names that moved to vaebook.experiments (the book's analyses): still found here, with
-# a DeprecationWarning that says where they live now (vaebook._moved).
-_MOVED = {
-    "AutoregressiveCodePrior": "vq",
-    "fit_autoregressive_prior": "vq",
-    "neg_elbo_under_prior": "vq",
-    "ema_kmeans": "vq",
-    "moving_clusters": "vq",
-}
-__getattr__ = forward_moved(__name__, _MOVED)

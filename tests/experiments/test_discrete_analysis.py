@@ -247,8 +247,8 @@ def test_figures():
                 "mc": (torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([0.1]))
             },
         ),
-        dplots.estimator_bars(
-            torch.ones(3), {"a": (torch.ones(3), 0.1 * torch.ones(3))}, ylim=(-2, 2)
+        dplots.EstimatorBarsFigure(3, ["a"], ylim=(-2, 2)).draw(
+            torch.ones(3), {"a": (torch.ones(3), 0.1 * torch.ones(3))}
         ),
     ]
     for fig in figures:

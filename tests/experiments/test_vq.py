@@ -276,7 +276,7 @@ def test_vq_figures_draw(x):
     ]
     stats = codebook_stats(model, x)
 
-    class Ckpt:  # the two attributes checkpoint_panel reads
+    class Ckpt:  # the two attributes CheckpointPanel reads
         pass
 
     ckpt = Ckpt()
@@ -285,9 +285,11 @@ def test_vq_figures_draw(x):
     out = ema_kmeans(points[None].expand(5, 40, 2), torch.randn(3, 2), gamma=0.9)
     figures = [
         vqplots.code_grid(x[0], model.codes(x[:1])[0]),
-        vqplots.checkpoint_panel(ckpt, x, stats, "tiny", num_images=4),
+        vqplots.CheckpointPanel(
+            {"m": ckpt}, x, {"m": stats}, "test_encoder_norm", num_images=4
+        ).draw("m", "tiny"),
         vqplots.codebook_over_training({"a": history, "b": history}),
-        vqplots.ema_toy(points, out, torch.zeros(2, 2), 0.9),
+        vqplots.EmaToyFigure(points, {0.9: out}, torch.zeros(2, 2)).draw(0.9),
         vqplots.sample_rows({"one row": x[:3]}),
     ]
     panel = figures[1]

@@ -1,9 +1,8 @@
 """The book's experiments: analyses, toys and measurements the chapters run on top of
 the library (:mod:`vaebook.discrete`, :mod:`vaebook.discrete_vae`, :mod:`vaebook.vq`).
 
-No library module imports this package (only the lazy forwarders of names that moved
-here, :mod:`vaebook._moved`); it reads the library the way a reader's own experiment
-would.
+No library module imports this package; it reads the library the way a reader's own
+experiment would.
 
 - :mod:`~vaebook.experiments.enumeration`: exact expectations and gradients over
   every state of a few discrete latents, per-sample gradient estimates, their bias

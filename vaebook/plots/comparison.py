@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.text import Text
 
+from .style import FONT
+
 FAMILY_COLOURS = {
     "score-function": "C1",
     "straight-through": "C0",
@@ -23,7 +25,6 @@ FAMILY_COLOURS = {
     "naive": "C7",
     "score-function-no-baseline": "C8",
 }
-FONT = 9  # points: the smallest text (over 70 % of the 16 px body text at 100 dpi)
 
 
 def _style(label: str, estimator: str) -> dict:

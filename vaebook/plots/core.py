@@ -3,10 +3,11 @@
 Each function returns a matplotlib Figure. Images are (N, 784) tensors of pixel
 probabilities or binary pixels.
 
-Sizes are for the book's text column: figures are at most ``COLUMN_WIDTH``
-inches wide (shown at their natural size at 100 dpi) and no text is smaller
-than ``MIN_FONT`` points. Figures that sliders redraw (:class:`PosteriorFigure`,
-:class:`BetaPosteriorFigure`) build their artists once and update them in place.
+Sizes are for the book's text column: figures are at most ``WIDTH`` inches wide
+(shown at their natural size at 100 dpi) and no text is smaller than ``FONT``
+points (both from :mod:`vaebook.plots.style`). The slider figures
+(:class:`PosteriorFigure`, :class:`BetaPosteriorFigure`) build their artists once
+and update them in place.
 """
 
 from __future__ import annotations
@@ -18,32 +19,7 @@ import torch
 from torch import distributions as D
 
 from ..training import column
-
-COLUMN_WIDTH = 6.8  # inches: the text column is 688 px at 1280 px, figures 100 dpi
-MIN_FONT = 9  # points: the smallest text (>= 8.1 pt = 70 % of the 16 px body text)
-
-
-def freeze_layout(fig) -> None:
-    """Pin every title and axis label where a first draw put them.
-
-    Matplotlib otherwise measures the tick labels on every draw to place them,
-    which is most of the cost of redrawing a slider frame whose axes do not move.
-    """
-    fig.canvas.draw()
-    for ax in fig.axes:
-        if ax.title.get_text():
-            ax.set_title(
-                ax.title.get_text(),
-                y=ax.title.get_position()[1],
-                fontsize=ax.title.get_fontsize(),
-            )
-        to_axes = ax.transAxes.inverted()
-        if ax.xaxis.label.get_text():
-            y = to_axes.transform((0, ax.xaxis.label.get_position()[1]))[1]
-            ax.xaxis.set_label_coords(0.5, y)
-        if ax.yaxis.label.get_text():
-            x = to_axes.transform((ax.yaxis.label.get_position()[0], 0))[0]
-            ax.yaxis.set_label_coords(x, 0.5)
+from .style import FONT, WIDTH, SliderFigure, freeze_layout
 
 
 def _tile(images: torch.Tensor, ncol: int) -> torch.Tensor:
@@ -65,7 +41,7 @@ def show_images(
     """
     mosaic = _tile(images, ncol)
     if ax is None:
-        scale = min(scale, COLUMN_WIDTH / ncol)
+        scale = min(scale, WIDTH / ncol)
         _, ax = plt.subplots(figsize=(scale * ncol, scale * mosaic.shape[0] / 28))
     ax.imshow(
         mosaic.detach().cpu().numpy(),
@@ -85,7 +61,7 @@ def reconstructions(model, x: torch.Tensor, title: str = "") -> plt.Figure:
     """Inputs (top row) above the decoder's pixel probabilities at E[z|x]."""
     qz = model.encode(x)
     recon = model.decode(qz.mean).mean
-    scale = min(0.6, COLUMN_WIDTH / len(x))
+    scale = min(0.6, WIDTH / len(x))
     fig, axes = plt.subplots(2, 1, figsize=(scale * len(x), 2 * scale + 0.6))
     show_images(x, len(x), "input x", axes[0])
     show_images(recon, len(x), "reconstruction: mean of p(x | z = E[z|x])", axes[1])
@@ -166,7 +142,7 @@ def interpolation(
 def learning_curves(history: list[dict], title: str = "") -> plt.Figure:
     """Train and test -ELBO per epoch, with the reconstruction and KL terms beside."""
     epochs = column(history, "epoch")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.2))
     for split, style in (("train", "-"), ("test", "--")):
         ax1.plot(
             epochs, column(history, f"{split}_neg_elbo"), style, label=f"{split} -ELBO"
@@ -178,7 +154,7 @@ def learning_curves(history: list[dict], title: str = "") -> plt.Figure:
     ax2.set_ylabel("nats per image")
     for ax in (ax1, ax2):
         ax.set_xlabel("epoch")
-        ax.legend(fontsize=MIN_FONT)
+        ax.legend(fontsize=FONT)
         ax.grid(alpha=0.3)
     ax2.set_yscale("log")
     fig.suptitle(title or "learning curves", fontsize=10)
@@ -202,7 +178,7 @@ def compare_histories(
     ax.set_xlabel("epoch")
     ax.set_ylabel(key.replace("_", " ") + " (nats)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=MIN_FONT)
+    ax.legend(fontsize=FONT)
     ax.set_title(title or key, fontsize=10)
     fig.tight_layout()
     return fig
@@ -214,7 +190,7 @@ def kl_per_dimension(
     """Bars of KL(q(z_k|x) || p(z_k)) averaged over the test set, sorted, with the
     active-unit cut."""
     kl = torch.as_tensor(kl).sort(descending=True).values
-    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.8))
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.8))
     ax.bar(
         range(len(kl)), kl.tolist(), color=["C0" if v > threshold else "C7" for v in kl]
     )
@@ -222,7 +198,7 @@ def kl_per_dimension(
     ax.set_yscale("log")
     ax.set_xlabel("latent dimension (sorted)")
     ax.set_ylabel("KL, nats")
-    ax.legend(fontsize=MIN_FONT)
+    ax.legend(fontsize=FONT)
     active = int((kl > threshold).sum())
     ax.set_title(
         title or f"KL per dimension: {active} of {len(kl)} above {threshold}",
@@ -295,13 +271,13 @@ def posterior_windows(model, x: torch.Tensor, steps: int = 101) -> list[dict]:
     return windows
 
 
-class PosteriorFigure:
+class PosteriorFigure(SliderFigure):
     """A 2-D latent model's true posterior beside the image, one image at a time.
 
     ``PosteriorFigure(model, x)`` computes the posteriors of every image of x
-    (N, D) once (:func:`posterior_windows`); calling it with an index draws that
-    image's posterior into one Figure, the same object on every call, by updating
-    its artists in place (the slider contract of :func:`vaebook.widgets.explore`).
+    (N, D) once (:func:`posterior_windows`); ``draw(index)`` draws that image's
+    posterior into one Figure, the same object on every call, by updating its
+    artists in place (:class:`~vaebook.plots.style.SliderFigure`).
     """
 
     def __init__(self, model, x: torch.Tensor, steps: int = 101):
@@ -339,10 +315,10 @@ class PosteriorFigure:
         )
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
-        ax.legend(fontsize=MIN_FONT, loc="lower right")
+        ax.legend(fontsize=FONT, loc="lower right")
         self.title = fig.suptitle("", fontsize=10)
 
-    def __call__(self, index: int, title: str = "") -> plt.Figure:
+    def draw(self, index: int, title: str = "") -> plt.Figure:
         if not 0 <= index < len(self.windows):
             raise ValueError(
                 f"image index must be in [0, {len(self.windows) - 1}], got {index}"
@@ -364,14 +340,6 @@ class PosteriorFigure:
         return self.fig
 
 
-def true_posterior(
-    model, x: torch.Tensor, steps: int = 101, title: str = ""
-) -> plt.Figure:
-    """A 2-D latent model's true posterior p(z|x) of one image x (D,), with q(z|x)'s
-    2-sigma ellipse and the image (:class:`PosteriorFigure` for one image)."""
-    return PosteriorFigure(model, x[None], steps)(0, title)
-
-
 def bound_convergence(
     sample_sizes: list[int],
     estimates: dict[str, list[float]],
@@ -389,7 +357,7 @@ def bound_convergence(
     ax.set_xlabel("number of samples S")
     ax.set_ylabel("nats per image")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=MIN_FONT)
+    ax.legend(fontsize=FONT)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -417,19 +385,19 @@ def monte_carlo_convergence(
     ax.set_xscale("log")
     ax.set_xlabel("number of samples")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=MIN_FONT)
+    ax.legend(fontsize=FONT)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-class BetaPosteriorFigure:
+class BetaPosteriorFigure(SliderFigure):
     """Linear-Gaussian model: the beta-optimal q(z|x) of a few images beside p(z), and
     the rate-distortion curve with ``beta`` marked.
 
-    ``curve`` holds (beta, rate, distortion) for a range of betas. Calling the object
-    with a beta updates one Figure in place and returns it (the same object every
-    call), as :func:`vaebook.widgets.explore` expects of a slider's draw function.
+    ``curve`` holds (beta, rate, distortion) for a range of betas. ``draw(beta)``
+    updates one Figure in place and returns it (the same object every call;
+    :class:`~vaebook.plots.style.SliderFigure`).
     """
 
     @torch.no_grad()
@@ -446,7 +414,7 @@ class BetaPosteriorFigure:
         self.frozen = False
 
     def _build(self) -> None:
-        self.fig = fig = plt.figure(figsize=(COLUMN_WIDTH, 3.4))
+        self.fig = fig = plt.figure(figsize=(WIDTH, 3.4))
         ax = fig.add_axes((0.08, 0.15, 0.36, 0.72))
         ax_rd = fig.add_axes((0.60, 0.15, 0.37, 0.72))
         _ellipse(ax, torch.zeros(2), torch.eye(2), "k", "p(z), 2 std")
@@ -462,7 +430,7 @@ class BetaPosteriorFigure:
         ax.set_aspect("equal")
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
-        ax.legend(fontsize=MIN_FONT, loc="upper left")
+        ax.legend(fontsize=FONT, loc="upper left")
         self.title = ax.set_title("", fontsize=10)
         _, rates, distortions = zip(*self.curve)
         ax_rd.plot(rates, distortions, "-", color="C7")
@@ -472,7 +440,7 @@ class BetaPosteriorFigure:
         self.rd_title = ax_rd.set_title("", fontsize=10)
         ax_rd.grid(alpha=0.3)
 
-    def __call__(self, beta: float) -> plt.Figure:
+    def draw(self, beta: float) -> plt.Figure:
         if beta not in self.paths:
             raise ValueError(
                 f"beta must be one of the curve's betas {list(self.paths)}, got {beta}"
@@ -493,10 +461,3 @@ class BetaPosteriorFigure:
             freeze_layout(self.fig)
             self.frozen = True
         return self.fig
-
-
-def beta_posteriors(
-    model, x: torch.Tensor, beta: float, curve: list[tuple[float, float, float]]
-) -> plt.Figure:
-    """One frame of :class:`BetaPosteriorFigure` (a new figure)."""
-    return BetaPosteriorFigure(model, x, curve)(beta)

@@ -16,9 +16,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .core import show_images
-
-WIDTH = 6.8  # inches: the text column (688 px at 1280 px) at 100 dpi, with a margin
-SMALL = 9  # pt: the smallest text in a figure (legends, ticks, annotations)
+from .style import FONT, WIDTH, SliderFigure
 
 
 def _np(t) -> "numpy.ndarray":  # noqa: F821
@@ -43,17 +41,17 @@ def inverse_cdf_sampler(
             f"e$_{j + 1}$\np = {p[j]:.2f}",
             ha="center",
             va="center",
-            fontsize=SMALL,
+            fontsize=FONT,
         )
     chosen = (u[:, None] >= torch.as_tensor(edges[1:-1]).numpy()[None]).sum(1)
     ax.scatter(u, [0.15] * len(u), c=[f"C{j}" for j in chosen], marker="|", s=200)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_yticks([])
-    ax.tick_params(labelsize=SMALL)
+    ax.tick_params(labelsize=FONT)
     ax.set_xlabel(
         f"u ~ U(0, 1) ({len(u)} draws, coloured by the class they select)",
-        fontsize=SMALL,
+        fontsize=FONT,
     )
     ax.set_title(
         title
@@ -89,13 +87,13 @@ def frequencies_vs_probabilities(
             label="frequency (+-2 s.e.)",
         )
         ax.set_xticks(list(idx))
-        ax.set_xlabel("latent" if "Bernoulli" in label else "class", fontsize=SMALL)
-        ax.tick_params(labelsize=SMALL)
-        ax.set_title(label, fontsize=SMALL)
+        ax.set_xlabel("latent" if "Bernoulli" in label else "class", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.set_title(label, fontsize=FONT)
         ax.grid(alpha=0.3, axis="y")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(
-        handles, labels, loc="lower center", ncol=2, fontsize=SMALL, frameon=False
+        handles, labels, loc="lower center", ncol=2, fontsize=FONT, frameon=False
     )
     fig.suptitle(title or f"{num_samples:,} samples per latent", fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
@@ -118,11 +116,11 @@ def collapse_curves(
     ]
     if late:  # leave out the first few steps, whose -ELBO dwarfs the rest
         ax2.set_ylim(min(late) - 5, max(late) + 5)
-    ax1.set_ylabel("KL(q(z|x) || p(z)), nats per image", fontsize=SMALL)
-    ax2.set_ylabel("-ELBO, nats per image", fontsize=SMALL)
+    ax1.set_ylabel("KL(q(z|x) || p(z)), nats per image", fontsize=FONT)
+    ax2.set_ylabel("-ELBO, nats per image", fontsize=FONT)
     for ax in (ax1, ax2):
-        ax.set_xlabel("training step (batch mean)", fontsize=SMALL)
-        ax.tick_params(labelsize=SMALL)
+        ax.set_xlabel("training step (batch mean)", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
         ax.grid(alpha=0.3, which="both")
     handles, labels = ax1.get_legend_handles_labels()
     fig.legend(
@@ -130,7 +128,7 @@ def collapse_curves(
         labels,
         loc="lower center",
         ncol=len(labels),
-        fontsize=SMALL,
+        fontsize=FONT,
         frameon=False,
     )
     fig.suptitle(title or "training, step by step", fontsize=10)
@@ -149,10 +147,10 @@ def probability_histograms(
         ax.hist(values, bins=50, range=(0, 1), color=f"C{i}")
         ax.set_yscale("log")
         ax.set_ylim(0.5, 2 * len(values))
-        ax.set_xlabel("q(z$_k$ = 1 | x)", fontsize=SMALL)
-        ax.tick_params(labelsize=SMALL)
-        ax.set_title(label, fontsize=SMALL)
-    axes[0, 0].set_ylabel("count (images x latents)", fontsize=SMALL)
+        ax.set_xlabel("q(z$_k$ = 1 | x)", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.set_title(label, fontsize=FONT)
+    axes[0, 0].set_ylabel("count (images x latents)", fontsize=FONT)
     fig.suptitle(title or "the encoder's Bernoulli probabilities", fontsize=10)
     fig.tight_layout()
     return fig
@@ -166,7 +164,7 @@ def image_rows(rows: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
     )
     for ax, (label, images) in zip(axes[:, 0], rows.items()):
         show_images(images, n, "", ax)
-        ax.set_title(label, fontsize=SMALL)
+        ax.set_title(label, fontsize=FONT)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -238,11 +236,11 @@ def gradient_histograms(
             )
         ax.set_yticks([])
         ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(labelsize=SMALL)
-        ax.set_title(f"coordinate {k + 1}: exact {exact[k]:+.3f}", fontsize=SMALL)
+        ax.tick_params(labelsize=FONT)
+        ax.set_title(f"coordinate {k + 1}: exact {exact[k]:+.3f}", fontsize=FONT)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(
-        handles, labels, loc="lower center", ncol=2, fontsize=SMALL, frameon=False
+        handles, labels, loc="lower center", ncol=2, fontsize=FONT, frameon=False
     )
     fig.suptitle(title or "single-sample gradient estimates", fontsize=10)
     fig.tight_layout(rect=(0, 0.5 / (1.9 * rows + 0.9) + 0.06, 1, 1))
@@ -275,17 +273,17 @@ def bias_curves(
             label=label,
         )
     ax.axhline(0, color="C7", lw=0.8)
-    ax.set_xlabel(xlabel, fontsize=SMALL)
-    ax.set_ylabel(ylabel, fontsize=SMALL)
-    ax.tick_params(labelsize=SMALL)
+    ax.set_xlabel(xlabel, fontsize=FONT)
+    ax.set_ylabel(ylabel, fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=SMALL)
+    ax.legend(fontsize=FONT)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-class EstimatorBarsFigure:
+class EstimatorBarsFigure(SliderFigure):
     """Per coordinate: the exact gradient (grey bar), each estimator's mean with +-2
     standard errors, and optional markers (e.g. an estimator's exact mean). Built once
     for ``num`` coordinates and the given labels; :meth:`update` moves every artist and
@@ -331,9 +329,9 @@ class EstimatorBarsFigure:
         }
         ax.axhline(0, color="k", lw=0.6)
         ax.set_xticks(self.idx, [str(i + 1) for i in range(num)])
-        ax.set_xlabel("coordinate k of d/dlogits", fontsize=SMALL)
-        ax.set_ylabel("gradient", fontsize=SMALL)
-        ax.tick_params(labelsize=SMALL)
+        ax.set_xlabel("coordinate k of d/dlogits", fontsize=FONT)
+        ax.set_ylabel("gradient", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
         self.fixed_ylim = ylim is not None
         if ylim is not None:
             ax.set_ylim(*ylim)
@@ -353,14 +351,14 @@ class EstimatorBarsFigure:
             *markers,
         ]
         self.fig.legend(
-            handles, labels, loc="lower center", ncol=2, fontsize=SMALL, frameon=False
+            handles, labels, loc="lower center", ncol=2, fontsize=FONT, frameon=False
         )
         ax.grid(alpha=0.3, axis="y")
         self.title = ax.set_title(" ", fontsize=10)
         rows = -(-len(labels) // 2)  # legend rows below the axes
         self.fig.tight_layout(rect=(0, 0.065 * rows, 1, 1))
 
-    def update(
+    def draw(
         self,
         exact,
         estimates: dict[str, tuple],
@@ -395,17 +393,3 @@ class EstimatorBarsFigure:
             self.ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))
         self.title.set_text(title)
         return self.fig
-
-
-def estimator_bars(
-    exact: torch.Tensor,
-    estimates: dict[str, tuple[torch.Tensor, torch.Tensor]],
-    title: str = "",
-    ylim: tuple[float, float] | None = None,
-) -> Figure:
-    """Per coordinate: the exact gradient (grey bar) and each estimator's mean with +-2
-    standard errors (one frame of :class:`EstimatorBarsFigure`)."""
-    figure = EstimatorBarsFigure(
-        len(_np(exact).reshape(-1)), list(estimates), ylim=ylim
-    )
-    return figure.update(exact, estimates, title=title)

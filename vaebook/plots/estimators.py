@@ -1,7 +1,7 @@
 """Figures for the chapter on gradient estimators (:mod:`vaebook.gradients`).
 
 Each function returns a matplotlib Figure, sized for the book's column
-(:data:`vaebook.plots.core.COLUMN_WIDTH`, text of at least ``MIN_FONT`` points).
+(:mod:`vaebook.plots.style`: at most ``WIDTH`` wide, text of at least ``FONT`` points).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy
 import torch
 
-from .core import MIN_FONT, freeze_layout
+from .style import FONT, SliderFigure, freeze_layout
 
 
 def plot_variance(
@@ -30,19 +30,19 @@ def plot_variance(
     ax.set_xlabel("samples S per estimate")
     ax.set_ylabel("variance of the estimate")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=MIN_FONT, loc="lower left")  # the lines fall to the right
+    ax.legend(fontsize=FONT, loc="lower left")  # the lines fall to the right
     ax.set_title(title or "variance of S-sample gradient estimates", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-class GradientTermsFigure:
+class GradientTermsFigure(SliderFigure):
     """Histograms of per-sample gradient terms, one row per estimator, the exact
     gradient marked.
 
-    Calling the object with ``terms`` ({label: (S,) tensor}) and a title draws them
-    into one Figure, the same object on every call, by updating its artists in place
-    (the slider contract of :func:`vaebook.widgets.explore`). ``limits`` fixes the
+    ``draw(terms, title)`` with ``terms`` ({label: (S,) tensor}) draws them into one
+    Figure, the same object on every call, by updating its artists in place
+    (:class:`~vaebook.plots.style.SliderFigure`). ``limits`` fixes the
     x-range (values outside are counted in the edge bins); by default it is the 1 %
     to 99 % quantile range of the first call's terms.
     """
@@ -71,7 +71,7 @@ class GradientTermsFigure:
             )
             ax.axvline(self.exact, color="k", lw=1)
             ax.set_yticks([])
-            ax.set_title(label, fontsize=MIN_FONT, loc="left")
+            ax.set_title(label, fontsize=FONT, loc="left")
             self.texts.append(
                 ax.text(
                     0.99,
@@ -79,18 +79,18 @@ class GradientTermsFigure:
                     "",
                     transform=ax.transAxes,
                     ha="right",
-                    fontsize=MIN_FONT,
+                    fontsize=FONT,
                 )
             )
         self.axes[-1].set_xlim(*self.limits)
         self.axes[-1].set_xlabel(
             "single-sample gradient estimate (black line: the exact gradient)",
-            fontsize=MIN_FONT,
+            fontsize=FONT,
         )
         self.title = self.fig.suptitle(title, fontsize=10)
         self.fig.tight_layout()  # once: later frames keep this layout
 
-    def __call__(self, terms: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
+    def draw(self, terms: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
         values = {k: v.detach().double().cpu().reshape(-1) for k, v in terms.items()}
         if self.limits is None:
             pooled = torch.cat(list(values.values()))
@@ -114,15 +114,3 @@ class GradientTermsFigure:
             freeze_layout(self.fig)
             self.frozen = True
         return self.fig
-
-
-def plot_gradient_terms(
-    terms: dict[str, torch.Tensor],
-    exact: float,
-    title: str = "",
-    bins: int = 60,
-    limits: tuple[float, float] | None = None,
-):
-    """Histograms of per-sample gradient terms, one row per estimator, with the exact
-    gradient marked (one frame of :class:`GradientTermsFigure`, a new figure)."""
-    return GradientTermsFigure(exact, bins, limits)(terms, title)

@@ -1,8 +1,8 @@
 """Figures for computing q(z|x) by a change of variables (:mod:`vaebook.flows`).
 
-Each function returns a matplotlib Figure. :class:`PlanarStepFrame` is for a slider
-(:func:`vaebook.widgets.explore`): it builds its figure once and every call updates
-the artists in place and returns the same Figure.
+Each function returns a matplotlib Figure. :class:`PlanarStepFrame` is a slider
+figure (:class:`~vaebook.plots.style.SliderFigure`): it builds its figure once and
+every ``draw`` updates the artists in place and returns the same Figure.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from matplotlib.figure import Figure
 from torch import distributions as D
 
 from ..flows import constrain_planar_u, density_on_grid, planar_flow_posterior
-from .style import layout_once
+from .style import FONT, SliderFigure, freeze_layout
 
-FONT = 9  # points: the smallest text in these figures
 MASSES = (0.9, 0.7, 0.5, 0.3, 0.1)  # highest-density regions, widest first
 
 
@@ -104,13 +103,13 @@ def plot_densities(
     return fig
 
 
-class PlanarStepFrame:
+class PlanarStepFrame(SliderFigure):
     """A slider figure: one planar step on eps ~ N(0, I_2), raw u = u_scale * direction.
 
     Left: the density of z = f(eps) (u constrained to u_hat) as highest-density
     regions, with samples. Right: the Jacobian determinant 1 + h'(a) w^T u along
     a = w^T z + b for the raw u and for u_hat: the raw one crosses zero (the map
-    folds) once w^T u < -1. ``frame(u_scale)`` updates the artists of one figure
+    folds) once w^T u < -1. ``draw(u_scale)`` updates the artists of one figure
     and returns it; eps and the grid are drawn once, and each value's frame data
     is computed once (``precompute(values)`` does it ahead for a slider).
     """
@@ -145,6 +144,20 @@ class PlanarStepFrame:
             self.fig.add_subplot(grid[0]),
             self.fig.add_subplot(grid[1]),
         )
+        self._build_density(limit, steps)
+        self._build_determinant(det_ylim)
+        for ax in (self.left, self.right):
+            ax.tick_params(labelsize=FONT)
+            ax.set_xticks(
+                [-4, -2, 0, 2, 4]
+            )  # few ticks: tick labels are most of a frame
+        self.left.set_yticks([-4, -2, 0, 2, 4])
+        self.right.set_yticks([0, 2, 4, 6])
+        self.title = self.fig.suptitle(" ", fontsize=FONT)
+        freeze_layout(self.fig, tight=True)
+
+    def _build_density(self, limit: float, steps: int) -> None:
+        """Left: highest-density regions of q (an image) and the samples."""
         colors = plt.get_cmap("Blues")(np.linspace(0.15, 0.9, len(MASSES)))
         self.cmap = ListedColormap([(1, 1, 1, 0), *colors])
         self.norm = BoundaryNorm(np.arange(len(MASSES) + 2) - 0.5, len(MASSES) + 1)
@@ -165,6 +178,8 @@ class PlanarStepFrame:
         self.left.set_ylabel("z₂", fontsize=FONT)
         self.left_title = self.left.set_title(" ", fontsize=FONT)
 
+    def _build_determinant(self, det_ylim) -> None:
+        """Right: the Jacobian determinant along a, for the raw u and for u_hat."""
         a = self.a.numpy()
         (self.raw_line,) = self.right.plot(
             a, np.ones_like(a), "--", color="C7", label="raw u"
@@ -177,15 +192,6 @@ class PlanarStepFrame:
         self.right.set_title("det of the Jacobian along a", fontsize=FONT)
         self.legend = self.right.legend(fontsize=FONT, loc="upper left")
         self.right.grid(alpha=0.3)
-        for ax in (self.left, self.right):
-            ax.tick_params(labelsize=FONT)
-            ax.set_xticks(
-                [-4, -2, 0, 2, 4]
-            )  # few ticks: tick labels are most of a frame
-        self.left.set_yticks([-4, -2, 0, 2, 4])
-        self.right.set_yticks([0, 2, 4, 6])
-        self.title = self.fig.suptitle(" ", fontsize=FONT)
-        layout_once(self.fig)
 
     def posterior(self, u_scale: float) -> D.Distribution:
         u = u_scale * self.u_direction
@@ -226,7 +232,7 @@ class PlanarStepFrame:
             self.frame_data(u_scale)
         return self
 
-    def __call__(self, u_scale: float) -> Figure:
+    def draw(self, u_scale: float) -> Figure:
         data = self.frame_data(u_scale)
         self.image.set_data(data["region"])
         self.left_title.set_text(
@@ -240,15 +246,3 @@ class PlanarStepFrame:
         hat_text.set_text(f"û: w·û = {data['wu_hat']:.2f}")
         self.title.set_text(f"one planar step: raw u = {u_scale:g} x {self.setting}")
         return self.fig
-
-
-def planar_step_figure(
-    u_scale: float,
-    u_direction=(1.0, 0.5),
-    w=(1.0, 0.6),
-    b: float = 0.0,
-    limit: float = 4.0,
-    steps: int = 121,
-):
-    """:class:`PlanarStepFrame` drawn once at ``u_scale`` (a new figure)."""
-    return PlanarStepFrame(u_direction, w, b, limit, steps)(u_scale)

@@ -6,11 +6,11 @@ in wide at 100 dpi, text of 9 pt or more). Shapes: N samples, K latent variables
 classes, B images.
 
 The slider figures (:class:`SimplexFigure`, :class:`LatentSweepFigure`) are built once
-and updated in place: ``update(...)`` changes their artists' data and returns the same
-Figure, so a slider move costs one redraw, not a new figure (see
-:func:`vaebook.widgets.explore`). They are plain :class:`matplotlib.figure.Figure`
-objects, not registered with pyplot, so a notebook never shows them on its own at the
-end of a cell."""
+and updated in place: ``draw(...)`` changes their artists' data and returns the same
+Figure (:class:`~vaebook.plots.style.SliderFigure`), so a slider move redraws what
+changed, not a new figure (see :func:`vaebook.widgets.explore`). They are plain
+:class:`matplotlib.figure.Figure` objects, not registered with pyplot, so a notebook
+never shows them on its own at the end of a cell."""
 
 from __future__ import annotations
 
@@ -23,11 +23,10 @@ from matplotlib.figure import Figure
 
 from ..training import column
 from .core import _tile, show_images
+from .style import FONT, WIDTH, SliderFigure
 
 # corners of the probability simplex of C = 3 classes in the plane: e_1, e_2, e_3
 CORNERS = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]])
-WIDTH = 6.8  # inches: the text column (688 px at 1280 px) at 100 dpi, with a margin
-SMALL = 9  # pt: the smallest text in a figure (legends, ticks, annotations)
 
 
 def _slider_figure(figsize: tuple[float, float]) -> Figure:
@@ -43,7 +42,7 @@ def _to_plane(y: torch.Tensor) -> torch.Tensor:
     return y.detach().double().cpu() @ CORNERS.double()
 
 
-class SimplexFigure:
+class SimplexFigure(SliderFigure):
     """Relaxed samples y (N, 3) on the triangle, coloured by their arg max (the Gumbel-
     max class), beside a histogram of max_i y_i (1 at a corner, 1/3 at the centre).
 
@@ -91,7 +90,7 @@ class SimplexFigure:
                 f"e{'₁₂₃'[c]}\np={probs[c]:.2f}",
                 ha="center",
                 va="center",
-                fontsize=SMALL,
+                fontsize=FONT,
                 color=f"C{c}",
             )
         centre = CORNERS.mean(0)
@@ -107,13 +106,13 @@ class SimplexFigure:
         )
         self.ax_hist.set_xlim(1 / 3, 1)
         self.ax_hist.set_xticks([1 / 3, 0.5, 0.75, 1], ["1/3", "0.5", "0.75", "1"])
-        self.ax_hist.set_xlabel("max_i y_i  (1/3: centre, 1: a corner)", fontsize=SMALL)
+        self.ax_hist.set_xlabel("max_i y_i  (1/3: centre, 1: a corner)", fontsize=FONT)
         self.ax_hist.set_yticks([])
-        self.ax_hist.tick_params(labelsize=SMALL)
+        self.ax_hist.tick_params(labelsize=FONT)
         self.hist_title = self.ax_hist.set_title(" ", fontsize=10)
         self.fig.tight_layout()
 
-    def update(self, temperature: float) -> Figure:
+    def draw(self, temperature: float) -> Figure:
         """Show the samples drawn at ``temperature``; returns the same Figure."""
         frame = self.frames[temperature]
         for points, xy in zip(self.points, frame["points"]):
@@ -126,11 +125,6 @@ class SimplexFigure:
             f"{frame['num']:,} samples; {frame['corner']:.0%} within 0.01 of a corner"
         )
         return self.fig
-
-
-def simplex_samples(y: torch.Tensor, probs: torch.Tensor, temperature: float):
-    """One frame of :class:`SimplexFigure`: the samples y (N, 3) at ``temperature``."""
-    return SimplexFigure(probs, {temperature: y}).update(temperature)
 
 
 def bias_variance_vs_temperature(
@@ -168,17 +162,17 @@ def bias_variance_vs_temperature(
         )
     for j, (name, value) in enumerate((reference or {}).items()):
         ax_v.axhline(value, color=f"C{len(stats) + j}", ls="--", lw=1, label=name)
-    ax_b.set_ylabel("bias ||mean - exact|| (bars: s.e.)", fontsize=SMALL)
-    ax_v.set_ylabel("variance of one estimate", fontsize=SMALL)
+    ax_b.set_ylabel("bias ||mean - exact|| (bars: s.e.)", fontsize=FONT)
+    ax_v.set_ylabel("variance of one estimate", fontsize=FONT)
     for ax in (ax_b, ax_v):
         ax.set_xscale("log")
-        ax.set_xlabel("temperature tau", fontsize=SMALL)
-        ax.tick_params(labelsize=SMALL)
+        ax.set_xlabel("temperature tau", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
         ax.grid(alpha=0.3, which="both")
     ax_v.set_yscale("log")
     handles, labels = ax_v.get_legend_handles_labels()
     fig.legend(
-        handles, labels, loc="lower center", ncol=3, fontsize=SMALL, frameon=False
+        handles, labels, loc="lower center", ncol=3, fontsize=FONT, frameon=False
     )
     fig.suptitle(
         title or "single-sample estimates of d/dlogits E_q[f(z)] against tau",
@@ -208,7 +202,7 @@ def temperature_schedules(schedules: dict, num_steps: int, title: str = ""):
     ax.set_xlabel("training step t")
     ax.set_ylabel("temperature tau")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=SMALL)
+    ax.legend(fontsize=FONT)
     ax.set_title(
         title
         or "tau = max(tau_min, tau_0 exp(-r t)), updated every N steps\n"
@@ -267,9 +261,9 @@ def relaxed_and_hard_curves(
     ax.set_ylim(  # the first epochs run far above: show the end of training
         top=min(ax.get_ylim()[1], 1.25 * min(column(history, "test_hard_neg_elbo")))
     )
-    ax.set_ylabel("-ELBO, nats per image", fontsize=SMALL)
+    ax.set_ylabel("-ELBO, nats per image", fontsize=FONT)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=SMALL, ncol=1 + relaxed, loc="upper right")  # curves end low
+    ax.legend(fontsize=FONT, ncol=1 + relaxed, loc="upper right")  # curves end low
     ax_t.plot(
         epochs,
         column(history, "test_temperature"),
@@ -283,9 +277,9 @@ def relaxed_and_hard_curves(
     ax_t.set_ylim(0, 1.45)  # room for the legend above beta = 1
     ax_t.set_yticks([0, 0.5, 1])
     ax_t.grid(alpha=0.3)
-    ax_t.legend(fontsize=SMALL, ncol=2, loc="upper right")
+    ax_t.legend(fontsize=FONT, ncol=2, loc="upper right")
     for a in (ax, ax_t):
-        a.tick_params(labelsize=SMALL)
+        a.tick_params(labelsize=FONT)
     fig.suptitle(title or "learning curves", fontsize=10)
     fig.tight_layout()
     return fig
@@ -333,7 +327,7 @@ def latent_sweep(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return images.reshape(num_latents, num_images, num_classes, -1), logits.argmax(-1)
 
 
-class LatentSweepFigure:
+class LatentSweepFigure(SliderFigure):
     """Rows: images; columns: one latent set to class 0, ..., C - 1, decoded; the column
     of the encoder's own class is framed red. ``images`` and ``own`` come from
     :func:`latent_sweep`; :meth:`update` shows another latent in the same Figure."""
@@ -356,10 +350,10 @@ class LatentSweepFigure:
         ]
         for frame in self.frames:
             self.ax.add_patch(frame)
-        self.title = self.ax.set_title(" ", fontsize=SMALL)
+        self.title = self.ax.set_title(" ", fontsize=FONT)
         self.fig.tight_layout()
 
-    def update(self, latent: int, title: str = "") -> Figure:
+    def draw(self, latent: int, title: str = "") -> Figure:
         self.image.set_data(self.mosaics[latent])
         for frame, c in zip(self.frames, [row[latent] for row in self.own]):
             frame.set_x(c * 28 - 0.5)
@@ -369,11 +363,3 @@ class LatentSweepFigure:
             f"{self.num_classes - 1} (red: the encoder's class)"
         )
         return self.fig
-
-
-@torch.no_grad()
-def vary_latent(model, x: torch.Tensor, latent: int, title: str = ""):
-    """For each image (rows): the mode of q(z|x) with latent ``latent`` set to each
-    class c (columns), decoded; the column of the mode's own class is framed."""
-    images, own = latent_sweep(model, x)
-    return LatentSweepFigure(images, own).update(latent, title)

@@ -1,7 +1,7 @@
 """The KL weight beta as a slider: rate against distortion, reconstructions and samples.
 
-:class:`BetaFrame` builds one figure once; every call updates its artists in place
-and returns the same Figure (the slider contract of :func:`vaebook.widgets.explore`).
+:class:`BetaFrame` builds one figure once; every ``draw`` updates its artists in place
+and returns the same Figure (:class:`~vaebook.plots.style.SliderFigure`).
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ import torch
 from matplotlib.figure import Figure
 
 from .core import _tile
+from .style import FONT, SliderFigure
 
-FONT = 9  # points: the smallest text in this figure
 
-
-class BetaFrame:
+class BetaFrame(SliderFigure):
     """Rate-distortion curve with the current beta marked; reconstructions and samples.
 
     ``points`` are (beta, rate = test KL, distortion = test -E[log p(x|z)]) for every
     trained beta; ``x`` (N, 784) the images to reconstruct. The prior draws z are made
-    once (seed ``seed``), so frames differ only by the model. ``frame(beta, model)``
+    once (seed ``seed``), so frames differ only by the model. ``draw(beta, model)``
     updates the figure for the model trained with that beta and returns it; each
     beta's images are decoded once (``precompute(models)`` does it ahead).
     """
@@ -115,7 +114,7 @@ class BetaFrame:
             self.mosaics(beta, model)
         return self
 
-    def __call__(self, beta: float, model) -> Figure:
+    def draw(self, beta: float, model) -> Figure:
         if beta not in self.points:
             raise ValueError(
                 f"beta={beta!r} is not among the trained betas {sorted(self.points)}"

@@ -1,8 +1,8 @@
 """Figures for the reparameterizable families of :mod:`vaebook.reparam`.
 
-Each function returns a matplotlib Figure. The ``*Frame`` classes are for sliders
-(:func:`vaebook.widgets.explore`): each builds one figure once and every call
-updates its artists in place and returns the same Figure.
+Each function returns a matplotlib Figure. The ``*Frame`` classes are slider figures
+(:class:`~vaebook.plots.style.SliderFigure`): each builds one figure once and every
+``draw`` updates its artists in place and returns the same Figure.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import distributions as D
 
-from .style import layout_once
-
-FONT = 9  # points: the smallest text in these figures
+from .style import FONT, SliderFigure, freeze_layout
 
 
 def _density_data(
@@ -109,11 +107,11 @@ def plot_families(
     return fig
 
 
-class DensityFrame:
+class DensityFrame(SliderFigure):
     """A slider figure: rsample draws of a scalar q against exp(log_prob), in place.
 
-    ``frame(q, title)`` updates the histogram, the density curve and the title and
-    returns the same Figure on every call; ``frame(q, title, draws)`` histograms
+    ``draw(q, title)`` updates the histogram, the density curve and the title and
+    returns the same Figure on every call; ``draw(q, title, draws)`` histograms
     draws made beforehand (e.g. cached outside the slider). ``xlim`` fixes the
     plotted range (else the draws' quantiles); ``ylim`` fixes the height (else it
     follows the frame).
@@ -145,9 +143,9 @@ class DensityFrame:
         self.ax.set_xlabel("z", fontsize=FONT)
         self.ax.legend(fontsize=FONT, loc="upper right")
         self.ax.grid(alpha=0.3)
-        layout_once(self.fig)
+        freeze_layout(self.fig, tight=True)
 
-    def __call__(
+    def draw(
         self, q: D.Distribution, title: str = "", draws: torch.Tensor | None = None
     ) -> Figure:
         heights, edges, grid, density = _density_data(
@@ -162,12 +160,7 @@ class DensityFrame:
         return self.fig
 
 
-def plot_inverse_cdf(q: D.Distribution, title: str = "", num_samples: int = 20_000):
-    """Left: the map u -> z = F^-1(u). Right: the draws it makes against the density."""
-    return InverseCDFFrame(num_samples=num_samples)(q, title)
-
-
-class InverseCDFFrame:
+class InverseCDFFrame(SliderFigure):
     """A slider figure, redrawn in place: left, the map u -> z = F^-1(u) of a
     distribution on (0, 1); right, the draws it makes against the density. The same
     Figure every call."""
@@ -205,9 +198,9 @@ class InverseCDFFrame:
             ax.set_xticks([0, 0.5, 1])  # few ticks: tick labels are most of a frame
         self.left.set_yticks([0, 0.5, 1])
         self.title = self.fig.suptitle(" ", fontsize=FONT + 1)
-        layout_once(self.fig)
+        freeze_layout(self.fig, tight=True)
 
-    def __call__(self, q: D.Distribution, title: str = "") -> Figure:
+    def draw(self, q: D.Distribution, title: str = "") -> Figure:
         with torch.no_grad():
             self.map.set_data(
                 self.u.numpy(), q.icdf(self.u.to(q.sample().dtype)).double().numpy()

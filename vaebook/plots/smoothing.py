@@ -13,6 +13,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .. import smoothing as sm
 from ..training import column
+from .style import FONT, WIDTH, SliderFigure
 
 NOTES = {"f1": sm.f1, "f2": sm.f2, "f3": sm.f3}
 PUBLISHED = {
@@ -21,8 +22,6 @@ PUBLISHED = {
     "DVAE# power function": sm.power_function,
 }
 STYLES = (":", "-", "--")  # the notes' Figure 1: dotted < solid < dashed beta
-FONT = 9  # points: the smallest text (the book's column needs >= 8.1 pt at 100 dpi)
-WIDTH = 6.8  # inches: the book's text column at 100 dpi
 
 
 def _grid(steps: int = 801) -> torch.Tensor:
@@ -35,7 +34,7 @@ def _step(ax, p: float, u: torch.Tensor):
         sm.step(torch.tensor(p, dtype=u.dtype), u).numpy(),
         color="0.75",
         lw=3,
-        zorder=0,
+        zorder=1,  # under the curves, over the grid (axes.axisbelow)
         label="step 1[u >= 1-p]",
     )
     return line
@@ -84,7 +83,7 @@ def _derivatives(beta: float, p: float, u: torch.Tensor) -> dict[str, tuple]:
     return out
 
 
-class SmoothersFigure:
+class SmoothersFigure(SliderFigure):
     """Left: f1, f2, f3 and the step against u at (beta, p); right: d zeta / d p, the
     gradient the encoder receives through the latent (autograd), on a symlog scale.
 
@@ -151,11 +150,6 @@ class SmoothersFigure:
             f"zeta = f(beta, p, u): beta = {beta:g}, p = {p:g}", fontsize=FONT + 1
         )
         return self.fig
-
-
-def smoothers_at(beta: float, p: float):
-    """:class:`SmoothersFigure` at one (beta, p): a new figure."""
-    return SmoothersFigure().draw(beta, p)
 
 
 def published_inverse_cdfs(betas: dict[str, float], ps=(0.2, 0.5, 0.8)):

@@ -1,4 +1,5 @@
-"""Figure sizes and fonts that fit the book's text column (see /work/notes/layout.md).
+"""The plot layer's one style: figure sizes and fonts that fit the book's text column,
+the slider-figure protocol (:class:`SliderFigure`), its layout (:func:`freeze_layout`).
 
 Measured in the built book (Jupyter Book 1 theme, headless chromium): at a 1280 px
 window the text column is 688 px wide and body text is 16 px. A figure is shown at
@@ -12,7 +13,7 @@ backend's setting) and never wider than the column, so:
 
 :func:`apply` pins the matplotlib settings this relies on (``vaebook.plots`` calls
 it on import); :func:`check_figure` tells a plot's test whether a figure follows
-the rules.
+the rules. Plot modules take :data:`WIDTH` and :data:`FONT` from here.
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ MIN_FONT_PT = MIN_LABEL_PX * 72 / DPI  # 8.06 pt at dpi 100 shown at natural siz
 # what the plot tests hold figures to: the rules above with a margin for rounding
 SAFE_FONT_PT = 8.5
 SAFE_LABEL_PX = SAFE_FONT_PT * DPI / 72  # 11.8 px
+# what the plot modules use: full-width figures, and the smallest text they set
+WIDTH = MAX_WIDTH_IN  # 6.8 in: a figure as wide as the column
+FONT = 9  # pt: legends, ticks, annotations (>= MIN_FONT_PT with a margin)
 
 RC = {
+    # grid and ticks under the data: a slider frame then redraws only its data
+    # (vaebook.widgets blits what changed over the axes)
+    "axes.axisbelow": True,
     "figure.dpi": DPI,
     "savefig.dpi": "figure",
     "savefig.bbox": "tight",
@@ -39,24 +46,59 @@ RC = {
 
 
 def apply() -> None:
-    """Set the book's matplotlib defaults: dpi 100, tight bounding boxes, 10 pt text."""
+    """Set the book's matplotlib defaults: dpi 100, tight bounding boxes, 10 pt text,
+    grids below the data."""
     import matplotlib
 
     matplotlib.rcParams.update(RC)
 
 
-def layout_once(fig) -> None:
-    """Lay a slider figure out once (tight_layout), then drop the layout engine: with
-    one set (tight_layout leaves a placeholder), every savefig draws twice."""
-    fig.tight_layout()
+def freeze_layout(fig, tight: bool = False) -> None:
+    """Fix a slider figure's layout once, for every later frame.
+
+    ``tight``: lay it out with ``tight_layout`` first. Then drop the layout engine
+    (with one set, even tight_layout's placeholder, every savefig draws twice), draw
+    once, and pin each title and axis label where that draw put them: matplotlib
+    otherwise measures the tick labels on every draw to place them (most of the cost
+    of a frame whose axes do not move) and moves the labels when they change width.
+    """
+    if tight:
+        fig.tight_layout()
     fig.set_layout_engine(None)
+    fig.draw_without_rendering()  # places the labels, on any canvas (a bare Figure's)
+    for ax in fig.axes:
+        if ax.title.get_text():
+            ax.set_title(
+                ax.title.get_text(),
+                y=ax.title.get_position()[1],
+                fontsize=ax.title.get_fontsize(),
+            )
+        to_axes = ax.transAxes.inverted()
+        if ax.xaxis.label.get_text():
+            y = to_axes.transform((0, ax.xaxis.label.get_position()[1]))[1]
+            ax.xaxis.set_label_coords(0.5, y)
+        if ax.yaxis.label.get_text():
+            x = to_axes.transform((ax.yaxis.label.get_position()[0], 0))[0]
+            ax.yaxis.set_label_coords(x, 0.5)
 
 
-def figsize(width: float = 1.0, aspect: float = 0.6) -> tuple[float, float]:
-    """(width, height) in inches of a figure ``width`` (a fraction) of the column."""
-    if not 0 < width <= 1:
-        raise ValueError(f"width is a fraction of the column in (0, 1], got {width}")
-    return (MAX_WIDTH_IN * width, MAX_WIDTH_IN * width * aspect)
+class SliderFigure:
+    """The slider-figure protocol: one Figure, built once, redrawn in place.
+
+    A subclass builds its artists once (in ``__init__``, or at the first frame) and
+    implements ``draw(...)``: it updates those artists (``set_data``, ``set_text``...)
+    to the values given and returns ``self.fig``, the same Figure on every call.
+    ``vaebook.widgets.explore(figure.draw, name=values, ...)`` then redraws only the
+    artists that changed (it blits them over a cached background), and every frame
+    keeps the first one's size and layout (:func:`freeze_layout`). Each subclass's
+    ``draw`` names the values it takes; a single still is ``Subclass(...).draw(...)``.
+    """
+
+    fig = None  # the matplotlib Figure that every draw returns
+
+    def draw(self, *args, **kwargs):
+        """Update the figure to the values given and return it (the same Figure)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement draw")
 
 
 def natural_width_px(fig, dpi: float | None = None) -> int:

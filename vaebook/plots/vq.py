@@ -16,9 +16,8 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..training import column
 from .core import _tile, show_images
+from .style import FONT, WIDTH, SliderFigure
 
-FONT = 9  # points: the smallest text (the book's column needs >= 8.1 pt at 100 dpi)
-WIDTH = 6.8  # inches: the book's text column at 100 dpi
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # log-axis labels without mathtext (slow)
 
 
@@ -49,7 +48,7 @@ def code_grid(
     return fig
 
 
-class CheckpointPanel:
+class CheckpointPanel(SliderFigure):
     """One trained VQ-VAE at a glance, a slider frame that switches between checkpoints.
 
     Top: test inputs over their reconstructions E[x|z_q]. Bottom: the codebook usage
@@ -140,25 +139,7 @@ class CheckpointPanel:
         return self.fig
 
 
-@torch.no_grad()
-def checkpoint_panel(
-    ckpt,
-    x: torch.Tensor,
-    stats: dict,
-    title: str,
-    curve: str = "test_encoder_norm",
-    curve_label: str = "",
-    log: bool = True,
-    num_images: int = 8,
-) -> plt.Figure:
-    """:class:`CheckpointPanel` of one checkpoint: a new figure."""
-    panel = CheckpointPanel(
-        {"model": ckpt}, x, {"model": stats}, curve, curve_label, log, num_images
-    )
-    return panel.draw("model", title)
-
-
-class EmaToyFigure:
+class EmaToyFigure(SliderFigure):
     """EMA k-means on moving 2-D points (:func:`vaebook.experiments.vq.ema_kmeans`),
     runs per decay.
 
@@ -204,8 +185,8 @@ class EmaToyFigure:
             [r["trajectory"].reshape(-1, 2) for r in runs.values()]
             + [points.reshape(-1, 2)]
         )
-        low, high = every.min(0).values, every.max(0).values
-        ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)
+        low, high = every.min(0).values.tolist(), every.max(0).values.tolist()
+        ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)  # floats: no tensors in matplotlib
         ax1.set_ylim(low[1] - 0.2, high[1] + 0.2)
         ax1.set_aspect("equal")
         ax1.tick_params(labelsize=FONT)
@@ -250,20 +231,6 @@ class EmaToyFigure:
         self.curve.set_ydata(out["distortion"].numpy())
         self.title.set_text(f"gamma = {gamma:g}: {int(dead.sum())} unused codes")
         return self.fig
-
-
-def ema_toy(
-    points: torch.Tensor,
-    out: dict,
-    centres: torch.Tensor,
-    gamma: float,
-    title: str = "",
-) -> plt.Figure:
-    """:class:`EmaToyFigure` of one run: a new figure."""
-    fig = EmaToyFigure(points, {gamma: out}, centres).draw(gamma)
-    if title:
-        fig.suptitle(title, fontsize=FONT + 1)
-    return fig
 
 
 def codebook_over_training(

@@ -42,7 +42,7 @@ def fits(fig) -> bool:
 def test_smoothing_figures():
     figures = [
         smooth_plots.figure_one((2.0, 5.0, 20.0)),
-        smooth_plots.smoothers_at(5.0, 0.3),
+        smooth_plots.SmoothersFigure().draw(5.0, 0.3),
         smooth_plots.published_inverse_cdfs(
             {name: 5.0 for name in smooth_plots.PUBLISHED}
         ),

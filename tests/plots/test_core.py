@@ -63,10 +63,12 @@ def test_figures(models):
 
     ppca = LinearGaussian(torch.randn(784, 2), torch.zeros(784), 0.5)
     figures += [
-        plots.true_posterior(vae2d, x[0], steps=21),
+        plots.PosteriorFigure(vae2d, x[:1], steps=21).draw(0),
         plots.bound_convergence([1, 10], {"a": [-3.0, -2.0]}, exact=-1.0),
         plots.monte_carlo_convergence([10, 100], [1.0, 1.1], [0.2, 0.05], 1.05),
-        plots.beta_posteriors(ppca, x[:2], 1.0, [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)]),
+        plots.BetaPosteriorFigure(ppca, x[:2], [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)]).draw(
+            1.0
+        ),
     ]
     for fig in figures:
         assert fig.axes, fig
@@ -78,83 +80,44 @@ def test_figures(models):
         plots.manifold(vae)
 
 
-def test_concept_figures():
-    """The estimator, reparameterization and flow figures, from the package and from
-    their submodules."""
-    import matplotlib.pyplot
-    from torch import distributions as D
-
-    from vaebook import flows, reparam
-    from vaebook.plots import estimators
-
-    torch.manual_seed(0)
-    assert plots.plot_variance is estimators.plot_variance
-    terms = {"pathwise": torch.randn(200), "score": 3 * torch.randn(200)}
-    history = [{"epoch": e, "test_neg_elbo": 100.0 / e} for e in (1, 2)]
-    q2d = flows.planar_flow_posterior(
-        torch.zeros(2),
-        torch.ones(2),
-        torch.ones(1, 2),
-        torch.ones(1, 2),
-        torch.zeros(1),
-    )
-    figures = [
-        plots.plot_variance([1, 10, 100], {"a": [1.0, 0.1, 0.01], "b": [0.5, 0.05]}),
-        plots.plot_gradient_terms(terms, 0.0, "terms"),
-        plots.compare_histories({"a": history, "b": history}),
-        plots.plot_samples_vs_density(D.Normal(0.0, 1.0), 500),
-        plots.plot_inverse_cdf(
-            reparam.Kumaraswamy(torch.tensor(2.0), torch.tensor(3.0)), num_samples=500
-        ),
-        plots.plot_densities({"planar": q2d}, steps=61, num_samples=20),
-        plots.planar_step_figure(-2.0, steps=61),
-    ]
-    for fig in figures[:3]:  # the estimator figures (the others belong to cont2)
-        assert layout_problems(fig) == [], fig
-    for fig in figures:
-        assert fig.axes, fig
-    assert "integral of q on the grid" in figures[5].axes[0].get_title()
-    assert len(figures[1].axes) == 2 and len(figures[4].axes) == 2
-    for fig in figures:
-        matplotlib.pyplot.close(fig)
-
-
 def test_slider_figures_update_in_place(models):
     """A slider's draw returns the same Figure every move, with the new frame's data."""
     from vaebook.models import LinearGaussian
     from vaebook.plots.core import BetaPosteriorFigure, PosteriorFigure
-    from vaebook.plots.estimators import GradientTermsFigure
 
     _, vae2d = models
     x = torch.bernoulli(torch.full((3, 784), 0.2))
     posterior = PosteriorFigure(vae2d, x, steps=21)
-    first = posterior(0, "image 0")
+    first = posterior.draw(0, "image 0")
     extent0 = posterior.density.get_extent()
-    assert posterior(2, "image 2") is first and posterior.title.get_text() == "image 2"
+    assert (
+        posterior.draw(2, "image 2") is first
+        and posterior.title.get_text() == "image 2"
+    )
     window = posterior.windows[2]
     assert posterior.density.get_extent() == list(window["extent"]) != extent0
     assert abs(window["density"].sum().item() - 1) < 1e-4, "p(z|x) sums to 1"
     with pytest.raises(ValueError, match="image index"):
-        posterior(3)
+        posterior.draw(3)
 
     ppca = LinearGaussian(torch.randn(784, 2), torch.zeros(784), 0.5)
     curve = [(0.5, 3.0, 2.0), (1.0, 2.0, 3.0)]
     beta_fig = BetaPosteriorFigure(ppca, x[:2], curve)
-    first = beta_fig(0.5)
-    assert beta_fig(1.0) is first
+    first = beta_fig.draw(0.5)
+    assert beta_fig.draw(1.0) is first
     assert list(beta_fig.marker.get_xdata()) == [2.0], "at beta = 1's rate"
     exact = ppca.beta_posterior(x[:2], 1.0).mean[1].tolist()
     assert beta_fig.points[1].get_xdata()[0] == pytest.approx(exact[0], rel=1e-5)
     with pytest.raises(ValueError, match="beta must be one of"):
-        beta_fig(2.0)
+        beta_fig.draw(2.0)
 
-    terms = GradientTermsFigure(0.0, bins=10, limits=(-5, 5))
-    first = terms({"a": torch.zeros(100), "b": torch.ones(100)}, "one")
-    assert terms({"a": torch.ones(100), "b": torch.zeros(100)}, "two") is first
-    heights = terms.steps[0].get_data().values
-    assert heights.sum() == 100 and heights.argmax() == 6, "ones fill [1, 2)"
-    with pytest.raises(ValueError, match="labels"):
-        terms({"c": torch.zeros(3)})
-    for fig in (posterior.fig, beta_fig.fig, terms.fig):
+    for fig in (posterior.fig, beta_fig.fig):
         assert layout_problems(fig) == [], fig
     matplotlib.pyplot.close("all")
+
+
+def test_compare_histories():
+    history = [{"epoch": e, "test_neg_elbo": 100.0 / e} for e in (1, 2)]
+    fig = plots.compare_histories({"a": history, "b": history})
+    assert fig.axes and layout_problems(fig) == []
+    matplotlib.pyplot.close(fig)
