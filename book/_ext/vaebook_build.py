@@ -10,7 +10,8 @@
   (TeX input, CommonHTML output, the assistive MathML; not the 420 KB menu), and the
   theme's 1.5 MB Font Awesome bundle is replaced by the few icons the pages use.
 - Each inline script is written once (a Sphinx 7.4 bug wrote sphinx-thebe's twice: the
-  console error "Identifier 'THEBE_JS_URL' has already been declared" on every page).
+  console error "Identifier 'THEBE_JS_URL' has already been declared" on every page),
+  and pages leave out the Thebe and sphinx-design assets they don't use.
 - The search page loads MathJax too, so ``_static/vaebook.js`` can typeset the TeX in
   the titles and snippets of its results.
 """
@@ -68,23 +69,48 @@ def light_mathjax(app):
     app.config.mathjax3_config = config
 
 
-def one_copy_of_each_script(app, pagename, templatename, context, doctree):
-    """Sphinx 7.4 writes an inline script added after the builder started
+def _uses_sphinx_design(doctree) -> bool:
+    return doctree is not None and any(
+        any(c.startswith("sd-") for c in node.get("classes", []))
+        for node in doctree.findall(nodes.Element)
+    )
+
+
+def trim_page_assets(app, pagename, templatename, context, doctree):
+    """One copy of each script, and none a page does not use.
+
+    Sphinx 7.4 writes an inline script added after the builder started
     (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's selector)
     twice: once as added (file name None), once from the registry (file name ''), so
     every page logged "Identifier 'THEBE_JS_URL' has already been declared". Keep the
-    first copy. (Runs early: Sphinx stops calling html-page-context handlers once one
-    returns a value.)"""
-    scripts, seen = context.get("script_files"), set()
-    if not scripts:
-        return
-    unique = []
-    for js in scripts:
-        key = (js.filename or "", js.priority, tuple(sorted(js.attributes.items())))
-        if key not in seen:
-            seen.add(key)
-            unique.append(js)
-    scripts[:] = unique
+    first copy. The book has no Thebe button (launch_buttons.thebe is off): its
+    scripts go; sphinx-design's style sheet and tab script go from pages without its
+    directives. (Runs early: Sphinx stops calling html-page-context handlers once one
+    returns a value.)
+    """
+    launch = app.config.html_theme_options.get("launch_buttons", {})
+    unused = set() if launch.get("thebe") else {"sphinx-thebe.js", "sphinx-thebe.css"}
+    if not _uses_sphinx_design(doctree):
+        unused |= {"sphinx-design.min.css", "design-tabs.js"}
+
+    def used(asset) -> bool:
+        name = os.path.basename(str(asset.filename or ""))
+        if name in unused:
+            return False
+        body = asset.attributes.get("body", "")
+        return not ("sphinx-thebe.js" in unused and "THEBE_JS_URL" in body)
+
+    for key in ("script_files", "css_files"):
+        assets, seen, keep = context.get(key), set(), []
+        if not assets:
+            continue
+        for asset in assets:
+            attrs = tuple(sorted(asset.attributes.items()))
+            name = (str(asset.filename or ""), asset.priority, attrs)
+            if name not in seen and used(asset):
+                seen.add(name)
+                keep.append(asset)
+        assets[:] = keep
 
 
 def mathjax_on_search_page(app, pagename, templatename, context, doctree):
@@ -223,6 +249,6 @@ def setup(app):
     app.add_post_transform(CheckPrompt)
     app.connect("builder-inited", light_mathjax, priority=900)
     app.connect("html-page-context", mathjax_on_search_page)
-    app.connect("html-page-context", one_copy_of_each_script, priority=100)
+    app.connect("html-page-context", trim_page_assets, priority=100)
     app.connect("build-finished", fontawesome_subset)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
