@@ -152,6 +152,7 @@ function draw(el) {
   const icon = name && ICONS[pack + " " + name];
   if (!icon) return;
   const svg = document.createElementNS(NS, "svg");
+  for (const a of el.attributes) svg.setAttribute(a.name, a.value);  // data-mode...
   svg.setAttribute("class", el.className + " svg-inline--fa");
   svg.setAttribute("viewBox", "0 0 " + icon[0] + " " + icon[1]);
   svg.setAttribute("aria-hidden", "true");
@@ -227,9 +228,10 @@ def fontawesome_subset(app, exception):
     bundle = outdir / "_static" / "scripts" / "fontawesome.js"
     if not bundle.exists():
         return
-    text = bundle.read_text()
-    if text.startswith("/* Font Awesome subset"):
-        return  # written by an earlier build (the theme copies its file only if newer)
+    import pydata_sphinx_theme  # the theme's own copy: the one in outdir may be ours
+
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
+    text = (theme / "static" / "scripts" / "fontawesome.js").read_text()
     wanted = _used_icons(outdir, bundle)
     icons = _icon_definitions(text, wanted)
     missing = sorted(f"{p} {n}" for p, n in wanted if f"{p} {n}" not in icons)
@@ -243,6 +245,20 @@ def fontawesome_subset(app, exception):
     )
 
 
+FA_GLYPH_RULE = re.compile(r"(?:\.fa-[\w-]+:{1,2}(?:before|after),?)+\{content:[^}]*\}")
+
+
+def strip_icon_font_rules(app, exception):
+    """The theme's style sheet maps ~1,900 icon names to glyphs of the icon font (86 KB
+    of ``.fa-x:before{content:...}``); the subset draws the icons as SVG instead."""
+    if exception or app.builder.format != "html":
+        return
+    css = Path(app.outdir) / "_static" / "styles" / "pydata-sphinx-theme.css"
+    if css.exists():
+        text = css.read_text()
+        css.write_text(FA_GLYPH_RULE.sub("", text))
+
+
 def setup(app):
     os.environ["VAEBOOK_STATIC"] = "1"
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -251,4 +267,5 @@ def setup(app):
     app.connect("html-page-context", mathjax_on_search_page)
     app.connect("html-page-context", trim_page_assets, priority=100)
     app.connect("build-finished", fontawesome_subset)
+    app.connect("build-finished", strip_icon_font_rules)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
