@@ -65,7 +65,7 @@ def pages_of(folder: Path) -> list[str]:
     pages = sorted(
         str(p.relative_to(folder).with_suffix(""))
         for p in folder.rglob("*.html")
-        if not p.relative_to(folder).parts[0].startswith("_")
+        if not p.relative_to(folder).parts[0].startswith(("_", "."))
         and p.name not in ("genindex.html", "search.html", "index.html")
     )
     return pages + (["search"] if (folder / "search.html").exists() else [])
