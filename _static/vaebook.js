@@ -142,8 +142,15 @@
 
   // -- 3. TeX in search results ------------------------------------------------------
   /* A snippet is cut from the page's text, so it may start or end inside \( ... \):
-     drop such halves, then let MathJax typeset the rest. */
+     drop such halves, then let MathJax typeset the rest. Only plain-text snippets are
+     rewritten (a highlighted word inside math stays as the theme marked it). */
   function tidySnippet(el) {
+    if (el.querySelector("mjx-container")) return; // typeset already
+    // display math reads inline in a snippet: \[ ... \] becomes \( ... \)
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      n.data = n.data.replace(/\\\[/g, "\\(").replace(/\\\]/g, "\\)");
+    }
     let t = el.textContent;
     const open = t.lastIndexOf("\\("), close = t.lastIndexOf("\\)");
     if (open > close) t = t.slice(0, open) + "\u2026";
@@ -151,7 +158,7 @@
     if (firstClose >= 0 && (firstOpen < 0 || firstClose < firstOpen)) {
       t = "\u2026" + t.slice(firstClose + 2);
     }
-    if (t !== el.textContent) el.textContent = t;
+    if (t !== el.textContent) el.textContent = t; // (its highlights go with it)
   }
 
   function searchMath() {

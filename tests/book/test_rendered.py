@@ -477,8 +477,10 @@ def test_search_page_typesets_the_tex_in_its_results(browser, site):
     """Search results show typeset math, not "\\(q_\\phi(z \\mid x)\\)"."""
     page, errors, _ = open_page(browser, site, "search")
     page.goto(page.url + "?q=encoder", wait_until="load")
-    page.wait_for_selector("#search-results li", timeout=15000)
-    page.wait_for_timeout(1500)
+    page.wait_for_function(
+        "() => /Search finished/.test(document.body.innerText)", timeout=30000
+    )
+    page.wait_for_timeout(2000)  # the last results' snippets are typeset
     text = page.inner_text("#search-results")
     page.context.close()
     raw = re.findall(r"\\[()\[\]]|\\(?:mid|phi|theta|mathbb|frac)\b", text)
