@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
-FONT = 9  # points: the smallest text in this figure
+from .style import FONT
 
 
 def active_per_epoch(history: list[dict], threshold: float = 0.01) -> list[int]:
