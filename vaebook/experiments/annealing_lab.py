@@ -45,6 +45,7 @@ from ..evaluation import active_units
 from ..models import VAEConfig
 from ..objectives import elbo, iw_bound
 from ..training import TrainConfig, TrainState, make_optimizer, resolve_device
+from .comparison import SeedSpread, compare
 
 FOLDER = Path(__file__).resolve().parent.parent / "pretrained" / "lab"
 ACTIVE_THRESHOLD = 0.01  # Burda et al.: unit k is active if Cov_x(E_q[z_k|x]) > 0.01
@@ -55,7 +56,7 @@ class LabConfig:
     """The size of every lab run (saved with the grid)."""
 
     steps: int = 1000  # discrete runs and the IW runs
-    gaussian_steps: int = 6000  # warm-up / free-bits runs: long enough to collapse
+    gaussian_steps: int = 4000  # warm-up / free-bits runs: long enough to collapse
     batch_size: int = 100
     lr: float = 1e-3
     hidden: tuple[int, ...] = (200,)
@@ -270,13 +271,7 @@ def model_objective(model, x: torch.Tensor, state: TrainState) -> dict:
 
 # --- the discrete runs --------------------------------------------------------------
 
-DISCRETE_CURVES = {
-    "relaxed": "relaxed_neg_elbo",
-    "hard": "hard_neg_elbo",
-    "kl": "kl",
-    "temperature": "temperature",
-    "sharpness": "smoothing_beta",
-}
+DISCRETE_CURVES = {"relaxed": "relaxed_neg_elbo", "hard": "hard_neg_elbo", "kl": "kl"}
 
 
 class DiscreteRecorder:
@@ -290,6 +285,7 @@ class DiscreteRecorder:
     ):
         self.model, self.x_var, self.repeats = model, x_var, config.variance_repeats
         self.windows = Windows(config.log_every, DISCRETE_CURVES)
+        self.windows.rows.update(temperature=[], sharpness=[])  # at the window's step
         self.variance_at = sorted({min(s, config.steps) for s in config.variance_at})
         self.variance = {"step": [], "value": []}
         self.time_limit, self.on_window, self.stop = time_limit, on_window, stop
@@ -307,8 +303,12 @@ class DiscreteRecorder:
 
     def __call__(self, state: TrainState, out: dict) -> bool:
         self.steps = state.step
-        if self.windows.add(state.step, out) and self.on_window is not None:
-            self.on_window(self.run())
+        if self.windows.add(state.step, out):
+            params = self.model.hyperparameters(state)
+            self.windows.rows["temperature"].append(round(params["temperature"], 6))
+            self.windows.rows["sharpness"].append(round(params["smoothing_beta"], 6))
+            if self.on_window is not None:
+                self.on_window(self.run())
         if state.step in self.variance_at:
             self.measure(state)
         if self.time_limit and time.perf_counter() - self.started > self.time_limit:
@@ -522,27 +522,23 @@ def gaussian_results(model, test: torch.Tensor, bound_samples, config, seed: int
 STARTS = (0.5, 1.0, 2.0)
 FLOORS = (0.05, 0.2, 0.5)
 RATES = (0.0, 5e-4, 5e-3, 5e-2)  # fixed, too slow, in between, too fast (1,000 steps)
-SHARPNESS_ENDS = (2.0, 5.0, 20.0)
+SHARPNESS_ENDS = (5.0,)
 SHARPNESS_STARTS = (None, 1.0)
-WARMUPS = (0.0, 0.25, 0.5, 1.0)  # fractions of the 6,000 steps
+WARMUPS = (0.0, 0.5)  # fractions of the 4,000 steps
 FREE_BITS = (0.0, 0.25)
-IW_SAMPLES = (1, 5, 50)
+IW_SAMPLES = (1, 5, 20)
 SEEDS = (0, 1, 2)
 
 # the settings the chapter's verdicts compare: trained with every seed of SEEDS
 TEACHING = {
     "no annealing (tau = 2)": Setting(2.0, 0.5, 0.0),
-    "best fixed (tau = 0.5)": Setting(0.5, 0.5, 0.0),
     "fixed tau = 1": Setting(1.0, 0.5, 0.0),
-    "too slow (r = 5e-4)": Setting(2.0, 0.2, 5e-4),
+    "fixed tau = 0.5": Setting(0.5, 0.5, 0.0),
     "in between (r = 5e-3)": Setting(2.0, 0.2, 5e-3),
     "too fast (r = 5e-2)": Setting(2.0, 0.2, 5e-2),
     "floor too low (0.05)": Setting(2.0, 0.05, 5e-3),
     "2 -> 0.5 (r = 5e-3)": Setting(2.0, 0.5, 5e-3),
-    "1 -> 0.5 (r = 5e-3)": Setting(1.0, 0.5, 5e-3),
-    "1, too slow (r = 5e-4)": Setting(1.0, 0.2, 5e-4),
 }
-SHARPNESS_VERDICT = 5.0  # the end kappa at which fixed and annealed are compared
 GAUSSIAN_VERDICT = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.25))  # (warm-up, free bits)
 
 
@@ -585,22 +581,23 @@ def run_id(key: str, seed: int) -> str:
 
 
 def grid_tasks() -> list[tuple[str, object, int]]:
-    """Every run of the lab as (kind, args, seed), most needed first: each setting's
-    seed 0 (the sliders), then the extra seeds of the settings a verdict compares,
-    the expensive IW runs with K = 50, and last the other settings' extra seeds."""
+    """Every run of the lab as (kind, args, seed), most needed first: the sliders'
+    runs (seed 0) and the extra seeds of the settings a verdict compares, then the
+    IW run with the largest K, the Gaussian runs' extra seeds, and last the extra
+    seeds of the other temperature schedules and of the IW runs."""
     tau = [s for s in grid_settings() if s.sharpness_end is None]
     sharp = [s for s in grid_settings() if s.sharpness_end is not None]
     gauss = [(w, fb) for fb in FREE_BITS for w in WARMUPS]
-    tasks = [("discrete", s, 0) for s in tau] + [("gaussian", g, 0) for g in gauss]
-    tasks += [("discrete", s, 0) for s in sharp] + [("iw", 1, 0), ("iw", 5, 0)]
     extra = SEEDS[1:]
-    verdict = [s for s in sharp if s.sharpness_end == SHARPNESS_VERDICT]
+    tasks = [("discrete", s, 0) for s in tau] + [("gaussian", g, 0) for g in gauss]
     tasks += [("discrete", s, seed) for seed in extra for s in TEACHING.values()]
-    tasks += [("discrete", s, seed) for seed in extra for s in verdict]
+    tasks += [("discrete", s, 0) for s in sharp] + [("iw", 1, 0), ("iw", 5, 0)]
+    tasks += [("discrete", s, seed) for seed in extra for s in sharp]
+    tasks += [("iw", IW_SAMPLES[-1], 0)]
     tasks += [("gaussian", g, seed) for seed in extra for g in GAUSSIAN_VERDICT]
-    tasks += [("iw", 50, 0)] + [("iw", k, s) for k in (1, 50) for s in extra]
     taught = set(TEACHING.values())
     tasks += [("discrete", s, e) for e in extra for s in tau if s not in taught]
+    tasks += [("iw", k, s) for k in (1, IW_SAMPLES[-1]) for s in extra]
     return tasks
 
 
@@ -615,11 +612,12 @@ def run_task(task: tuple, config: LabConfig, device, data: dict) -> dict:
     """Train one task; ``data`` caches the training split per seed and the test set."""
     kind, args, seed = task
     if seed not in data:
-        data.clear()  # one training split in memory at a time
+        data.pop(next((k for k in data if k != "test"), None), None)  # one split
         data[seed] = BinarizedMNIST.load("train", "dynamic", seed, device)
     common = {"config": config, "device": device, "train": data[seed], "seed": seed}
-    common["test"] = data.setdefault("test", None) or test_images(config, device)
-    data["test"] = common["test"]
+    if "test" not in data:
+        data["test"] = test_images(config, device)
+    common["test"] = data["test"]
     if kind == "discrete":
         return discrete_run(args, **common)
     if kind == "iw":
@@ -647,6 +645,18 @@ def save_run(work: Path, run: dict) -> None:
     write_atomically(work / f"{name}.json", lambda p: p.write_text(json.dumps(run)))
 
 
+def claim(work: Path, name: str) -> bool:
+    """Whether this process should train ``name``: no record, and no other worker
+    holds its lock (a lock file created atomically; a crash leaves one to delete)."""
+    if (work / f"{name}.json").is_file():
+        return False
+    try:
+        os.close(os.open(work / f"{name}.lock", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
 def train_missing(work: Path, config: LabConfig, device="auto", log=print) -> None:
     """Train every task of :func:`grid_tasks` without a record in ``work``."""
     work.mkdir(parents=True, exist_ok=True)
@@ -654,15 +664,15 @@ def train_missing(work: Path, config: LabConfig, device="auto", log=print) -> No
     tasks = grid_tasks()
     data: dict = {}
     for i, task in enumerate(tasks):
-        if (work / f"{task_id(task)}.json").is_file():
+        if not claim(work, task_id(task)):
             continue
         run = run_task(task, config, device, data)
         save_run(work, run)
+        (work / f"{task_id(task)}.lock").unlink()
         t = run["test"]
         what = t.get("hard_neg_elbo", t.get("neg_elbo"))
-        log(
-            f"[{i + 1}/{len(tasks)}] {task_id(task)}: {what:.2f}, {run['seconds']:.0f} s"
-        )
+        seconds = run["seconds"]
+        log(f"[{i + 1}/{len(tasks)}] {task_id(task)}: {what:.2f}, {seconds:.0f} s")
 
 
 def assemble(work: Path, out: Path, config: LabConfig, command: str) -> dict:
@@ -697,6 +707,31 @@ def assemble(work: Path, out: Path, config: LabConfig, command: str) -> dict:
     return grid
 
 
+def spread(grid: dict, key: str, value: str | Callable = "hard_neg_elbo") -> SeedSpread:
+    """One setting's test number over its seeds, with each seed's standard error.
+
+    ``value``: a name in the runs' ``test`` (its SE is ``<name>_se``, 0 if none), or
+    ``value(test) -> (number, se)``. Rank two spreads with
+    :func:`vaebook.experiments.comparison.compare` (the book's one rule)."""
+    runs = sorted(
+        (r for r in grid["runs"].values() if r["key"] == key), key=lambda r: r["seed"]
+    )
+    if not runs:
+        raise KeyError(f"no run of {key!r} in the grid")
+    if callable(value):
+        pairs = [value(r["test"]) for r in runs]
+    else:
+        pairs = [(r["test"][value], r["test"].get(f"{value}_se", 0.0)) for r in runs]
+    seeds = tuple(r["seed"] for r in runs)
+    return SeedSpread(seeds, tuple(v for v, _ in pairs), tuple(e for _, e in pairs))
+
+
+def verdict(grid: dict, a: str, b: str, value: str | Callable = "hard_neg_elbo") -> str:
+    """Where setting ``a`` stands against ``b`` by the book's rule: "lower",
+    "higher" or "within noise" (:func:`vaebook.experiments.comparison.compare`)."""
+    return compare(spread(grid, a, value), spread(grid, b, value))
+
+
 def load_grid(folder: str | Path = FOLDER) -> dict:
     """The shipped grid: ``grid.json`` plus ``images`` (name -> uint8 (N, 784))."""
     folder = Path(folder)
@@ -718,6 +753,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--assemble-only", action="store_true")
+    parser.add_argument("--train-only", action="store_true")
     parser.add_argument(
         "--command", default="python -m vaebook.experiments.annealing_lab"
     )
@@ -726,6 +762,8 @@ def main(argv: list[str] | None = None) -> None:
     config = LabConfig()
     if not args.assemble_only:
         train_missing(args.work, config, args.device, lambda m: print(m, flush=True))
+    if args.train_only:
+        return
     grid = assemble(args.work, args.out, config, args.command)
     print(f"{len(grid['runs'])} runs, {len(grid['missing'])} missing -> {args.out}")
 
