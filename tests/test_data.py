@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vaebook.data import DATA_ENV, BinarizedMNIST, load_mnist_images
+from vaebook.data import DATA_ENV, BinarizedMNIST, BinaryImages, load_mnist_images
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +149,53 @@ def test_an_empty_data_root_gives_one_line_naming_what_to_set(tmp_path, monkeypa
         assert "\n" not in message and DATA_ENV in message and name in message, message
         assert f"MNIST {split}" in message
         assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_training_data_is_reshuffled_every_epoch():
+    """fit sees every image once per epoch, in another order each epoch, the same
+    orders for the same seed (the data's: it seeds the order, and fit loads MNIST with
+    the config's): 256 distinct binary images (the bits of their index)."""
+    from vaebook.models import VAEConfig
+    from vaebook.training import TrainConfig, fit
+
+    bits = 2 ** torch.arange(8)
+    images = ((torch.arange(256)[:, None] & bits) > 0).float()  # (256, 8)
+
+    def orders(seed):
+        seen = []
+
+        def objective(model, x, state):
+            seen.append(((x > 0.5).long() * bits).sum(1))
+            return {"loss": model.decoder(torch.zeros(len(x), 2)).sum() * 0}
+
+        model = VAEConfig(hidden=(4,), latent_dim=2, data_dim=8).build()
+        config = TrainConfig(epochs=3, batch_size=64, seed=seed, device="cpu")
+        fit(
+            model, config, BinaryImages.from_tensor(images, seed=seed), False, objective
+        )
+        return torch.cat(seen).reshape(3, 256)
+
+    epochs = orders(seed=0)
+    for order in epochs:
+        assert torch.equal(order.sort().values, torch.arange(256))  # all, once
+    assert not torch.equal(epochs[0], epochs[1]) and not torch.equal(
+        epochs[1], epochs[2]
+    )
+    assert torch.equal(epochs, orders(seed=0)) and not torch.equal(epochs, orders(1))
+
+
+def test_the_evaluation_binarization_states_the_generator_seed_it_used():
+    """Dynamic data of seed 5 is binarized for evaluation by generator seed
+    5 x 1,000,003, and says so; it says nothing about how a model was trained."""
+    grey = torch.rand(30, 16)
+    data = BinaryImages.from_tensor(grey, seed=5)
+    phrase = data.describe(fixed=True)
+    assert "seed 5000015 = 5 x 1,000,003" in phrase and "trained" not in phrase
+    drawn = torch.bernoulli(grey, generator=torch.Generator().manual_seed(5000015))
+    assert torch.equal(data.fixed(), drawn) and data.binarization_seed(0) == 5000015
+    assert "one Bernoulli sample, seed 0)" in BinaryImages.from_tensor(grey).describe(
+        fixed=True
+    )
+    static = BinaryImages(grey, binarization="static", seed=5)
+    drawn = torch.bernoulli(grey, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(static.fixed(), drawn) and "seed 5)" in static.describe()

@@ -47,3 +47,30 @@ def test_evaluate_refuses_bad_sample_counts():
     for bad in (0, -1, 2.5):
         with pytest.raises(ValueError, match="iw_samples must be an integer >= 1"):
             evaluate(model, torch.zeros(3, 784), iw_samples=bad)
+
+
+def test_evaluate_honours_elbo_samples(monkeypatch):
+    """The -ELBO is estimated with elbo_samples samples of z per image (the IW bound
+    with iw_samples), and the data phrase claims nothing about training."""
+    from vaebook import evaluation
+    from vaebook.models import VAEConfig
+
+    calls, real = [], evaluation.elbo
+
+    def spy(model, x, num_samples=1):
+        calls.append(num_samples)
+        return real(model, x, num_samples)
+
+    monkeypatch.setattr(evaluation, "elbo", spy)
+    torch.manual_seed(0)
+    model = VAEConfig(hidden=(4,), latent_dim=2).build()
+    grey = torch.rand(20, 784)
+    result = evaluation.evaluate(model, grey, iw_samples=3, elbo_samples=7)
+    assert calls == [7]
+    assert "trained" not in result["data"] and "seed 0)" in result["data"]
+    torch.manual_seed(1)
+    x = evaluation.as_dataset(grey).fixed()
+    expected = -real(model, x, 7).elbo.mean().item()
+    torch.manual_seed(1)
+    again = evaluation.evaluate(model, grey, iw_samples=3, elbo_samples=7)
+    assert again["neg_elbo"] == pytest.approx(expected, rel=1e-6)

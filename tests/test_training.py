@@ -253,3 +253,155 @@ def test_resuming_a_finished_run_trains_nothing_and_another_length_is_refused(
             *data,
             resume=ckpt.resume,
         )
+
+
+# --- the one loop: step budget, callback, time limit, logging windows (issue 17) ------
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return VAEConfig(hidden=(16,), latent_dim=2).build()
+
+
+def test_max_steps_is_a_step_budget_the_schedules_run_over(data):
+    """20 batches per epoch, a budget of 30 steps: training stops inside epoch 2, the
+    cosine rate reaches 0 and the warm-up ends at step 30, not at epochs x batches."""
+    config = TrainConfig(
+        epochs=5,
+        batch_size=100,
+        device="cpu",
+        max_steps=30,
+        lr_schedule="cosine",
+        beta_warmup=1.0,
+    )
+    history = fit(tiny_model(), config, *data)
+    assert history.stopped == "max_steps"
+    assert [row["step"] for row in history] == [20, 30]
+    assert history[-1]["lr"] == pytest.approx(0, abs=1e-12)
+    assert history[-1]["beta"] == pytest.approx(1.0)
+    assert history[0]["beta"] == pytest.approx(20 / 30)
+    assert "test_neg_elbo" in history[-1]  # the partial epoch is evaluated too
+    finished = fit(tiny_model(), TrainConfig(epochs=1, device="cpu"), *data)
+    assert finished.stopped == "finished"
+
+
+def test_callback_sees_every_step_and_can_stop_training(data):
+    seen = []
+
+    def callback(state, out):
+        assert not out["loss"].requires_grad and out["neg_elbo"].shape == (100,)
+        seen.append((state.step, float(out["neg_elbo"].mean())))
+        return state.step == 7
+
+    config = TrainConfig(epochs=3, batch_size=100, device="cpu")
+    states = []
+    history = fit(
+        tiny_model(),
+        config,
+        *data,
+        callback=callback,
+        on_epoch=lambda history, state: states.append(state),
+    )
+    assert [step for step, _ in seen] == list(range(1, 8))
+    assert history.stopped == "callback" and len(history) == 1
+    assert history[0]["step"] == 7
+    mean = sum(value for _, value in seen) / 7  # equal batches: the mean of means
+    assert history[0]["train_neg_elbo"] == pytest.approx(mean, rel=1e-5)
+    assert states[-1]["stopped"] == "callback" and states[-1]["finished"]
+
+
+def test_a_time_limit_with_a_step_budget_stops_inside_the_epoch(data):
+    config = TrainConfig(
+        epochs=3, batch_size=100, device="cpu", max_steps=1000, time_limit=1e-6
+    )
+    history = fit(tiny_model(), config, *data)
+    assert history.stopped == "time_limit"
+    assert history[-1]["step"] == 1  # the first step already reaches the limit
+    without_budget = TrainConfig(
+        epochs=3, batch_size=100, device="cpu", time_limit=1e-6
+    )
+    history = fit(tiny_model(), without_budget, *data)
+    assert history.stopped == "time_limit" and history[-1]["step"] == 20  # one epoch
+
+
+def test_log_every_writes_windows_and_tests_once_at_the_end(data):
+    """Rows every 12 steps (windows cross epochs, the last one is partial); their
+    means are those of the steps in them; the test pass only in the last row; the
+    same run with epoch rows trains the same weights."""
+    per_step = []
+    config = TrainConfig(epochs=2, batch_size=100, device="cpu", log_every=12)
+    model = tiny_model()
+    history = fit(
+        model,
+        config,
+        *data,
+        callback=lambda state, out: per_step.append(float(out["kl"].mean())),
+    )
+    assert [row["step"] for row in history] == [12, 24, 36, 40]
+    assert history.stopped == "finished"
+    for row, start in zip(history, (0, 12, 24, 36)):
+        window = per_step[start : row["step"]]
+        assert row["train_kl"] == pytest.approx(sum(window) / len(window), rel=1e-5)
+        assert {"step", "seconds", "lr", "beta"} <= set(row)
+    assert [any(k.startswith("test_") for k in row) for row in history] == [
+        False
+    ] * 3 + [True]
+    windows, by_epoch = tiny_model(), tiny_model()
+    fit(windows, config, data[0], False)  # no test pass draws noise in between
+    fit(by_epoch, TrainConfig(epochs=2, batch_size=100, device="cpu"), data[0], False)
+    for a, b in zip(windows.state_dict().values(), by_epoch.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("field", ["max_steps", "log_every"])
+def test_bad_budgets_are_refused(field):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: 0})
+
+
+# --- seeds and default data (issue 17's contracts) ------------------------------------
+def test_init_draws_the_initial_weights_from_the_config_seed(data):
+    """With init=True two fits with the same config give the same weights and history
+    whatever the global generator held when the models were built, and the weights
+    vaebook.train starts from (torch.manual_seed(seed) before build()); without it the
+    weights handed in are the start (a trained model is fine-tuned, never reset)."""
+    model_config = VAEConfig(hidden=(16,), latent_dim=2)
+    config = TrainConfig(epochs=1, batch_size=200, seed=3, device="cpu")
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        model = model_config.build()
+        runs.append((model, fit(model, config, *data, init=True)))
+    torch.manual_seed(config.seed)
+    seeded = model_config.build()
+    runs.append((seeded, fit(seeded, config, *data)))
+    (a, history_a), (b, history_b), (c, history_c) = runs
+    assert drop_time(history_a) == drop_time(history_b) == drop_time(history_c)
+    for p, q, r in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(p, q) and torch.equal(p, r)
+    start = [p.detach().clone() for p in a.parameters()]
+    fit(a, TrainConfig(epochs=1, lr=1e-9, device="cpu"), data[0], False)
+    for p, q in zip(a.parameters(), start):
+        assert (p - q).abs().max() < 1e-6  # fine-tuned from its weights, not redrawn
+    with pytest.raises(ValueError, match="config"):
+        fit(torch.nn.Linear(784, 2), config, *data, init=True)
+
+
+def test_without_a_test_set_only_default_mnist_is_evaluated(monkeypatch):
+    """Training data of 8x8 images and no test set: no test pass (MNIST's test split,
+    784 pixels, is neither loaded nor downloaded); a mismatched test set is named."""
+    import vaebook.data
+
+    def no_mnist(*args, **kwargs):
+        raise AssertionError("fit loaded MNIST for a model of 8x8 images")
+
+    monkeypatch.setattr(vaebook.data, "load_mnist_images", no_mnist)
+    torch.manual_seed(0)
+    images = (torch.rand(100, 8, 8) < 0.3).float()
+    model = VAEConfig(hidden=(8,), latent_dim=2, data_dim=64).build()
+    history = fit(model, TrainConfig(epochs=1, batch_size=50, device="cpu"), images)
+    assert not any(key.startswith("test_") for key in history[0])
+    for train, test, which, pixels in [
+        (images, torch.zeros(10, 16, 16), "test", 256),
+        (torch.zeros(10, 4, 4), images, "training", 16),
+    ]:
+        with pytest.raises(ValueError, match=f"the {which} data .* has {pixels} "):
+            fit(model, TrainConfig(epochs=1, device="cpu"), train, test)

@@ -86,7 +86,7 @@ def save_checkpoint(
         "model_config": config_to_dict(model.config),
         "train_config": asdict(train_config) if train_config is not None else None,
         "state_dict": state,
-        "history": history or [],
+        "history": list(history or []),  # a plain list (fit returns a History)
         "metrics": metrics or {},
     }
     if command is not None:

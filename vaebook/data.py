@@ -264,13 +264,21 @@ class BinaryImages:
     def _generator(self, seed: int) -> torch.Generator:
         return torch.Generator(device=self.grey.device).manual_seed(seed)
 
+    def binarization_seed(self, epoch: int = 0) -> int:
+        """The seed of the generator that draws epoch ``epoch``'s Bernoulli sample:
+        ``seed`` for a static binarization, ``seed * 1,000,003 + epoch`` for a dynamic
+        one (so that the epochs of different seeds never share a sample)."""
+        if self.binarization == "static":
+            return self.seed
+        return self.seed * 1_000_003 + epoch
+
     def binary(self, epoch: int = 0) -> torch.Tensor:
         """All images as binary pixels (N, D): fixed, or epoch ``epoch``'s."""
         if self._static is not None:
             return self._static
         if self.binarization in ("grey", "binary"):
             return self.grey
-        return binarize(self.grey, self._generator(self.seed * 1_000_003 + epoch))
+        return binarize(self.grey, self._generator(self.binarization_seed(epoch)))
 
     def fixed(self) -> torch.Tensor:
         """A binarization that never changes (for evaluation): static, or epoch 0's."""
@@ -308,6 +316,8 @@ class BinaryImages:
         """A phrase saying what the numbers computed on this data are about.
 
         ``fixed=True`` describes :meth:`fixed`, the binarization evaluations use.
+        The seed stated is the generator's (:meth:`binarization_seed`). It says what
+        the data is, not how a model was trained on it (the data cannot know).
         """
         what = " ".join(s for s in (self.name, self.split) if s)
         size = "x".join(map(str, self.image_shape))
@@ -316,9 +326,11 @@ class BinaryImages:
         else:
             what = f"{what} ({len(self):,} images)"
         if fixed and self.binarization == "dynamic":
+            seed = self.binarization_seed(0)
+            how = f" = {self.seed} x 1,000,003" if seed != self.seed else ""
             return (
                 f"{what}, binarized once for evaluation (one Bernoulli sample, "
-                f"seed {self.seed}; the model trained with dynamic binarization)"
+                f"seed {seed}{how})"
             )
         how = {
             "dynamic": "dynamic binarization (fresh Bernoulli sample each epoch)",
@@ -345,8 +357,12 @@ class BinarizedMNIST(BinaryImages):
 
 
 def as_dataset(data, name: str = "images") -> BinaryImages:
-    """``data`` as :class:`BinaryImages`: itself, or a tensor (N, D) or (N, *shape)."""
-    if isinstance(data, BinaryImages):
+    """``data`` as :class:`BinaryImages`: itself, or a tensor (N, D) or (N, *shape).
+
+    Any other batch source (an object with ``batches(batch_size, epoch)``,
+    ``__len__`` and ``to(device)``, e.g. code grids drawn at random) is returned as
+    it is."""
+    if isinstance(data, BinaryImages) or hasattr(data, "batches"):
         return data
     if isinstance(data, torch.Tensor):
         return BinaryImages.from_tensor(data, name=name)

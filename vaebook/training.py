@@ -26,6 +26,8 @@ from .data import BINARIZATIONS, BinarizedMNIST, BinaryImages, as_dataset
 from .objectives import elbo, training_metrics
 
 LR_SCHEDULES = ("constant", "cosine")
+# why fit stopped: all epochs run, the step budget, the time budget, the callback
+STOP_REASONS = ("finished", "max_steps", "time_limit", "callback")
 
 
 @dataclass
@@ -34,11 +36,17 @@ class TrainConfig:
 
     ``beta`` is the KL weight per example (never scaled by the dataset size);
     ``beta_warmup`` ramps it linearly from 0 over that fraction of the steps.
-    ``time_limit`` (seconds) ends training after the first epoch that reaches it;
-    the schedules (learning rate, KL warm-up, annealed hyperparameters) then follow
-    the larger of the step fraction and the elapsed fraction of that time, so a
-    budget on an unknown device still runs every schedule to its end (at the cost
-    of bit-for-bit reproducibility; ``epochs`` is then an upper bound).
+    ``max_steps`` is a budget of optimizer steps: training stops after that many
+    (``epochs`` is then an upper bound), and the schedules run over ``max_steps``
+    instead of epochs x batches.
+    ``time_limit`` (seconds) ends training after the first epoch that reaches it, or
+    with ``max_steps`` set after the first step that reaches it; the schedules
+    (learning rate, KL warm-up, annealed hyperparameters) then follow the larger of
+    the step fraction and the elapsed fraction of that time, so a budget on an
+    unknown device still runs every schedule to its end (at the cost of bit-for-bit
+    reproducibility; ``epochs`` is then an upper bound).
+    ``log_every``: history rows are windows of that many steps instead of epochs
+    (:func:`fit`).
     """
 
     epochs: int = 10
@@ -54,6 +62,8 @@ class TrainConfig:
     train_limit: int | None = None
     test_limit: int | None = None
     time_limit: float | None = None
+    max_steps: int | None = None
+    log_every: int | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -80,6 +90,14 @@ class TrainConfig:
             (
                 self.time_limit is None or self.time_limit > 0,
                 f"time_limit must be positive seconds, got {self.time_limit}",
+            ),
+            (
+                self.max_steps is None or self.max_steps >= 1,
+                f"max_steps must be an integer >= 1 (or None), got {self.max_steps}",
+            ),
+            (
+                self.log_every is None or self.log_every >= 1,
+                f"log_every must be an integer >= 1 (or None), got {self.log_every}",
             ),
             (
                 self.train_limit is None or self.train_limit >= 1,
@@ -113,6 +131,7 @@ class TrainState:
     started: float | None = (
         None  # time.perf_counter() when training began (for time_limit)
     )
+    stopped: str | None = None  # why training ended: one of STOP_REASONS
 
     @property
     def elapsed(self) -> float:
@@ -223,22 +242,26 @@ def _learning_rate(config: TrainConfig, state: TrainState) -> float:
     return config.lr
 
 
-def check_data_dim(model, data: BinaryImages) -> None:
-    """Refuse data whose images have another number of pixels than the model takes."""
+def check_data_dim(model, data: BinaryImages, which: str = "") -> None:
+    """Refuse data whose images have another number of pixels than the model takes;
+    ``which`` ("training", "test") names the data set in the message."""
     want = getattr(getattr(model, "config", None), "data_dim", None)
     if want is not None and want != data.data_dim:
         shape = "x".join(map(str, data.image_shape))
+        name = f"the {which} data ({data.describe()})" if which else "the data"
         raise ValueError(
-            f"the model takes data_dim={want} pixels per image, the data "
-            f"has {data.data_dim} ({shape} images); build it with "
-            f"data_dim={data.data_dim}"
+            f"the model takes data_dim={want} pixels per image, {name} "
+            f"has {data.data_dim} ({shape} images); build the model with "
+            f"data_dim={data.data_dim} or give {which or 'other'} data of "
+            f"{want} pixels"
         )
 
 
 def rng_state() -> dict:
     """The global torch generators (CPU, every CUDA device, MPS): the noise of rsample
     and of the estimators. The data's binarization and shuffling generators need no
-    state: they are seeded per epoch from the config's seed (BinarizedMNIST.batches)."""
+    state: they are seeded per epoch from the data's seed (BinaryImages.batches; the
+    config's seed for the MNIST that fit loads itself)."""
     state = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -266,6 +289,7 @@ def training_state(
         "epoch": state.epoch + 1,
         "step": state.step,
         "finished": finished,
+        "stopped": state.stopped,
         "total_steps": state.total_steps,
         "elapsed": state.elapsed,
         "optimizer": optimizer.state_dict(),
@@ -289,6 +313,13 @@ def _restore(resume: dict, optimizer: torch.optim.Optimizer, state: TrainState) 
     return state.config.epochs if resume["finished"] else resume["epoch"]
 
 
+class History(list):
+    """What :func:`fit` returns: the history rows (a list of dicts), plus ``stopped``,
+    why training ended (one of :data:`STOP_REASONS`)."""
+
+    stopped: str | None = None
+
+
 def fit(
     model: torch.nn.Module,
     config: TrainConfig,
@@ -298,15 +329,38 @@ def fit(
     optimizer: torch.optim.Optimizer | None = None,
     resume: dict | None = None,
     on_epoch: Callable | None = None,
-) -> list[dict]:
-    """Train ``model`` in place and return its history (one dict per epoch).
+    *,
+    callback: Callable | None = None,
+    init: bool = False,
+) -> History:
+    """Train ``model`` in place and return its history.
+
+    The history has one row per epoch (training means of every per-example metric,
+    ``train_*``, and the test means, ``test_*``), or with ``config.log_every`` one row
+    per window of that many steps (training means over the window; the test pass
+    only at the end, in the last row). ``history.stopped`` says why training ended:
+    ``"finished"`` (all epochs), ``"max_steps"`` (the step budget), ``"time_limit"``
+    or ``"callback"``.
 
     ``train``/``test``: :class:`vaebook.data.BinaryImages` or tensors of images
-    ((N, D) or (N, *image_shape), values in [0, 1]); they default to MNIST from
-    the configured data root with the config's binarization (``train_limit`` and
-    ``test_limit`` apply to MNIST only); ``test=False`` skips the per-epoch test pass.
-    ``objective`` defaults to the model's own ``objective`` method if it has
+    ((N, D) or (N, *image_shape), values in [0, 1]). ``train=None`` is MNIST's
+    training split from the configured data root (the config's binarization, seed and
+    ``train_limit``). ``test=None`` is MNIST's test split (binarized with seed 0, so
+    that every seed is scored on the same images; ``test_limit``) when the training
+    data is that default MNIST, and no test pass otherwise; ``test=False`` skips it
+    always. ``objective`` defaults to the model's own ``objective`` method if it has
     one, else the (beta-weighted) ELBO.
+
+    ``callback(state, out)`` runs after every optimizer step with the
+    :class:`TrainState` and the objective's output (detached tensors); returning True
+    stops training after that step.
+
+    Seeds: ``config.seed`` seeds the noise of the objective and the data's
+    binarization and order. The initial weights are the model's as given (a trained
+    model is fine-tuned, never reset), unless ``init=True``: then ``fit`` first draws
+    them afresh from ``config.seed`` (``model.config.build()`` under
+    ``torch.manual_seed(config.seed)``, the weights ``vaebook.train`` starts from), so
+    that two fits with the same config give the same weights and history.
 
     Resuming: after every epoch ``on_epoch(history, training_state(...))`` is called
     (``vaebook.train`` writes a checkpoint there). Given the weights of such a
@@ -316,98 +370,214 @@ def fit(
     history as a run never interrupted (bit for bit on the CPU; not under a
     ``time_limit``, whose schedules follow the clock).
     """
-    if objective is None:
-        objective = model_objective if hasattr(model, "objective") else elbo_objective
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)  # the noise of rsample and of the estimators
-    model.to(device).train()
-    if train is None:
+    run = _Run(model, config, train, test, objective, optimizer, init)
+    run.start(resume, callback, on_epoch)
+    for epoch in range(run.first_epoch, config.epochs):
+        run.begin_epoch(epoch)
+        for x in run.train.batches(config.batch_size, epoch=epoch):
+            if run.step(x):
+                break
+        run.end_epoch()
+        if run.state.stopped is not None:
+            break
+    return run.finish()
+
+
+class _Run:
+    """One :func:`fit`: its data, optimizer, state, progress bar and running sums."""
+
+    def __init__(self, model, config, train, test, objective, optimizer, init):
+        if objective is None:
+            has_own = hasattr(model, "objective")
+            objective = model_objective if has_own else elbo_objective
+        self.model, self.config, self.objective = model, config, objective
+        self.device = resolve_device(config.device)
+        if init:
+            reinitialize(model, config.seed)
+        torch.manual_seed(config.seed)  # the noise of rsample and of the estimators
+        model.to(self.device).train()
+        self.train, self.test = _datasets(model, config, train, test, self.device)
+        self.optimizer = optimizer or make_optimizer(model, config.lr)
+        self.batches_per_epoch = math.ceil(len(self.train) / config.batch_size)
+        total = config.max_steps or config.epochs * self.batches_per_epoch
+        self.state = TrainState(config, total_steps=total, started=time.perf_counter())
+        self.history, self.first_epoch = History(), 0
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count, self.window_start, self.lr = 0, time.perf_counter(), None
+        self.steps_run = 0
+
+    def start(self, resume, callback, on_epoch) -> None:
+        """Restore a resumed run, open the progress bar, set a constant rate once."""
+        config, state = self.config, self.state
+        self.callback, self.on_epoch = callback, on_epoch
+        if resume is not None:
+            if config.log_every and resume["step"] % config.log_every:
+                raise ValueError(
+                    f"cannot resume at step {resume['step']} with log_every="
+                    f"{config.log_every}: the checkpoint ends inside a logging window"
+                )
+            self.first_epoch = _restore(resume, self.optimizer, state)
+            self.history.extend(resume["history"])
+            self.history.stopped = resume.get("stopped")
+        from tqdm.auto import tqdm  # imported late: tqdm.auto inspects the frontend
+
+        self.bar = tqdm(
+            total=state.total_steps,
+            initial=state.step,
+            desc=f"training {type(self.model).__name__}",
+            unit="batch",
+            mininterval=0.5,
+            disable=progress_disabled(),
+        )
+        self.constant_lr = config.lr_schedule == "constant"
+        if self.constant_lr:
+            self._set_lr(config.lr)
+        self.limit_in_epoch = config.max_steps is not None and config.time_limit
+        self.window_start = time.perf_counter()
+
+    def _set_lr(self, lr: float) -> None:
+        if lr != self.lr:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.lr = lr
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.state.epoch = epoch
+        if self.config.log_every is None:  # an epoch's row times the epoch alone
+            self.window_start = time.perf_counter()
+
+    def step(self, x: torch.Tensor) -> bool:
+        """One optimizer step on batch ``x``; True when training must stop after it."""
+        state, config = self.state, self.config
+        if not self.constant_lr:
+            self._set_lr(_learning_rate(config, state))
+        out = self.objective(self.model, x, state)
+        self.optimizer.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        self.optimizer.step()
+        sums = self.sums
+        for key, value in out.items():
+            if key != "loss" and value.dim() == 1:
+                sums[key] = sums.get(key, 0) + value.detach().sum()
+        self.count += len(x)
+        state.step += 1
+        self.steps_run += 1
+        self.bar.update(1)
+        if self.callback is not None:
+            detached = {key: value.detach() for key, value in out.items()}
+            if self.callback(state, detached):
+                state.stopped = "callback"
+        if config.log_every and state.step % config.log_every == 0:
+            self.history.append(self._row())
+        if state.stopped is None:
+            state.stopped = self._budget_spent()
+        return state.stopped is not None
+
+    def _budget_spent(self) -> str | None:
+        """``"max_steps"``, ``"time_limit"`` (with a step budget: checked per step)."""
+        config, state = self.config, self.state
+        if config.max_steps is not None and state.step >= config.max_steps:
+            return "max_steps"
+        if self.limit_in_epoch and state.elapsed >= config.time_limit:
+            return "time_limit"
+        return None
+
+    def _row(self) -> dict:
+        """The training means since the last row, with the step, seconds, rate, beta;
+        resets the sums (one device sync for all metrics)."""
+        now, state = time.perf_counter(), self.state
+        row = {
+            "epoch": state.epoch + 1,
+            "step": state.step,  # optimizer steps so far
+            "seconds": now - self.window_start,
+            "lr": _learning_rate(self.config, state),
+            "beta": state.beta,
+        }
+        if self.sums:
+            totals = torch.stack([v.to(torch.float64) for v in self.sums.values()])
+            for key, total in zip(self.sums, totals.tolist()):
+                row[f"train_{key}"] = total / self.count
+        self.sums, self.count, self.window_start = {}, 0, now
+        return row
+
+    def end_epoch(self) -> None:
+        """Write the epoch's row (or the last window), test, checkpoint, stop."""
+        config, state = self.config, self.state
+        if state.stopped is None:
+            last = state.epoch + 1 == config.epochs
+            out_of_time = config.time_limit is not None and (
+                state.elapsed >= config.time_limit
+            )
+            state.stopped = (
+                "time_limit" if out_of_time else "finished" if last else None
+            )
+        if config.log_every is None:
+            self.history.append(self._row())
+            self._test(self.history[-1])
+        elif state.stopped is not None and self.count:
+            self.history.append(self._row())  # the last, partial window
+        if state.stopped is not None and config.log_every and self.history:
+            self._test(self.history[-1])
+        self.history.stopped = state.stopped
+        if self.history:
+            self.bar.set_postfix(
+                {
+                    k: f"{self.history[-1][k]:.2f}"
+                    for k in ("train_neg_elbo", "test_neg_elbo")
+                    if k in self.history[-1]
+                }
+            )
+        if self.on_epoch is not None:
+            training = training_state(self.optimizer, state, state.stopped is not None)
+            self.on_epoch(self.history, training)
+
+    def _test(self, row: dict) -> None:
+        if self.test is not None:
+            metrics = evaluate_objective(
+                self.model, self.test, self.objective, self.state
+            )
+            row.update({f"test_{k}": v for k, v in metrics.items()})
+
+    def finish(self) -> History:
+        self.bar.close()
+        self.model.eval()
+        if self.history.stopped is None:
+            self.history.stopped = "finished"  # resumed after its last epoch
+        return self.history
+
+
+def reinitialize(model: torch.nn.Module, seed: int) -> None:
+    """Draw ``model``'s initial weights afresh from ``seed``: the weights of
+    ``model.config.build()`` under ``torch.manual_seed(seed)``."""
+    build = getattr(getattr(model, "config", None), "build", None)
+    if build is None:
+        raise ValueError(
+            f"init=True redraws the weights by rebuilding model.config, and this "
+            f"{type(model).__name__} has no config with a build() method"
+        )
+    torch.manual_seed(seed)
+    model.load_state_dict(build().state_dict())
+
+
+def _datasets(model, config: TrainConfig, train, test, device):
+    """The training and test sets on ``device`` (None: no test pass), checked
+    against the model's data_dim."""
+    mnist = train is None
+    if mnist:
         train = BinarizedMNIST.load(
             "train", config.binarization, config.seed, device, config.train_limit
         )
-    if test is None:  # the same test images (seed 0) for every seed
+    if test is None and mnist:  # the same test images (seed 0) for every seed
         test = BinarizedMNIST.load(
             "test", config.binarization, 0, device, config.test_limit
         )
     train = as_dataset(train, "training images").to(device)
-    test = as_dataset(test, "test images").to(device) if test is not False else None
-    for data in (train, test) if test is not None else (train,):
-        check_data_dim(model, data)
-    optimizer = optimizer or make_optimizer(model, config.lr)
-    batches_per_epoch = math.ceil(len(train) / config.batch_size)
-    state = TrainState(
-        config,
-        total_steps=config.epochs * batches_per_epoch,
-        started=time.perf_counter(),
-    )
-    from tqdm.auto import tqdm  # imported late: tqdm.auto inspects the frontend
-
-    bar = tqdm(
-        total=state.total_steps,
-        desc=f"training {type(model).__name__}",
-        unit="batch",
-        disable=progress_disabled(),
-    )
-    history, first = [], 0
-    if resume is not None:
-        first, history = _restore(resume, optimizer, state), list(resume["history"])
-        bar.update(state.step)
-    for epoch in range(first, config.epochs):
-        state.epoch = epoch
-        start = time.perf_counter()
-        sums: dict[str, torch.Tensor] = {}
-        for x in train.batches(config.batch_size, epoch=epoch):
-            for group in optimizer.param_groups:
-                group["lr"] = _learning_rate(config, state)
-            out = objective(model, x, state)
-            optimizer.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            optimizer.step()
-            for key, value in out.items():
-                if key != "loss" and value.dim() == 1:
-                    sums[key] = sums.get(key, 0) + value.detach().sum()
-            state.step += 1
-            bar.update(1)
-        seconds = time.perf_counter() - start
-        row = {
-            "epoch": epoch + 1,
-            "step": state.step,  # optimizer steps so far
-            "seconds": seconds,
-            "lr": _learning_rate(config, state),
-            "beta": state.beta,
-        }
-        row.update({f"train_{k}": float(v) / len(train) for k, v in sums.items()})
-        if test is not None:
-            row.update(
-                {
-                    f"test_{k}": v
-                    for k, v in evaluate_objective(
-                        model, test, objective, state
-                    ).items()
-                }
-            )
-        history.append(row)
-        bar.set_postfix(
-            {
-                k: f"{row[k]:.2f}"
-                for k in ("train_neg_elbo", "test_neg_elbo")
-                if k in row
-            }
-        )
-        limit = config.time_limit
-        out_of_time = limit is not None and state.elapsed >= limit
-        if on_epoch is not None:
-            on_epoch(
-                history,
-                training_state(
-                    optimizer, state, out_of_time or epoch + 1 == config.epochs
-                ),
-            )
-        if out_of_time:
-            break  # the time budget is spent (the schedules have reached their ends)
-    bar.close()
-    model.eval()
-    return history
+    check_data_dim(model, train, "training")
+    if test is None or test is False:
+        return train, None
+    test = as_dataset(test, "test images").to(device)
+    check_data_dim(model, test, "test")
+    return train, test
 
 
 def column(history: list[dict], key: str) -> list:

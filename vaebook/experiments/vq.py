@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch import nn
 
+from ..training import TrainConfig, fit
 from ..vq import VQVAE, VQVAEConfig, code_counts, ema_update, nearest_code
 
 
@@ -175,6 +176,35 @@ class AutoregressiveCodePrior(nn.Module):
         return z
 
 
+class RandomCodeBatches:
+    """Code grids (N, L) as a training set for :func:`vaebook.training.fit` whose
+    batches are drawn with replacement: :meth:`batches` yields random minibatches
+    without end (one generator seeded ``seed``), so a ``max_steps`` budget sets the
+    training length."""
+
+    def __init__(self, codes: torch.Tensor, seed: int = 0):
+        self.codes, self.seed = codes, seed
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def to(self, device) -> RandomCodeBatches:
+        return RandomCodeBatches(self.codes.to(device), self.seed)
+
+    def batches(self, batch_size: int, epoch: int = 0):
+        generator = torch.Generator().manual_seed(self.seed)
+        while True:
+            rows = torch.randint(len(self.codes), (batch_size,), generator=generator)
+            yield self.codes[rows.to(self.codes.device)]
+
+
+def code_prior_objective(prior, z: torch.Tensor, state) -> dict[str, torch.Tensor]:
+    """Maximum likelihood for a prior over code grids: the loss is the batch mean of
+    ``neg_log_prob`` = -log p(z), (B,)."""
+    neg_log_prob = -prior.log_prob(z)
+    return {"loss": neg_log_prob.mean(), "neg_log_prob": neg_log_prob}
+
+
 def fit_autoregressive_prior(
     codes: torch.Tensor,
     codebook_size: int,
@@ -185,27 +215,31 @@ def fit_autoregressive_prior(
     **options,
 ) -> tuple[AutoregressiveCodePrior, list]:
     """Train an :class:`AutoregressiveCodePrior` on code grids ``codes`` (N, L) by
-    maximum likelihood (Adam, ``steps`` minibatches drawn at random); returns it (eval
-    mode) and the per-step mean -log p(z)."""
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    prior = AutoregressiveCodePrior(codebook_size, codes.shape[1], **options).to(
-        codes.device
+    maximum likelihood with :func:`vaebook.training.fit` (Adam, ``steps``
+    minibatches drawn at random, :class:`RandomCodeBatches`); returns it (eval mode)
+    and the per-step mean -log p(z)."""
+    torch.manual_seed(seed)  # the initial weights
+    prior = AutoregressiveCodePrior(codebook_size, codes.shape[1], **options)
+    config = TrainConfig(
+        epochs=1,  # one endless epoch of random batches, ended by the step budget
+        max_steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=str(codes.device),
     )
-    optimizer = torch.optim.Adam(prior.parameters(), lr)
     losses = []
     with _one_cpu_thread():
-        for _ in range(steps):
-            batch = codes[
-                torch.randint(len(codes), (batch_size,), generator=generator).to(
-                    codes.device
-                )
-            ]
-            loss = -prior.log_prob(batch).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+        fit(
+            prior,
+            config,
+            RandomCodeBatches(codes, seed),
+            test=False,
+            objective=code_prior_objective,
+            optimizer=torch.optim.Adam(prior.parameters(), lr),  # not fused: the
+            # chapter's numbers were made with this step
+            callback=lambda state, out: losses.append(out["loss"].item()),
+        )
     return prior.eval(), losses
 
 

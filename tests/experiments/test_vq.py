@@ -15,6 +15,7 @@ from vaebook.checkpoints import Checkpoint
 from vaebook.data import BinarizedMNIST
 from vaebook.experiments.vq import (
     AutoregressiveCodePrior,
+    RandomCodeBatches,
     against,
     ema_kmeans,
     fit_autoregressive_prior,
@@ -302,3 +303,22 @@ def test_vq_figures_draw(x):
     for fig in figures:
         assert isinstance(fig, plt.Figure)
         plt.close(fig)
+
+
+def test_the_code_prior_trains_on_fit_with_a_step_budget():
+    """fit_autoregressive_prior is vaebook.training.fit on random batches of codes:
+    one loss per step, the same seed the same run, another seed another."""
+    codes = torch.randint(0, 3, (50, 4))
+    runs = [
+        fit_autoregressive_prior(codes, 3, steps=7, batch_size=8, seed=s)
+        for s in (0, 0, 1)
+    ]
+    (a, losses_a), (b, losses_b), (_, losses_c) = runs
+    assert len(losses_a) == 7 and losses_a == losses_b != losses_c
+    assert not a.training
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    batches = RandomCodeBatches(codes, seed=2).batches(8)
+    first = [next(batches) for _ in range(3)]
+    again = RandomCodeBatches(codes, seed=2).batches(8)
+    assert all(torch.equal(x, next(again)) for x in first) and first[0].shape == (8, 4)

@@ -1,0 +1,1 @@
+"""Tests of vaebook.experiments (a package: its basenames repeat those of tests/)."""
