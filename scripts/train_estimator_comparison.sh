@@ -26,8 +26,8 @@ ALL="bin_straight_through bin_score_function bin_gumbel_tau1 bin_gumbel_tau05 bi
 TRAIN="--lr 1e-3 --lr-schedule cosine --batch-size 100 --beta-warmup 0.3 --epochs ${EPOCHS:-10}
        --iw-samples 100 --check-limit 1000 --check-iw-samples 100 --dtype int8"
 BIN="binary-vae --hidden 512 256 --latent-dim 200 $TRAIN"
-ANNEAL="--smoothing-beta-start 1 --smoothing-beta 10 --smoothing-anneal geometric
-        --smoothing-anneal-fraction 0.7"
+ANNEAL="--sharpness-start 1 --sharpness 10 --sharpness-anneal geometric
+        --sharpness-anneal-fraction 0.7"
 TAU="--temperature 1 --temperature-min 0.5 --anneal-rate 1e-4"
 
 args_for() {
@@ -38,7 +38,7 @@ args_for() {
     bin_gumbel_tau05)     echo "$BIN --estimator gumbel-softmax --temperature 0.5 --anneal-rate 0" ;;
     bin_gumbel_anneal)    echo "$BIN --estimator gumbel-softmax $TAU" ;;
     bin_st_gumbel)        echo "$BIN --estimator straight-through-gumbel $TAU" ;;
-    bin_f1|bin_f2|bin_f3) echo "$BIN --estimator smoothing-${1#bin_} --smoothing-beta 5" ;;
+    bin_f1|bin_f2|bin_f3) echo "$BIN --estimator smoothing-${1#bin_} --sharpness 5" ;;
     bin_f1_anneal|bin_f2_anneal|bin_f3_anneal)
       f=${1#bin_}; echo "$BIN --estimator smoothing-${f%_anneal} $ANNEAL" ;;
     *) echo "unknown estimator run: $1 (known: $(echo $ALL))" >&2; return 2 ;;

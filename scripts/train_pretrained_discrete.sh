@@ -28,7 +28,7 @@ OUT=${OUT_DIR:-vaebook/pretrained}
 TRAIN="--lr 1e-3 --lr-schedule cosine --batch-size 100 --beta-warmup 0.3
        --iw-samples 100 --check-limit 1000 --check-iw-samples 100 --dtype int8"
 BIN="binary-vae --hidden 512 256 --latent-dim 200 $TRAIN"
-ANNEAL="--smoothing-beta-start 1 --smoothing-beta 10 --smoothing-anneal geometric --smoothing-anneal-fraction 0.7"
+ANNEAL="--sharpness-start 1 --sharpness 10 --sharpness-anneal geometric --sharpness-anneal-fraction 0.7"
 VQ="vq-vae --channels 32 64 --codebook-size 64 --code-dim 16 --lr 1e-3 --lr-schedule cosine --batch-size 100
     --epochs ${EPOCHS:-5} --iw-samples 1 --check-limit 1000 --check-iw-samples 1 --dtype int8"
 ALL="cat_gumbel_vae bin_f2_anneal_long

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from vaebook.annealing import ExponentialDecay, SmoothingSchedule
+from vaebook.annealing import ExponentialDecay, SharpnessSchedule
 from vaebook.data import BinarizedMNIST
-from vaebook.discrete_vae import CategoricalVAEConfig
+from vaebook.discrete_vae import BinaryVAEConfig, CategoricalVAEConfig
 from vaebook.training import TrainConfig, column, fit
 
 SCHEDULES = [
@@ -70,9 +70,9 @@ def test_rate_zero_is_a_constant_temperature():
 
 
 @pytest.mark.parametrize("how", ["linear", "geometric"])
-def test_smoothing_schedule_endpoints_and_shape(how):
+def test_sharpness_schedule_endpoints_and_shape(how):
     start, end, fraction = 2.0, 8.0, 0.5
-    sched = SmoothingSchedule(end, start, how, fraction)
+    sched = SharpnessSchedule(end, start, how, fraction)
     assert sched(0.0) == pytest.approx(start) and sched(-0.2) == pytest.approx(start)
     assert (
         sched(fraction) == pytest.approx(end)
@@ -90,20 +90,20 @@ def test_smoothing_schedule_endpoints_and_shape(how):
     assert all(b >= a for a, b in zip(values, values[1:]))
 
 
-def test_smoothing_schedule_refusals():
-    assert SmoothingSchedule(5.0)(0.3) == 5.0  # how="none" is fixed at its end
+def test_sharpness_schedule_refusals():
+    assert SharpnessSchedule(5.0)(0.3) == 5.0  # how="none" is fixed at its end
     for how in ("linear", "geometric"):
         with pytest.raises(ValueError, match="start different"):
-            SmoothingSchedule(5.0, 5.0, how)
+            SharpnessSchedule(5.0, 5.0, how)
         with pytest.raises(ValueError, match="start different"):
-            SmoothingSchedule(5.0, None, how)
+            SharpnessSchedule(5.0, None, how)
     with pytest.raises(ValueError, match="finite number > 0"):
-        SmoothingSchedule(5.0, 0.0, "geometric")
+        SharpnessSchedule(5.0, 0.0, "geometric")
     with pytest.raises(ValueError, match="one of"):
-        SmoothingSchedule(5.0, 1.0, "cosine")
+        SharpnessSchedule(5.0, 1.0, "cosine")
     for fraction in (0.0, 1.5):
         with pytest.raises(ValueError, match="fraction"):
-            SmoothingSchedule(5.0, 1.0, "linear", fraction)
+            SharpnessSchedule(5.0, 1.0, "linear", fraction)
 
 
 # --- the temperature a trained model records ------------------------------------------
@@ -169,23 +169,23 @@ def test_config_refuses_a_schedule_that_cannot_anneal():
     with pytest.raises(ValueError, match="minimum < start"):
         tiny_config(temperature=0.5, temperature_min=0.5, anneal_rate=1e-3)
     with pytest.raises(ValueError, match="start different"):
-        tiny_config(
-            smoothing_anneal="linear", smoothing_beta_start=5.0, smoothing_beta=5.0
-        )
+        BinaryVAEConfig(sharpness_anneal="linear", sharpness_start=5.0, sharpness=5.0)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -1.0])
-def test_temperatures_and_betas_must_be_finite_and_positive(bad):
+def test_temperatures_and_sharpnesses_must_be_finite_and_positive(bad):
     """nan gives nan samples, inf uniform ones, 0 a division by zero: refused early."""
     with pytest.raises(ValueError, match="temperature.*finite number > 0"):
         ExponentialDecay(bad, 0.5, 1e-4, 500)
     with pytest.raises(ValueError, match="temperature.*finite number > 0"):
         ExponentialDecay(1.0, bad, 1e-4, 500)
-    with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
-        SmoothingSchedule(bad)
-    with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
-        SmoothingSchedule(5.0, bad, "linear")
+    with pytest.raises(ValueError, match="sharpness.*finite number > 0"):
+        SharpnessSchedule(bad)
+    with pytest.raises(ValueError, match="sharpness.*finite number > 0"):
+        SharpnessSchedule(5.0, bad, "linear")
     with pytest.raises(ValueError, match="temperature.*finite number > 0"):
         CategoricalVAEConfig(temperature=bad)
-    with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
-        CategoricalVAEConfig(smoothing_beta=bad)
+    with pytest.raises(ValueError, match="sharpness.*finite number > 0"):
+        BinaryVAEConfig(sharpness=bad)
+    with pytest.raises(TypeError, match="sharpness"):  # no smoother for categories
+        CategoricalVAEConfig(sharpness=5.0)

@@ -126,7 +126,7 @@ def test_train_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch
     )
     binary = ["binary-vae", "--estimator", "smoothing-f1", "--out", out]
     one_line_error(
-        capsys, train.main, binary + ["--smoothing-beta", "-1"], "smoothing", "> 0"
+        capsys, train.main, binary + ["--sharpness", "-1"], "sharpness", "> 0"
     )
     (tmp_path / "a_file").write_text("")
     one_line_error(

@@ -23,7 +23,7 @@ CAT_LOGITS = torch.tensor(
 WEIGHTS = torch.tensor([0.0, 1.0, 3.0], dtype=F64)
 # chi-squared critical values at p = 0.001, by degrees of freedom
 CHI2_001 = {1: 10.83, 2: 13.82, 3: 16.27, 4: 18.47, 5: 20.52, 6: 22.46}
-PARAMS = {"temperature": 0.5, "smoothing_beta": 5.0}
+PARAMS = {"temperature": 0.5, "sharpness": 5.0}
 
 
 def bern_f(z):
@@ -532,7 +532,7 @@ def test_exact_sample_estimators_are_distributions_of_q(name, categorical):
 def test_smoother_densities_match_their_samples(name):
     """The mass log_prob puts on intervals against the fraction of samples there."""
     logits = torch.tensor([-1.0, 0.3, 1.5], dtype=F64)
-    q = d.ESTIMATORS[name].distribution(logits, {"smoothing_beta": 4.0})
+    q = d.ESTIMATORS[name].distribution(logits, {"sharpness": 4.0})
     torch.manual_seed(23)
     samples = q.sample((40_000,))
     for lo, hi in [(0.05, 0.3), (0.3, 0.7), (0.7, 0.95)]:
@@ -554,7 +554,7 @@ def test_smoother_densities_match_their_samples(name):
 
 
 def test_smoothers_without_a_density_say_so():
-    q = d.ESTIMATORS["smoothing-f1"].distribution(BERN_LOGITS, {"smoothing_beta": 4.0})
+    q = d.ESTIMATORS["smoothing-f1"].distribution(BERN_LOGITS, {"sharpness": 4.0})
     with pytest.raises(NotImplementedError, match="atom at 0"):
         q.log_prob(torch.full((3,), 0.5, dtype=F64))
     torch.manual_seed(24)  # the distribution's mean is the smoother's closed-form mean
@@ -572,8 +572,8 @@ def test_samplers_refuse_non_finite_or_non_positive_temperatures_and_betas(bad):
         with pytest.raises(ValueError, match="temperature.*finite number > 0"):
             d.relaxed_distribution(logits, bad, categorical)
     for name in d.smoothing.SMOOTHERS:
-        with pytest.raises(ValueError, match="smoothing beta.*finite number > 0"):
-            d.ESTIMATORS[name](BERN_LOGITS, {"smoothing_beta": bad})
+        with pytest.raises(ValueError, match="sharpness.*finite number > 0"):
+            d.ESTIMATORS[name](BERN_LOGITS, {"sharpness": bad})
 
 
 def test_samplers_refuse_nan_logits():

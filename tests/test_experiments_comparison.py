@@ -34,8 +34,8 @@ def rows(toy):
         EstimatorSpec("st", "straight-through"),
         EstimatorSpec("gs", "gumbel-softmax", {"temperature": 1.0}),
         EstimatorSpec("stgs", "straight-through-gumbel", {"temperature": 0.5}),
-        EstimatorSpec("f2", "smoothing-f2", {"smoothing_beta": 5.0}),
-        EstimatorSpec("f3", "smoothing-f3", {"smoothing_beta": 5.0}),
+        EstimatorSpec("f2", "smoothing-f2", {"sharpness": 5.0}),
+        EstimatorSpec("f3", "smoothing-f3", {"sharpness": 5.0}),
     ]
     return {
         r["label"]: r
@@ -122,14 +122,14 @@ def test_training_summary_and_final_params():
             "seconds": 3.0,
             "test_neg_elbo": 200.0,
             "test_temperature": 1.0,
-            "test_smoothing_beta": 1.0,
+            "test_sharpness": 1.0,
         },
         {
             "epoch": 2,
             "seconds": 2.0,
             "test_neg_elbo": 150.0,
             "test_temperature": 0.7,
-            "test_smoothing_beta": 4.0,
+            "test_sharpness": 4.0,
             "test_relaxed_neg_elbo": 140.0,
         },
         {
@@ -137,7 +137,7 @@ def test_training_summary_and_final_params():
             "seconds": 2.5,
             "test_neg_elbo": 140.0,
             "test_temperature": 0.5,
-            "test_smoothing_beta": 10.0,
+            "test_sharpness": 10.0,
             "test_relaxed_neg_elbo": 130.0,
         },
     ]
@@ -153,7 +153,7 @@ def test_training_summary_and_final_params():
     config = BinaryVAEConfig(estimator="smoothing-f1", smoothing_base=2.0)
     spec = comparison.spec_for("f1", config, history)
     assert spec.estimator == "smoothing-f1"
-    assert spec.params == {"temperature": 0.5, "smoothing_beta": 10.0, "base": 2.0}
+    assert spec.params == {"temperature": 0.5, "sharpness": 10.0, "base": 2.0}
 
 
 def test_test_bounds_match_the_models_own_objective():
@@ -173,7 +173,7 @@ def test_test_bounds_match_the_models_own_objective():
                 for layer in model.encoder.modules()
                 if isinstance(layer, torch.nn.Linear)
             ][-1].weight.mul_(100)
-        params = {"temperature": 0.5, "smoothing_beta": 5.0, "base": math.e}
+        params = {"temperature": 0.5, "sharpness": 5.0, "base": math.e}
         out = comparison.test_bounds(model, x, params, num_samples=400, batch_size=20)
         # the exact hard bound by enumeration of all 2^6 states, per image
         states = torch.tensor(

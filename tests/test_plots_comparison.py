@@ -25,7 +25,7 @@ def rows():
     specs = [
         EstimatorSpec("naive (step function)", "naive"),
         EstimatorSpec("straight-through", "straight-through"),
-        EstimatorSpec("f2 beta 5", "smoothing-f2", {"smoothing_beta": 5.0}),
+        EstimatorSpec("f2 beta 5", "smoothing-f2", {"sharpness": 5.0}),
     ]
     return comparison.gradient_table(specs, logits, f, num_samples=500)
 

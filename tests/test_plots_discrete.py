@@ -31,7 +31,7 @@ def history(epochs=3, **extra):
             "epoch": e,
             "beta": min(1.0, e / 2),
             "test_temperature": max(0.5, 1.0 - 0.2 * e),
-            "test_smoothing_beta": 5.0,
+            "test_sharpness": 5.0,
             **extra,
         }
         for split in ("train", "test"):

@@ -21,7 +21,7 @@ def history(epochs=3, scale=1.0):
             "step": 600 * e,
             "test_hard_neg_elbo": 160.0 / e * scale,
             "test_relaxed_neg_elbo": 150.0 / e,
-            "test_smoothing_beta": 5.0,
+            "test_sharpness": 5.0,
         }
         for e in range(1, epochs + 1)
     ]

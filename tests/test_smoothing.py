@@ -150,7 +150,7 @@ def test_smooth_samples_have_the_bernoulli_mean_in_the_limit():
     torch.manual_seed(0)
     logits = torch.full((200_000,), 0.4)
     for name in NOTES:
-        z = sm.smooth(name, logits, beta=200.0)
+        z = sm.smooth(name, logits, sharpness=200.0)
         assert abs(z.mean().item() - torch.sigmoid(torch.tensor(0.4)).item()) < 0.01
     with pytest.raises(KeyError):
         sm.smooth("nope", logits, 1.0)
@@ -396,13 +396,13 @@ def test_slider_and_shipped_schedules_stay_inside_the_tested_betas():
     for name in pretrained.available():
         config = pretrained.load(name).model_config
         if getattr(config, "estimator", "").startswith(("smoothing", "dvae")):
-            start = config.smoothing_beta_start or config.smoothing_beta
-            reached |= {config.smoothing_beta, start}
+            start = config.sharpness_start or config.sharpness
+            reached |= {config.sharpness, start}
     assert min(BETAS) <= min(reached) and max(reached) <= max(BETAS), sorted(reached)
     # and no schedule reaches beta <= 0 (smooth() refuses it): a linear one from 0 is
     # refused
-    from vaebook.annealing import SmoothingSchedule
+    from vaebook.annealing import SharpnessSchedule
 
     for start, end in ((0.0, 10.0), (-1.0, 10.0), (1.0, 0.0)):
         with pytest.raises(ValueError, match="positive|> 0"):
-            SmoothingSchedule(end, start, "linear")
+            SharpnessSchedule(end, start, "linear")

@@ -181,9 +181,9 @@ def test_an_interrupted_run_resumed_has_the_same_history(data, tmp_path, kind):
             hidden=(32,),
             latent_dim=8,
             estimator="smoothing-f2",
-            smoothing_beta=10.0,
-            smoothing_beta_start=1.0,
-            smoothing_anneal="geometric",
+            sharpness=10.0,
+            sharpness_start=1.0,
+            sharpness_anneal="geometric",
         )
     else:
         model_config = BinaryVAEConfig(

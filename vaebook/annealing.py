@@ -4,7 +4,8 @@
   tau(t) = max(tau_min, tau_0 * exp(-r * t)), with t the training step rounded
   down to a multiple of ``every`` (the paper updates tau every N = 500 or 1000
   steps, r in {1e-5, 1e-4}, tau_min = 0.5).
-- Smoothing sharpness beta (DVAE and successors, notes 2.3): fixed, or moved from
+- The smoothing transformations' sharpness kappa (DVAE and successors, notes 2.3,
+  where it is written beta): fixed, or moved from
   ``start`` to ``end`` over the first ``fraction`` of training, linearly or
   geometrically.
 
@@ -18,15 +19,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-SMOOTHING_ANNEALS = ("none", "linear", "geometric")
+SHARPNESS_ANNEALS = ("none", "linear", "geometric")
 
 
 def positive_finite(name: str, value) -> float:
     """``value`` as a float if it is a finite number > 0, else a ValueError naming
     ``name``.
 
-    Temperatures and smoothing betas: nan would make every sample nan, inf a
-    uniform (temperature) or a step (beta) without saying so, 0 a division by zero.
+    Temperatures and sharpnesses: nan would make every sample nan, inf a uniform
+    (temperature) or a step (sharpness) without saying so, 0 a division by zero.
     """
     try:
         number = float(value)
@@ -92,10 +93,10 @@ class ExponentialDecay:
 
 
 @dataclass(frozen=True)
-class SmoothingSchedule:
-    """beta(progress): ``end`` throughout (``how="none"``), or from ``start`` to ``end``
-    over the first ``fraction`` of training (``"linear"`` or ``"geometric"``), then
-    ``end``."""
+class SharpnessSchedule:
+    """kappa(progress): ``end`` throughout (``how="none"``), or from ``start`` to
+    ``end`` over the first ``fraction`` of training (``"linear"`` or
+    ``"geometric"``), then ``end``."""
 
     end: float
     start: float | None = None
@@ -103,13 +104,13 @@ class SmoothingSchedule:
     fraction: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.how not in SMOOTHING_ANNEALS:
+        if self.how not in SHARPNESS_ANNEALS:
             raise ValueError(
-                f"smoothing anneal must be one of {SMOOTHING_ANNEALS}, got {self.how!r}"
+                f"sharpness_anneal must be one of {SHARPNESS_ANNEALS}, got {self.how!r}"
             )
-        positive_finite("smoothing beta (end)", self.end)
+        positive_finite("sharpness (end)", self.end)
         if self.start is not None:
-            positive_finite("smoothing beta start", self.start)
+            positive_finite("sharpness_start", self.start)
         if not 0 < self.fraction <= 1:
             raise ValueError(
                 f"fraction is a part of training in (0, 1], got {self.fraction}"
@@ -117,13 +118,13 @@ class SmoothingSchedule:
         if self.how != "none":
             if self.start is None or self.start == self.end:
                 raise ValueError(
-                    "annealing beta needs a start different from its end, got "
-                    f"start={self.start}, end={self.end}; use how='none' for a fixed "
-                    "beta"
+                    "annealing the sharpness needs a start different from its end, "
+                    f"got start={self.start}, end={self.end}; use how='none' for a "
+                    "fixed sharpness"
                 )
         if self.end <= 0 or (self.how != "none" and self.start <= 0):
             raise ValueError(
-                f"smoothing beta must be positive at both ends, got "
+                f"the sharpness must be positive at both ends, got "
                 f"start={self.start}, end={self.end}"
             )
 

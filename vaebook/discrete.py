@@ -16,7 +16,7 @@ Estimators are registered by name. A **Bernoulli estimator** maps
 z ~ Bernoulli(sigmoid(logits)); a **categorical estimator** maps
 ``(logits (..., K, C), params) -> z (..., K, C)``, one-hot or relaxed. ``params``
 holds the current (already annealed) hyperparameters, e.g.
-``{"temperature": 0.7, "smoothing_beta": 5.0, "base": e}``; each estimator reads
+``{"temperature": 0.7, "sharpness": 5.0, "base": e}``; each estimator reads
 what it needs.
 
 - ``naive``: the step function z = 1[u >= 1 - p] of uniform noise (notes 2): the
@@ -35,7 +35,8 @@ what it needs.
   Estimators flagged ``score_function = True`` get that treatment.
 - ``smoothing-f1``, ``smoothing-f2``, ``smoothing-f3`` and the published
   ``dvae-spike-exp``, ``dvaepp-overlapping-exp``, ``dvae-sharp-power`` (notes 2.3;
-  :mod:`vaebook.smoothing`): zeta = f(beta, p, u), continuous in [0, 1].
+  :mod:`vaebook.smoothing`): zeta = f(kappa, p, u), continuous in [0, 1], kappa the
+  sharpness.
 
 Enumeration, per-sample gradients and their bias and variance (what the chapters
 measure) live in :mod:`vaebook.experiments.enumeration`.
@@ -292,7 +293,7 @@ def relaxed_distribution(
 
 
 class Smoothed(D.Distribution):
-    """zeta = f(beta, sigmoid(logits), u), u ~ U(0, 1): a smoothing transformation of
+    """zeta = f(kappa, sigmoid(logits), u), u ~ U(0, 1): a smoothing transformation of
     :mod:`vaebook.smoothing` (notes 2.3; DVAE, DVAE++, DVAE#) as a distribution on
     [0, 1].
 
@@ -310,7 +311,7 @@ class Smoothed(D.Distribution):
         self,
         name: str,
         logits: torch.Tensor,
-        beta: float,
+        sharpness: float,
         base: float = math.e,
         validate_args=None,
     ):
@@ -319,7 +320,7 @@ class Smoothed(D.Distribution):
                 f"unknown smoother {name!r}; known: {sorted(smoothing.SMOOTHERS)}"
             )
         self.name, self.logits = name, logits
-        self.beta = positive_finite("smoothing beta", beta)
+        self.sharpness = positive_finite("sharpness", sharpness)
         self.base = positive_finite("smoothing base", base)
         if name == "smoothing-f1" and self.base == 1:
             raise ValueError("the f1 smoother's base must be a number > 0 other than 1")
@@ -328,13 +329,13 @@ class Smoothed(D.Distribution):
     @property
     def mean(self) -> torch.Tensor:
         return smoothing.expected_value(
-            self.name, self.beta, torch.sigmoid(self.logits), self.base
+            self.name, self.sharpness, torch.sigmoid(self.logits), self.base
         )
 
     def rsample(self, sample_shape=()) -> torch.Tensor:
         logits = self.logits.expand(*sample_shape, *self.logits.shape)
         extra = {"base": self.base} if self.name == "smoothing-f1" else {}
-        return smoothing.smooth(self.name, logits, self.beta, **extra)
+        return smoothing.smooth(self.name, logits, self.sharpness, **extra)
 
     def sample(self, sample_shape=()) -> torch.Tensor:
         with torch.no_grad():
@@ -342,14 +343,15 @@ class Smoothed(D.Distribution):
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         q = torch.sigmoid(self.logits)
-        beta = self.beta
+        kappa = self.sharpness
         if self.name == "dvaepp-overlapping-exp":
-            # r(zeta|0) = beta e^(-beta zeta) / (1 - e^-beta), r(zeta|1) = r(1 - zeta|0)
-            log_norm = math.log(beta) - math.log(-math.expm1(-beta))
-            r0, r1 = log_norm - beta * value, log_norm - beta * (1 - value)
+            # r(zeta|0) = kappa e^(-kappa zeta) / (1 - e^-kappa),
+            # r(zeta|1) = r(1 - zeta|0)
+            log_norm = math.log(kappa) - math.log(-math.expm1(-kappa))
+            r0, r1 = log_norm - kappa * value, log_norm - kappa * (1 - value)
         elif self.name == "dvae-sharp-power":
             # r(zeta|0) = lam zeta^(lam - 1), r(zeta|1) = r(1 - zeta|0)
-            lam = 1.0 / beta
+            lam = 1.0 / kappa
             r0 = math.log(lam) + (lam - 1) * torch.log(value)
             r1 = math.log(lam) + (lam - 1) * torch.log1p(-value)
         else:
@@ -400,11 +402,11 @@ def score_function_bernoulli(logits: torch.Tensor, params: dict) -> ScoreFunctio
 def _smoothing_estimator(name: str) -> Callable:
     def make(logits: torch.Tensor, params: dict) -> Smoothed:
         return Smoothed(
-            name, logits, params.get("smoothing_beta"), params.get("base", math.e)
+            name, logits, params.get("sharpness"), params.get("base", math.e)
         )
 
     make.__doc__ = (
-        f"zeta = {name}(beta, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
+        f"zeta = {name}(kappa, sigmoid(logits), u), u ~ U(0, 1) (vaebook.smoothing)."
     )
     return make
 

@@ -22,7 +22,7 @@ from torch import distributions as D
 from torch import nn
 
 from ._moved import forward_moved
-from .annealing import ExponentialDecay, SmoothingSchedule
+from .annealing import ExponentialDecay, SharpnessSchedule
 from .discrete import (
     CATEGORICAL_ESTIMATORS,
     ESTIMATORS,
@@ -41,41 +41,19 @@ from .registry import register
 
 
 @dataclass
-class _ScheduleFields:
-    """Hyperparameters shared by both discrete VAEs, each with its schedule."""
+class _TemperatureFields:
+    """The Gumbel-softmax temperature tau and its schedule, and the score function's
+    baseline: the estimator fields of both discrete VAEs."""
 
     temperature: float = 1.0  # tau_0 of the Gumbel-softmax
     temperature_min: float = 0.5  # its floor (Jang et al.: 0.5)
-    anneal_rate: float = (
-        1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0 keeps tau fixed
-    )
-    anneal_every: int = (
-        500  # steps between temperature updates (Jang et al.: 500 or 1000)
-    )
-    smoothing_beta: float = (
-        5.0  # final sharpness of a smoothing transformation (notes 2.3)
-    )
-    smoothing_beta_start: float | None = None  # where an annealed beta starts
-    smoothing_anneal: str = "none"  # none (beta fixed) | linear | geometric
-    smoothing_anneal_fraction: float = (
-        1.0  # part of training over which beta moves to its end
-    )
-    smoothing_base: float = math.e  # the base a of the f1 smoother
-    baseline_decay: float = (
-        0.99  # running-mean baseline of the score-function estimator
-    )
+    anneal_rate: float = 1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0: fixed
+    anneal_every: int = 500  # steps between tau updates (Jang et al.: 500 or 1000)
+    baseline_decay: float = 0.99  # running-mean baseline of the score function
 
     def temperature_schedule(self) -> ExponentialDecay:
         return ExponentialDecay(
             self.temperature, self.temperature_min, self.anneal_rate, self.anneal_every
-        )
-
-    def smoothing_schedule(self) -> SmoothingSchedule:
-        return SmoothingSchedule(
-            self.smoothing_beta,
-            self.smoothing_beta_start,
-            self.smoothing_anneal,
-            self.smoothing_anneal_fraction,
         )
 
     def check(self, estimators: dict) -> None:
@@ -94,21 +72,43 @@ class _ScheduleFields:
             raise ValueError(
                 f"baseline_decay must be in [0, 1), got {self.baseline_decay}"
             )
+        self.temperature_schedule()  # raises on a bad tau or a schedule that cannot
+        # anneal
+
+
+@dataclass
+class _SharpnessFields:
+    """The smoothing transformations' sharpness kappa (notes 2.3; the notes' beta)
+    and its schedule: Bernoulli latents only."""
+
+    sharpness: float = 5.0  # kappa at the end of its schedule (fixed if none)
+    sharpness_start: float | None = None  # where an annealed kappa starts
+    sharpness_anneal: str = "none"  # none (kappa fixed) | linear | geometric
+    sharpness_anneal_fraction: float = 1.0  # part of training kappa moves over
+    smoothing_base: float = math.e  # the base a of the f1 smoother
+
+    def sharpness_schedule(self) -> SharpnessSchedule:
+        return SharpnessSchedule(
+            self.sharpness,
+            self.sharpness_start,
+            self.sharpness_anneal,
+            self.sharpness_anneal_fraction,
+        )
+
+    def check(self, estimators: dict) -> None:
+        super().check(estimators)
         if not (math.isfinite(self.smoothing_base) and self.smoothing_base > 1):
             raise ValueError(
-                "smoothing_base (the f1 smoother's a) must be a finite "
-                "number > 1, "
+                "smoothing_base (the f1 smoother's a) must be a finite number > 1, "
                 f"got {self.smoothing_base}"
             )
-        # both raise on a non-finite or non-positive temperature or beta, and on a
-        # schedule that cannot anneal
-        self.temperature_schedule()
-        self.smoothing_schedule()
+        self.sharpness_schedule()  # raises on a bad kappa or a schedule that cannot
+        # anneal
 
 
 @register("binary-vae")
 @dataclass
-class BinaryVAEConfig(_ScheduleFields):
+class BinaryVAEConfig(_SharpnessFields, _TemperatureFields):
     """K Bernoulli latents, prior Bernoulli(1/2)^K, MLP encoder/decoder, Bernoulli
     pixels."""
 
@@ -129,7 +129,7 @@ class BinaryVAEConfig(_ScheduleFields):
 
 @register("categorical-vae")
 @dataclass
-class CategoricalVAEConfig(_ScheduleFields):
+class CategoricalVAEConfig(_TemperatureFields):
     """K one-hot latents with C classes each (Jang et al.: 20 x 10), uniform prior."""
 
     hidden: tuple[int, ...] = (512, 256)
@@ -160,7 +160,7 @@ class DiscreteVAE(nn.Module):
     (B,): ``neg_elbo`` (the one optimized in training, the discrete one in eval),
     ``hard_neg_elbo`` (decoded from an exact discrete sample of q),
     ``relaxed_neg_elbo`` (decoded from the estimator's z), ``log_px_given_z``, ``kl``
-    (closed form), and the current ``temperature`` and ``smoothing_beta``.
+    (closed form), and the current ``temperature`` (and ``sharpness``, binary).
     """
 
     categorical = False
@@ -179,17 +179,12 @@ class DiscreteVAE(nn.Module):
         )  # running mean of log p(x|z), score function
         self.register_buffer("baseline_set", torch.tensor(False))
         self.temperature_schedule = config.temperature_schedule()
-        self.smoothing_schedule = config.smoothing_schedule()
         self.estimator = get_estimator(config.estimator, self.categorical)
 
     def hyperparameters(self, state) -> dict:
         """The estimator's params at this point of training (``state``: a
         TrainState)."""
-        return {
-            "temperature": self.temperature_schedule(state.step),
-            "smoothing_beta": self.smoothing_schedule(state.progress),
-            "base": self.config.smoothing_base,
-        }
+        return {"temperature": self.temperature_schedule(state.step)}
 
     def encoder_logits(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -248,8 +243,7 @@ class DiscreteVAE(nn.Module):
             kl.detach(),
             hard_neg_elbo=hard,
             relaxed_neg_elbo=soft,
-            temperature=full * params["temperature"],
-            smoothing_beta=full * params["smoothing_beta"],
+            **{name: full * value for name, value in params.items() if name != "base"},
         )
 
     @torch.no_grad()
@@ -275,6 +269,14 @@ class BinaryVAE(DiscreteVAE):
 
     def __init__(self, config: BinaryVAEConfig):
         super().__init__(config, config.latent_dim)
+        self.sharpness_schedule = config.sharpness_schedule()
+
+    def hyperparameters(self, state) -> dict:
+        return {
+            **super().hyperparameters(state),
+            "sharpness": self.sharpness_schedule(state.progress),
+            "base": self.config.smoothing_base,
+        }
 
     @property
     def latent_dim(self) -> int:

@@ -44,7 +44,7 @@ from ..discrete_vae import BinaryVAEConfig
 from ..evaluation import active_units
 from ..models import VAEConfig
 from ..objectives import elbo, iw_bound
-from ..training import TrainConfig, TrainState, make_optimizer, resolve_device
+from ..training import TrainConfig, TrainState, fit, resolve_device
 from .comparison import SeedSpread, compare
 
 FOLDER = Path(__file__).resolve().parent.parent / "pretrained" / "lab"
@@ -126,10 +126,10 @@ class Setting:
             return BinaryVAEConfig(
                 **base,
                 estimator=f"smoothing-{self.smoother}",
-                smoothing_beta=self.sharpness_end,
-                smoothing_beta_start=self.sharpness_start,
-                smoothing_anneal=how,
-                smoothing_anneal_fraction=0.7,
+                sharpness=self.sharpness_end,
+                sharpness_start=self.sharpness_start,
+                sharpness_anneal=how,
+                sharpness_anneal_fraction=0.7,
             )
         floor = self.floor if self.rate > 0 else min(self.floor, self.start)
         return BinaryVAEConfig(
@@ -233,36 +233,33 @@ class Windows:
 # --- training: every run goes through one loop ---------------------------------------
 
 
-def _fit(model, config: TrainConfig, train, objective, callback, max_steps: int):
-    """Stand-in for ``training.fit(model, config, train, test=False, objective=...,
-    callback=...)`` with a step budget: seeded, the same batches and optimizer, and
-    ``callback(state, out)`` after every step (True stops). Returns the final state."""
-    torch.manual_seed(config.seed)
-    model.to(resolve_device(config.device)).train()
-    optimizer = make_optimizer(model, config.lr)
-    state = TrainState(config, total_steps=max_steps, started=time.perf_counter())
-    while True:
-        for x in train.batches(config.batch_size, epoch=state.epoch):
-            out = objective(model, x, state)
-            optimizer.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            optimizer.step()
-            state.step += 1
-            if callback(state, out) or state.step >= max_steps:
-                model.eval()
-                return state
-        state.epoch += 1
-
-
-def _train_config(config: LabConfig, seed: int, device, warmup: float = 0.0):
+def _train_config(
+    config: LabConfig, steps: int, seed: int, device, warmup: float = 0.0
+) -> TrainConfig:
+    """The :func:`vaebook.training.fit` config of a lab run: ``steps`` optimizer
+    steps (``epochs`` only bounds them), Adam, dynamic binarization, ``seed``."""
     return TrainConfig(
-        epochs=1,
+        epochs=steps,
+        max_steps=steps,
         batch_size=config.batch_size,
         lr=config.lr,
         beta_warmup=warmup,
         seed=seed,
         device=str(device),
     )
+
+
+def _fit(model, config: TrainConfig, train, objective, callback) -> TrainState:
+    """Train through :func:`vaebook.training.fit` (no test pass, no progress bar:
+    the lab records its own windows in ``callback``); returns the final state."""
+    final = {}
+
+    def record(state, out):
+        final["state"] = state
+        return callback(state, out)
+
+    fit(model, config, train, False, objective, callback=record, progress=False)
+    return final["state"]
 
 
 def model_objective(model, x: torch.Tensor, state: TrainState) -> dict:
@@ -306,7 +303,7 @@ class DiscreteRecorder:
         if self.windows.add(state.step, out):
             params = self.model.hyperparameters(state)
             self.windows.rows["temperature"].append(round(params["temperature"], 6))
-            self.windows.rows["sharpness"].append(round(params["smoothing_beta"], 6))
+            self.windows.rows["sharpness"].append(round(params.get("sharpness", 0), 6))
             if self.on_window is not None:
                 self.on_window(self.run())
         if state.step in self.variance_at:
@@ -356,9 +353,9 @@ def discrete_run(
     recorder = DiscreteRecorder(
         model, config, test[: config.batch_size], time_limit, on_window, stop
     )
-    cfg = _train_config(config, seed, device)
+    cfg = _train_config(config, config.steps, seed, device)
     recorder.measure(TrainState(cfg, total_steps=config.steps))  # step 0
-    state = _fit(model, cfg, train.to(device), model_objective, recorder, config.steps)
+    state = _fit(model, cfg, train.to(device), model_objective, recorder)
     run = {"setting": asdict(setting), "key": setting.key, "seed": seed}
     run.update(kind="discrete", **recorder.run(), stopped=recorder.stopped)
     run["seconds"] = round(time.perf_counter() - recorder.started, 2)
@@ -378,7 +375,7 @@ def discrete_results(model, test: torch.Tensor, state: TrainState, config, seed:
         numbers[name], numbers[f"{name}_se"] = (round(v, 4) for v in mean_se(out[name]))
     params = model.hyperparameters(state)
     numbers["temperature"] = params["temperature"]
-    numbers["sharpness"] = params["smoothing_beta"]
+    numbers["sharpness"] = params.get("sharpness", 0.0)
     x = test[: config.num_images]
     recon = model.decode(model.encode(x).sample()).mean
     images = {"recon": _uint8(recon), "prior": _uint8(model.sample(config.num_images))}
@@ -477,10 +474,10 @@ def gaussian_run(
     steps = config.steps if iw else config.gaussian_steps
     every = config.log_every if iw else config.gaussian_log_every
     recorder = GaussianRecorder(model, every, test[: config.bound_images])
-    cfg = _train_config(config, seed, device, warmup)
+    cfg = _train_config(config, steps, seed, device, warmup)
     started = time.perf_counter()
     objective = gaussian_objective(free_bits, iw_samples or 1)
-    state = _fit(model, cfg, train.to(device), objective, recorder, steps)
+    state = _fit(model, cfg, train.to(device), objective, recorder)
     key = iw_key(iw_samples) if iw else gaussian_key(warmup, free_bits)
     run = {"key": key, "seed": seed, "kind": "iw" if iw else "gaussian"}
     run.update(warmup=warmup, free_bits=free_bits, iw_samples=iw_samples or 1)

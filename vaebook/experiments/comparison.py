@@ -144,11 +144,11 @@ def final_params(config, history: list[dict]) -> dict:
     """The estimator's hyperparameters at the end of training, as the last epoch's test
     pass used them."""
     last = history[-1]
-    return {
-        "temperature": float(last.get("test_temperature", config.temperature)),
-        "smoothing_beta": float(last.get("test_smoothing_beta", config.smoothing_beta)),
-        "base": config.smoothing_base,
-    }
+    params = {"temperature": float(last.get("test_temperature", config.temperature))}
+    if hasattr(config, "sharpness"):  # Bernoulli latents: the smoothers' kappa
+        params["sharpness"] = float(last.get("test_sharpness", config.sharpness))
+        params["base"] = config.smoothing_base
+    return params
 
 
 def spec_for(label: str, config, history: list[dict]) -> EstimatorSpec:

@@ -239,7 +239,7 @@ def smoother_curves(
         seeds.add(len(runs))
         _mean_and_range(ax, runs, "test_hard_neg_elbo", style, label)
         if any(f in label for f in NOTES):
-            _mean_and_range(ax_b, runs, "test_smoothing_beta", style)
+            _mean_and_range(ax_b, runs, "test_sharpness", style)
     if reference is not None:
         ax.axhline(
             reference, color="k", lw=1, ls=":", label=f"Jang et al.: {reference:g}"
