@@ -332,6 +332,7 @@ def fit(
     *,
     callback: Callable | None = None,
     init: bool = False,
+    progress: bool = True,
 ) -> History:
     """Train ``model`` in place and return its history.
 
@@ -353,7 +354,8 @@ def fit(
 
     ``callback(state, out)`` runs after every optimizer step with the
     :class:`TrainState` and the objective's output (detached tensors); returning True
-    stops training after that step.
+    stops training after that step. ``progress=False`` shows no progress bar (a
+    caller that draws its own, e.g. from a background thread).
 
     Seeds: ``config.seed`` seeds the noise of the objective and the data's
     binarization and order. The initial weights are the model's as given (a trained
@@ -371,7 +373,7 @@ def fit(
     ``time_limit``, whose schedules follow the clock).
     """
     run = _Run(model, config, train, test, objective, optimizer, init)
-    run.start(resume, callback, on_epoch)
+    run.start(resume, callback, on_epoch, progress)
     for epoch in range(run.first_epoch, config.epochs):
         run.begin_epoch(epoch)
         for x in run.train.batches(config.batch_size, epoch=epoch):
@@ -406,7 +408,7 @@ class _Run:
         self.count, self.window_start, self.lr = 0, time.perf_counter(), None
         self.steps_run = 0
 
-    def start(self, resume, callback, on_epoch) -> None:
+    def start(self, resume, callback, on_epoch, progress=True) -> None:
         """Restore a resumed run, open the progress bar, set a constant rate once."""
         config, state = self.config, self.state
         self.callback, self.on_epoch = callback, on_epoch
@@ -427,7 +429,7 @@ class _Run:
             desc=f"training {type(self.model).__name__}",
             unit="batch",
             mininterval=0.5,
-            disable=progress_disabled(),
+            disable=progress_disabled() or not progress,
         )
         self.constant_lr = config.lr_schedule == "constant"
         if self.constant_lr:
