@@ -115,7 +115,7 @@ def test_grid_has_every_slider_position_and_each_task_once():
                     assert run["key"] == f"tau_s{start:g}_r0" and "no annealing" in note
                 else:
                     assert run["key"] == lab.Setting(start, floor, rate).key
-    assert len(keys) == 27 + 18  # 24 annealed + 3 fixed temperatures, 3 x 6 kappas
+    assert len(keys) == 27 + 6  # 24 annealed + 3 fixed temperatures, 3 x 2 kappas
     ids = [lab.task_id(t) for t in lab.grid_tasks()]
     assert len(ids) == len(set(ids))
     for setting in lab.TEACHING.values():  # every verdict's setting has every seed

@@ -561,15 +561,19 @@ def grid_settings() -> list[Setting]:
 def lookup(grid: dict, start: float, floor: float, rate: float) -> tuple[dict, str]:
     """The shipped run for a slider position, and a note: a schedule with rate > 0 and
     floor >= start is refused by :class:`ExponentialDecay`; the note then says so and
-    the run shown is the constant temperature it would train with (rate 0)."""
+    the run shown is the constant temperature it would train with (rate 0). A run
+    the grid lacks (``grid["missing"]``) is said so, and the fixed one shown."""
     runs = grid["runs"]
+    fixed = runs[Setting(start, 0.5, 0.0).key]
     if rate == 0:
-        note = f"no annealing: tau = {start:g} throughout"
-        return runs[Setting(start, 0.5, 0.0).key], note
+        return fixed, f"no annealing: tau = {start:g} throughout"
     try:
-        return runs[Setting(start, floor, rate).key], ""
+        key = Setting(start, floor, rate).key
     except ValueError as err:
-        return runs[Setting(start, 0.5, 0.0).key], f"refused ({str(err).split(':')[0]})"
+        return fixed, f"refused ({str(err).split(':')[0]})"
+    if key not in runs:
+        return fixed, "not trained in this grid (see its 'missing'): tau fixed shown"
+    return runs[key], ""
 
 
 def run_id(key: str, seed: int) -> str:
@@ -578,23 +582,28 @@ def run_id(key: str, seed: int) -> str:
 
 
 def grid_tasks() -> list[tuple[str, object, int]]:
-    """Every run of the lab as (kind, args, seed), most needed first: the sliders'
-    runs (seed 0) and the extra seeds of the settings a verdict compares, then the
-    IW run with the largest K, the Gaussian runs' extra seeds, and last the extra
-    seeds of the other temperature schedules and of the IW runs."""
+    """Every run of the lab as (kind, args, seed), most needed first (a busy machine
+    may finish only the first ones): the temperature settings that the verdicts
+    compare (every seed), the Gaussian warm-up runs, f1 and f2 (every seed), the IW
+    runs, the other temperature schedules (the sliders), f3, and the extra seeds
+    of the Gaussian runs, the other temperature schedules and the IW runs."""
     tau = [s for s in grid_settings() if s.sharpness_end is None]
     sharp = [s for s in grid_settings() if s.sharpness_end is not None]
+    taught = list(TEACHING.values())
     gauss = [(w, fb) for fb in FREE_BITS for w in WARMUPS]
-    extra = SEEDS[1:]
-    tasks = [("discrete", s, 0) for s in tau] + [("gaussian", g, 0) for g in gauss]
-    tasks += [("discrete", s, seed) for seed in extra for s in TEACHING.values()]
-    tasks += [("discrete", s, 0) for s in sharp] + [("iw", 1, 0), ("iw", 5, 0)]
-    tasks += [("discrete", s, seed) for seed in extra for s in sharp]
-    tasks += [("iw", IW_SAMPLES[-1], 0)]
-    tasks += [("gaussian", g, seed) for seed in extra for g in GAUSSIAN_VERDICT]
-    taught = set(TEACHING.values())
-    tasks += [("discrete", s, e) for e in extra for s in tau if s not in taught]
-    tasks += [("iw", k, s) for k in (1, IW_SAMPLES[-1]) for s in extra]
+    tasks = [("discrete", s, seed) for seed in SEEDS for s in taught]
+    tasks += [("gaussian", g, 0) for g in gauss]
+    tasks += [
+        ("discrete", s, seed) for seed in SEEDS for s in sharp if s.smoother != "f3"
+    ]
+    tasks += [("iw", k, 0) for k in IW_SAMPLES]
+    tasks += [("discrete", s, 0) for s in tau if s not in taught]
+    tasks += [
+        ("discrete", s, seed) for seed in SEEDS for s in sharp if s.smoother == "f3"
+    ]
+    tasks += [("gaussian", g, seed) for seed in SEEDS[1:] for g in GAUSSIAN_VERDICT]
+    tasks += [("discrete", s, e) for e in SEEDS[1:] for s in tau if s not in taught]
+    tasks += [("iw", k, s) for k in (1, IW_SAMPLES[-1]) for s in SEEDS[1:]]
     return tasks
 
 
@@ -654,11 +663,16 @@ def claim(work: Path, name: str) -> bool:
     return True
 
 
-def train_missing(work: Path, config: LabConfig, device="auto", log=print) -> None:
-    """Train every task of :func:`grid_tasks` without a record in ``work``."""
+def train_missing(
+    work: Path, config: LabConfig, device="auto", log=print, only: str = ""
+) -> None:
+    """Train every task of :func:`grid_tasks` without a record in ``work`` (``only``:
+    comma-separated prefixes of the run names to take, e.g. ``gauss_,iw_k1``)."""
     work.mkdir(parents=True, exist_ok=True)
     device = str(resolve_device(device))
     tasks = grid_tasks()
+    if only:
+        tasks = [t for t in tasks if task_id(t).startswith(tuple(only.split(",")))]
     data: dict = {}
     for i, task in enumerate(tasks):
         if not claim(work, task_id(task)):
@@ -729,6 +743,28 @@ def verdict(grid: dict, a: str, b: str, value: str | Callable = "hard_neg_elbo")
     return compare(spread(grid, a, value), spread(grid, b, value))
 
 
+def seeds_table(grid: dict, settings: dict[str, str], value="hard_neg_elbo"):
+    """One row per named setting (label -> key): ``seeds``, the ``mean`` over them,
+    the seeds' ``range`` (text) and the largest evaluation ``SE``; and, against the
+    first row, the ``difference`` of the means and the book's verdict (``vs first``:
+    "lower", "higher" or "within noise", :func:`verdict`)."""
+    import pandas as pd
+
+    first = next(iter(settings.values()))
+    rows = {}
+    for label, key in settings.items():
+        s = spread(grid, key, value)
+        rows[label] = {
+            "seeds": len(s.values),
+            "mean": s.mean,
+            "range": f"{s.lo:.2f}-{s.hi:.2f}",
+            "SE": s.se,
+            "difference": s.mean - spread(grid, first, value).mean,
+            "vs first": "" if key == first else verdict(grid, key, first, value),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def load_grid(folder: str | Path = FOLDER) -> dict:
     """The shipped grid: ``grid.json`` plus ``images`` (name -> uint8 (N, 784))."""
     folder = Path(folder)
@@ -751,6 +787,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--assemble-only", action="store_true")
     parser.add_argument("--train-only", action="store_true")
+    parser.add_argument("--only", default="", help="run-name prefixes, comma-separated")
     parser.add_argument(
         "--command", default="python -m vaebook.experiments.annealing_lab"
     )
@@ -758,7 +795,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     config = LabConfig()
     if not args.assemble_only:
-        train_missing(args.work, config, args.device, lambda m: print(m, flush=True))
+        log = lambda m: print(m, flush=True)  # noqa: E731
+        train_missing(args.work, config, args.device, log, args.only)
     if args.train_only:
         return
     grid = assemble(args.work, args.out, config, args.command)

@@ -14,10 +14,13 @@ Only ipywidgets API that 7.6 has is used (Colab ships 7.x).
 
 from __future__ import annotations
 
+import argparse
 import html
 import io
+import json
 import threading
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 
@@ -26,15 +29,18 @@ from ..plots.lab import LIVE, ScheduleFigure, live_summary, temperature_draw
 from ..training import resolve_device
 from .annealing_lab import (
     FLOORS,
+    FOLDER,
     RATES,
     STARTS,
     LabConfig,
     Setting,
     discrete_run,
+    load_grid,
     lookup,
     test_images,
 )
 
+INITIAL = {"start": 2.0, "floor": 0.5, "rate": 5e-3}  # a schedule that anneals
 REDRAW_S = 0.5  # at most two redraws a second: a render costs 50-200 ms on 2 cores
 
 
@@ -77,7 +83,10 @@ class LiveControl:
         layout = widgets.Layout(width="20em")
         self.sliders = {
             name: widgets.SelectionSlider(
-                options=list(values), value=values[1], description=name, layout=layout
+                options=list(values),
+                value=INITIAL[name],
+                description=name,
+                layout=layout,
             )
             for name, values in (("start", STARTS), ("floor", FLOORS), ("rate", RATES))
         }
@@ -171,6 +180,7 @@ class LiveControl:
         """Say what the run did, in the bar's colour, the status line and the figure."""
         shipped = self.grid["runs"][run["key"]]
         run["summary"] = live_summary(run, shipped, seconds)
+        run["wall_seconds"] = round(seconds, 2)  # click to result, data loaded
         self.live_runs.append(run)
         steps, total = run["steps"], self.config.steps
         if run["stopped"]:
@@ -183,8 +193,10 @@ class LiveControl:
             self.bar.bar_style = "success"
             head = f"done: {steps:,} steps in {seconds:.1f} s ({steps / seconds:.0f}/s)"
         self.bar.value = steps
-        style = f"color:{LIVE}"
-        self.status.value = f"<b>{head}</b><br><span style='{style}'>{html.escape(run['summary'])}</span>"
+        summary = html.escape(run["summary"])
+        self.status.value = (
+            f"<b>{head}</b><br><span style='color:{LIVE}'>{summary}</span>"
+        )
         self.figure.show_live(run, run["summary"])
         self.image.value = png(self.figure.fig)
 
@@ -201,3 +213,30 @@ def live_control(grid, seconds=60.0, device="auto", config=None, train=None):
     control = LiveControl(grid, seconds, device, config, train)
     control.box.control = control
     return control.box
+
+
+def record_example(grid: dict, path: Path, device="cpu") -> dict:
+    """Click the control once, headless, at its initial setting, and save the live run
+    (no images) as ``path``: the book's still of what the control shows."""
+    control = LiveControl(grid, seconds=3600, device=device)
+    control.ensure_data()
+    control.click()
+    control.wait()
+    run = dict(control.live_runs[-1])
+    run.pop("images", None)
+    run["device"] = str(control.device)
+    path.write_text(json.dumps(run))
+    return run
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="record the live control's still")
+    parser.add_argument("--example", type=Path, default=FOLDER / "live.json")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    run = record_example(load_grid(), args.example, args.device)
+    print(run["summary"], "->", args.example)
+
+
+if __name__ == "__main__":
+    main()

@@ -89,7 +89,7 @@ class ScheduleFigure:
     def __init__(self, grid: dict, param: str = "temperature", smoother=None):
         self.grid, self.param = grid, param
         self.runs = family_runs(grid, param, smoother)
-        self.fig = plt.figure(figsize=(WIDTH, 4.1))
+        self.fig = plt.figure(figsize=(WIDTH - 0.25, 4.1))
         gs = GridSpec(2, 3, figure=self.fig, height_ratios=[1.3, 1], hspace=0.55)
         gs.update(wspace=0.5)
         self.ax_s, self.ax_e, self.ax_v = (
@@ -105,14 +105,14 @@ class ScheduleFigure:
         self.ax_e.legend(
             handles=[self.cur["hard"], self.cur["relaxed"]],
             labels=["hard (exact z)", "relaxed"],
-            fontsize=FONT - 0.5,
+            fontsize=FONT,
             loc="upper right",
             handlelength=1.5,
         )
         self._images()
         self.title = self.fig.suptitle("", fontsize=FONT + 1, y=0.995)
-        self.note = self.fig.text(0.5, 0.875, "", ha="center", fontsize=FONT)
-        self.fig.subplots_adjust(left=0.09, right=0.98, top=0.84, bottom=0.01)
+        self.note = self.fig.text(0.5, 0.9, "", ha="center", va="top", fontsize=FONT)
+        self.fig.subplots_adjust(left=0.09, right=0.98, top=0.8, bottom=0.01)
 
     def _axes(self) -> None:
         symbol = "tau" if self.param == "temperature" else "kappa"
@@ -284,10 +284,10 @@ def control_still(grid: dict, live: dict, reference: dict, seconds: float):
 
 
 def live_summary(live: dict, shipped: dict, seconds: float) -> str:
-    """One line on a live run: steps, time, its test -ELBOs against the shipped run's."""
+    """One line on a live run: steps, time, test -ELBOs against the shipped run's."""
     t, s = live["test"], shipped["test"]
     return (
-        f"live (seed {live['seed']}): {live['steps']:,} steps in {seconds:.0f} s; "
+        f"live (seed {live['seed']}): {live['steps']:,} steps in {seconds:.0f} s\n"
         f"hard {t['hard_neg_elbo']:.2f} \u00b1 {t['hard_neg_elbo_se']:.2f} "
         f"(shipped {s['hard_neg_elbo']:.2f}), relaxed {t['relaxed_neg_elbo']:.2f} "
         f"(shipped {s['relaxed_neg_elbo']:.2f})"
@@ -312,7 +312,7 @@ def _units_panel(ax, runs: dict, steps: int, k: int):
     ax.plot(base["step"], base["active"], color="0.6", lw=1.0, label="no remedy")
     line = ax.plot([], [], color="C0", lw=1.8, label="this run")[0]
     end = ax.axvline(0, color="C3", ls=":", lw=1.2, label="warm-up ends")
-    ax.legend(fontsize=FONT - 0.5, loc="lower left")
+    ax.legend(fontsize=FONT, loc="lower left")
     return line, end
 
 
@@ -383,7 +383,7 @@ def _activity_panel(ax, runs: dict, k: int):
     ax.axhline(ACTIVE_THRESHOLD, color="0.4", ls="--", lw=1)
     edge = np.array(ax.get_xlim())
     ax.plot(edge, 2 * edge, color="C3", ls=":", lw=1.2, label="A_k = 2 KL_k")
-    ax.legend(fontsize=FONT - 0.5, loc="lower right")
+    ax.legend(fontsize=FONT, loc="lower right")
     return dots
 
 
@@ -403,7 +403,7 @@ def iw_bounds(grid: dict, title: str = ""):
         ax.errorbar(s, values, yerr=ses, fmt="o-", color=f"C{i}", ms=4, label=label)
     ax.set_xscale("log")
     _style(ax, "S (importance samples at test time)", "-L_S (nats, test)")
-    ax.legend(fontsize=FONT - 0.5)
+    ax.legend(fontsize=FONT)
     ax.set_title(title or "the bound tightens with S", fontsize=FONT)
     fig.tight_layout()
     return fig
