@@ -9,6 +9,7 @@ this process, interleaved round by round, and the ratio is printed (machines dif
 a ratio in one run does not).
 
 Usage: python benchmarks/live_control.py [--steps 1000] [--rounds 3] [--device cpu]
+       [--grid vaebook/pretrained/lab]
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--grid", default=str(lab.FOLDER), help="a lab grid folder")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    grid = lab.load_grid()
+    grid = lab.load_grid(args.grid)
     config = lab_control.grid_config(grid)
     train = BinarizedMNIST.load("train", "dynamic", 0, device)
     rates = {"bare step": [], "live control": []}

@@ -176,7 +176,7 @@ def test_gaussian_runs_short(train):
     assert bounds["1"][0] == pytest.approx(t["neg_elbo"], abs=4 * bounds["1"][1])
     iw = lab.gaussian_run(iw_samples=5, config=TINY, device="cpu", train=train)
     assert iw["key"] == "iw_k5" and iw["steps"] == TINY.steps
-    with pytest.raises(ValueError, match="warm-up"):
+    with pytest.raises(ValueError, match="no warm-up"):
         lab.gaussian_run(0.5, 0.0, 5, TINY, "cpu", train)
 
 
@@ -236,14 +236,17 @@ def test_shipped_grid_is_small_and_says_what_is_missing(grid):
     ids = {lab.task_id(t) for t in lab.grid_tasks()}
     assert set(grid["runs"]) | set(grid["missing"]) == ids
     assert not set(grid["runs"]) & set(grid["missing"])
-    for setting in lab.grid_settings():  # every slider position has its run
+    for setting in lab.TEACHING.values():  # the verdicts' settings came first
         assert setting.key in grid["runs"]
     assert grid["config"] == json.loads(json.dumps(lab.asdict(lab.LabConfig())))
 
 
 def test_shipped_runs_follow_their_schedules(grid):
     for setting in lab.grid_settings():
-        run = grid["runs"][setting.key]
+        run = grid["runs"].get(setting.key)
+        if run is None:
+            assert setting.key in grid["missing"]
+            continue
         assert run["steps"] == grid["config"]["steps"] and not run["stopped"]
         if setting.sharpness_end is not None:
             assert run["curves"]["sharpness"][-1] == pytest.approx(

@@ -126,8 +126,8 @@ def test_control_still_says_what_the_live_run_reached(grid):
 
 def test_sharpness_warmup_iw_and_teaching_figures_fit(grid):
     draw = lab_plots.sharpness_draw(grid)
-    fig = draw("f1", 5.0, "from 1")
-    assert draw("f3", 5.0, "fixed") is not None and problems(fig) == []
+    fig = draw("f1", "from 1")
+    assert draw("f3", "fixed") is not None and problems(fig) == []
     warm = lab_plots.warmup_draw(grid)
     fig = warm(0.5, 0.0)
     assert warm(0.0, 0.25) is fig and problems(fig) == []
@@ -142,3 +142,7 @@ def test_a_missing_run_is_said_not_crashed_on(grid):
     del partial["runs"]["tau_s2_f0.2_r0.05"]
     run, note = lab.lookup(partial, 2.0, 0.2, 5e-2)
     assert run["key"] == "tau_s2_r0" and "not trained" in note
+    del partial["runs"][lab.gaussian_key(0.5, 0.25)]
+    fig = lab_plots.warmup_draw(partial)(0.5, 0.25)
+    assert "not trained" in fig._suptitle.get_text()
+    plt.close("all")

@@ -262,6 +262,15 @@ def _fit(model, config: TrainConfig, train, objective, callback) -> TrainState:
     return final["state"]
 
 
+def _data(config: LabConfig, device, seed: int, train, test):
+    """The training split (MNIST, dynamic binarization from ``seed``, unless given)
+    and the test images, on ``device``."""
+    if train is None:
+        train = BinarizedMNIST.load("train", "dynamic", seed)
+    test = test_images(config, device) if test is None else test.to(device)
+    return train.to(device), test
+
+
 def model_objective(model, x: torch.Tensor, state: TrainState) -> dict:
     return model.objective(x, state)
 
@@ -346,16 +355,13 @@ def discrete_run(
     torch.manual_seed(seed)
     model = setting.model_config(config.hidden, config.binary_latents).build()
     model = model.to(device).train()
-    train = (
-        train if train is not None else BinarizedMNIST.load("train", "dynamic", seed)
-    )
-    test = test_images(config, device) if test is None else test.to(device)
+    train, test = _data(config, device, seed, train, test)
     recorder = DiscreteRecorder(
         model, config, test[: config.batch_size], time_limit, on_window, stop
     )
     cfg = _train_config(config, config.steps, seed, device)
     recorder.measure(TrainState(cfg, total_steps=config.steps))  # step 0
-    state = _fit(model, cfg, train.to(device), model_objective, recorder)
+    state = _fit(model, cfg, train, model_objective, recorder)
     run = {"setting": asdict(setting), "key": setting.key, "seed": seed}
     run.update(kind="discrete", **recorder.run(), stopped=recorder.stopped)
     run["seconds"] = round(time.perf_counter() - recorder.started, 2)
@@ -450,41 +456,31 @@ def gaussian_run(
     """Train the lab's Gaussian VAE (784-hidden-50, tanh).
 
     ``iw_samples`` None: ``config.gaussian_steps`` steps of -E_q log p(x|z) +
-    beta(t) * free-bits KL (beta ramped linearly from 0 to 1 over the first
-    ``warmup`` fraction of the steps; key :func:`gaussian_key`). ``iw_samples = K``:
-    ``config.steps`` steps of the importance-weighted bound -L_K (K = 1: the ELBO;
-    no warm-up, no free bits; key :func:`iw_key`). The curve ``neg_elbo`` is the
-    training objective's bound (-L_K for K > 1).
-    """
+    beta(t) free-bits KL, beta from 0 to 1 over the first ``warmup`` of the steps
+    (:func:`gaussian_key`). ``iw_samples = K``: ``config.steps`` steps of -L_K, no
+    warm-up or free bits (:func:`iw_key`); the curve ``neg_elbo`` is then -L_K."""
     iw = iw_samples is not None
     if iw and (iw_samples < 1 or warmup or free_bits):
-        raise ValueError(
-            "iw_samples must be >= 1, and K > 1 is trained without warm-up and "
-            f"free bits; got K={iw_samples}, warmup={warmup}, free_bits={free_bits}"
-        )
+        raise ValueError(f"an IW run (K={iw_samples}) has no warm-up or free bits")
     config = config or LabConfig()
     device = resolve_device(device)
     torch.manual_seed(seed)
     model = VAEConfig(hidden=tuple(config.hidden), latent_dim=config.gaussian_latents)
     model = model.build().to(device).train()
-    train = (
-        train if train is not None else BinarizedMNIST.load("train", "dynamic", seed)
-    )
-    test = test_images(config, device) if test is None else test.to(device)
+    train, test = _data(config, device, seed, train, test)
     steps = config.steps if iw else config.gaussian_steps
     every = config.log_every if iw else config.gaussian_log_every
     recorder = GaussianRecorder(model, every, test[: config.bound_images])
     cfg = _train_config(config, steps, seed, device, warmup)
     started = time.perf_counter()
     objective = gaussian_objective(free_bits, iw_samples or 1)
-    state = _fit(model, cfg, train.to(device), objective, recorder)
+    state = _fit(model, cfg, train, objective, recorder)
     key = iw_key(iw_samples) if iw else gaussian_key(warmup, free_bits)
     run = {"key": key, "seed": seed, "kind": "iw" if iw else "gaussian"}
     run.update(warmup=warmup, free_bits=free_bits, iw_samples=iw_samples or 1)
     run.update(curves=recorder.windows.rows, steps=state.step)
-    run["seconds"] = round(time.perf_counter() - started, 2)
-    run["test"] = gaussian_results(model, test, bound_samples, config, seed)
-    return run
+    run.update(seconds=round(time.perf_counter() - started, 2))
+    return run | {"test": gaussian_results(model, test, bound_samples, config, seed)}
 
 
 @torch.no_grad()

@@ -219,30 +219,30 @@ def temperature_draw(grid: dict, figure: ScheduleFigure | None = None):
     return draw
 
 
-def sharpness_draw(grid: dict):
-    """draw(smoother, kappa_end, schedule) for the smoothers f1, f2, f3: kappa fixed at
-    kappa_end, or moved geometrically from 1 over the first 70 % of the steps; grey:
-    the other schedule."""
-    figures = {f: ScheduleFigure(grid, "sharpness", f) for f in ("f1", "f2", "f3")}
-    for figure in list(figures.values())[1:]:
-        plt.close(figure.fig)
+def sharpness_draw(grid: dict, kappa_end: float = 5.0):
+    """draw(smoother, schedule) for the smoothers f1, f2, f3: kappa fixed at
+    ``kappa_end``, or moved geometrically from 1 over the first 70 % of the steps;
+    grey: the other schedule."""
+    figures = {}
     runs = grid["runs"]
 
-    def draw(smoother: str, kappa_end: float, schedule: str):
-        fixed = Setting(sharpness_end=kappa_end, smoother=smoother)
+    def draw(smoother: str, schedule: str):
+        if smoother not in figures:
+            figures[smoother] = ScheduleFigure(grid, "sharpness", smoother)
+            if len(figures) > 1:
+                plt.close(figures[smoother].fig)
+        fixed = Setting(sharpness_end=kappa_end, smoother=smoother).key
         annealed = Setting(
             sharpness_end=kappa_end, sharpness_start=1.0, smoother=smoother
-        )
+        ).key
         run, other = (fixed, annealed) if schedule == "fixed" else (annealed, fixed)
         how = (
             f"kappa fixed at {kappa_end:g}"
             if schedule == "fixed"
             else f"kappa from 1 to {kappa_end:g} (geometric, first 70 %)"
         )
-        figure = figures[smoother]
-        return figure.show(
-            runs[run.key], runs[other.key], f"smoother {smoother}, {how}"
-        )
+        title = f"smoother {smoother}, {how}"
+        return figures[smoother].show(runs[run], runs[other], title)
 
     return draw
 
@@ -335,25 +335,34 @@ def warmup_draw(grid: dict):
     title = fig.suptitle("", fontsize=FONT + 1)
     fig.tight_layout(rect=(0, 0, 1, 0.86))
 
-    def draw(warmup: float, free_bits: float):
-        run = runs[(warmup, free_bits)]
+    def draw(warmup: float, free_bits: float):  # every artist is moved in place
+        run = runs.get((warmup, free_bits))
+        if run is None:  # a run the grid lacks: say so, draw nothing of it
+            units.set_data([], [])
+            title.set_text(f"warm-up {warmup:g}, free bits {free_bits:g}: not trained")
+            return fig
         t, c = run["test"], run["curves"]
         units.set_data(c["step"], c["active"])
         end.set_xdata([warmup * steps] * 2)
         end.set_visible(warmup > 0)
         kl, act = np.array(t["kl_per_dim"]), np.array(t["activity"])
         active = act > ACTIVE_THRESHOLD
-        for bar, h, on in zip(bars, kl[np.argsort(-kl)], active[np.argsort(-kl)]):
-            bar.set_height(h)
-            bar.set_color("C0" if on else "0.7")
-        free.set_ydata([free_bits, free_bits])
-        free.set_visible(free_bits > 0)
+        _kl_bars(bars, kl, active)
+        free.set_ydata([free_bits, free_bits]), free.set_visible(free_bits > 0)
         dots.set_offsets(np.c_[np.maximum(kl, 1e-5), np.maximum(act, 1e-6)])
         dots.set_color(np.where(active, "C0", "0.6"))
         title.set_text(warmup_title(warmup, free_bits, t, k))
         return fig
 
     return draw
+
+
+def _kl_bars(bars, kl: np.ndarray, active: np.ndarray) -> None:
+    """Each dimension's KL, largest first; blue if the dimension is active."""
+    order = np.argsort(-kl)
+    for bar, height, on in zip(bars, kl[order], active[order]):
+        bar.set_height(height)
+        bar.set_color("C0" if on else "0.7")
 
 
 def warmup_title(warmup: float, free_bits: float, test: dict, k: int) -> str:
