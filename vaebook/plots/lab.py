@@ -308,7 +308,7 @@ def _units_panel(ax, runs: dict, steps: int, k: int):
     _style(ax, "step", "active units")
     ax.set_xlim(0, steps)
     ax.set_ylim(0, k + 2)
-    base = runs[(0.0, 0.0)]["curves"]
+    base = runs.get((0.0, 0.0), {"curves": {"step": [], "active": []}})["curves"]
     ax.plot(base["step"], base["active"], color="0.6", lw=1.0, label="no remedy")
     line = ax.plot([], [], color="C0", lw=1.8, label="this run")[0]
     end = ax.axvline(0, color="C3", ls=":", lw=1.2, label="warm-up ends")
