@@ -41,7 +41,7 @@ from .annealing_lab import (
 )
 
 INITIAL = {"start": 2.0, "floor": 0.5, "rate": 5e-3}  # a schedule that anneals
-REDRAW_S = 0.5  # at most two redraws a second: a render costs 50-200 ms on 2 cores
+REDRAW_S = 1.0  # at most one redraw a second: a render costs 50-200 ms on 2 cores
 
 
 def png(fig) -> bytes:
