@@ -355,6 +355,7 @@ def fit(
     *,
     callback: Callable | None = None,
     init: bool = False,
+    progress: bool = True,
 ) -> History:
     """Train ``model`` in place and return its history (see the module's text for
     stopping, seeds and resuming).
@@ -370,9 +371,11 @@ def fit(
     ``callback(state, out)``: after every optimizer step, with the objective's
     output detached; True stops training. ``init=True``: the initial weights are
     redrawn from ``config.seed`` (:func:`reinitialize`).
+    ``progress=False``: no progress bar (a caller that draws its own, e.g. from a
+    background thread).
     """
     run = _Run(model, config, train, test, objective, optimizer, init)
-    run.start(resume, callback, on_epoch)
+    run.start(resume, callback, on_epoch, progress)
     for epoch in range(run.first_epoch, config.epochs):
         run.begin_epoch(epoch)
         for x in run.train.batches(config.batch_size, epoch=epoch):
@@ -406,7 +409,7 @@ class _Run:
         self.sums: dict[str, torch.Tensor] = {}
         self.count, self.window_start, self.lr = 0, time.perf_counter(), None
 
-    def start(self, resume, callback, on_epoch) -> None:
+    def start(self, resume, callback, on_epoch, progress=True) -> None:
         """Restore a resumed run, open the progress bar, set a constant rate once."""
         config, state = self.config, self.state
         self.callback, self.on_epoch = callback, on_epoch
@@ -427,7 +430,7 @@ class _Run:
             desc=f"training {type(self.model).__name__}",
             unit="batch",
             mininterval=0.5,
-            disable=progress_disabled(),
+            disable=progress_disabled() or not progress,
         )
         self.constant_lr = config.lr_schedule == "constant"
         if self.constant_lr:

@@ -12,4 +12,8 @@ experiment would.
 - :mod:`~vaebook.experiments.comparison`: the estimator comparison
   (book/comparing_estimators).
 - :mod:`~vaebook.experiments.vq`: learned priors over VQ codes and the EMA k-means toy.
+- :mod:`~vaebook.experiments.annealing_lab`: the annealing lab's grid of short runs
+  (temperature and sharpness schedules, KL warm-up and free bits, the IW objective)
+  and its verdicts over seeds (book/annealing_lab);
+  :mod:`~vaebook.experiments.lab_control`: its live "train with these settings" control.
 """
