@@ -91,14 +91,14 @@ def test_temperature_sliders_update_one_figure_that_fits(grid):
     assert draw(1.0, 0.05, 5e-2) is first and problems(first) == []
     assert "145.00" in first._suptitle.get_text(), "test numbers with their SE"
     figure = lab_plots.ScheduleFigure(grid)
-    figure.show(grid["runs"]["tau_s1_r0"], None, "t", "")
+    figure.draw(grid["runs"]["tau_s1_r0"], None, "t", "")
     assert "refused" in lab.lookup(grid, 0.5, 0.5, 5e-3)[1]
     plt.close("all")
 
 
 def test_live_run_is_drawn_in_its_colour_on_axes_that_include_it(grid):
     figure = lab_plots.ScheduleFigure(grid)
-    figure.show(grid["runs"]["tau_s2_f0.2_r0.005"], None, "t")
+    figure.draw(grid["runs"]["tau_s2_f0.2_r0.005"], None, "t")
     live = discrete(lab.Setting(2.0, 0.2, 5e-3), seed=1, offset=400.0)  # far above
     figure.show_live(live, "live run")
     line = figure.live["hard"]

@@ -15,10 +15,8 @@ import numpy as np
 from matplotlib.gridspec import GridSpec
 
 from ..experiments.annealing_lab import ACTIVE_THRESHOLD, Setting, lookup
-from .style import MAX_WIDTH_IN as WIDTH
-from .style import SAFE_FONT_PT
+from .style import FONT, WIDTH, SliderFigure
 
-FONT = SAFE_FONT_PT + 0.5  # 9 pt: the book's smallest safe label size, and a margin
 SHOWN = 6  # test images, reconstructions and prior samples shown per run
 LIVE = "#d6008f"  # the live run: a magenta no shipped curve uses
 ELBO_TICKS = (100, 120, 140, 150, 160, 180, 200, 250, 300, 400, 500, 600)
@@ -78,10 +76,10 @@ def elbo_label(test: dict) -> str:
     )
 
 
-class ScheduleFigure:
+class ScheduleFigure(SliderFigure):
     """The lab's figure for one schedule (``"temperature"`` or ``"sharpness"``).
 
-    Built once (axes, limits, reference lines); :meth:`show` only moves artists, so a
+    Built once (axes, limits, reference lines); :meth:`draw` only moves artists, so a
     slider move costs one render. :meth:`show_live` draws a live run on top in
     :data:`LIVE`, widening the axes so that all of it (its first steps too) shows.
     """
@@ -168,7 +166,7 @@ class ScheduleFigure:
         v = run["variance"] if run else {"step": [], "value": []}
         lines["v"].set_data(v["step"], v["value"])
 
-    def show(self, run: dict, reference=None, title: str = "", note: str = ""):
+    def draw(self, run: dict, reference=None, title: str = "", note: str = ""):
         """Draw ``run`` (grey: ``reference``); returns the same Figure every time."""
         self._lines(self.cur, run)
         self._lines(self.ref, reference)
@@ -214,7 +212,7 @@ def temperature_draw(grid: dict, figure: ScheduleFigure | None = None):
         run, note = lookup(grid, start, floor, rate)
         reference, _ = lookup(grid, start, floor, 0.0)
         title = setting_title(start, floor, rate)
-        return figure.show(run, None if reference is run else reference, title, note)
+        return figure.draw(run, None if reference is run else reference, title, note)
 
     return draw
 
@@ -242,7 +240,7 @@ def sharpness_draw(grid: dict, kappa_end: float = 5.0):
             else f"kappa from 1 to {kappa_end:g} (geometric, first 70 %)"
         )
         title = f"smoother {smoother}, {how}"
-        return figures[smoother].show(runs[run], runs[other], title)
+        return figures[smoother].draw(runs[run], runs[other], title)
 
     return draw
 
@@ -278,7 +276,7 @@ def control_still(grid: dict, live: dict, reference: dict, seconds: float):
     setting and, in :data:`LIVE`, a run the control's training function trained."""
     figure = ScheduleFigure(grid, "temperature")
     s = live["setting"]
-    figure.show(reference, None, setting_title(s["start"], s["floor"], s["rate"]))
+    figure.draw(reference, None, setting_title(s["start"], s["floor"], s["rate"]))
     figure.show_live(live, live_summary(live, reference, seconds))
     return figure.fig
 
