@@ -287,13 +287,13 @@ ESTIMATORS = [  # name, label in the book, the estimator's options
         f"--estimator straight-through-gumbel {TAU_ANNEAL}",
     ),
     *[
-        (f"bin_{f}", f"{f} beta 5", f"--estimator smoothing-{f} {SHARPNESS_5}")
+        (f"bin_{f}", f"{f} kappa 5", f"--estimator smoothing-{f} {SHARPNESS_5}")
         for f in ("f1", "f2", "f3")
     ],
     *[
         (
             f"bin_{f}_anneal",
-            f"{f} beta annealed",
+            f"{f} kappa annealed",
             f"--estimator smoothing-{f} {SHARPNESS_ANNEAL}",
         )
         for f in ("f1", "f2", "f3")
@@ -333,7 +333,7 @@ HEADLINE = [  # name, model, options, label, note, ships
         "binary-vae",
         f"{BINARY} --estimator smoothing-f2 {SHARPNESS_ANNEAL} "
         f"{DISCRETE.format(60)} {DISCRETE_EVAL}",
-        "f2 beta annealed, 60 epochs",
+        "f2 kappa annealed, 60 epochs",
         "the comparison's bin_f2_anneal trained 60 epochs instead of 10",
         True,
     ),

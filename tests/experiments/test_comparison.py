@@ -282,7 +282,7 @@ def test_results_table_sorted_by_mean_with_relaxed_only_where_relaxed(runs):
     table = comparison.results_table(runs)
     assert list(table.index) == [
         "Gumbel-softmax tau 0.5",
-        "f2 beta 5",
+        "f2 kappa 5",
         "straight-through",
     ]
     st = table.loc["straight-through"]
@@ -291,13 +291,13 @@ def test_results_table_sorted_by_mean_with_relaxed_only_where_relaxed(runs):
     assert st["IW NLL"] == 123.5 and st["train s"] == 11.0
     assert math.isnan(st["relaxed -ELBO"])  # no relaxation
     assert table.loc["Gumbel-softmax tau 0.5", "relaxed -ELBO"] == 122.5
-    assert table.loc["f2 beta 5", "relaxed -ELBO"] == 134.0
+    assert table.loc["f2 kappa 5", "relaxed -ELBO"] == 134.0
 
 
 def test_ranking_table_judges_each_step(runs):
     ranking = comparison.ranking_table(runs)
-    assert list(ranking.index) == ["Gumbel-softmax tau 0.5", "f2 beta 5"]
-    assert list(ranking["next"]) == ["f2 beta 5", "straight-through"]
+    assert list(ranking.index) == ["Gumbel-softmax tau 0.5", "f2 kappa 5"]
+    assert list(ranking["next"]) == ["f2 kappa 5", "straight-through"]
     assert ranking["seeds' gap"].tolist() == pytest.approx([0.5, 135.0 - 134.9])
     assert ranking["noise"].tolist() == pytest.approx([0.8, 0.8])
     assert ranking["apart"].tolist() == [False, False]

@@ -25,7 +25,7 @@ def rows():
     specs = [
         EstimatorSpec("naive (step function)", "naive"),
         EstimatorSpec("straight-through", "straight-through"),
-        EstimatorSpec("f2 beta 5", "smoothing-f2", {"sharpness": 5.0}),
+        EstimatorSpec("f2 kappa 5", "smoothing-f2", {"sharpness": 5.0}),
     ]
     return comparison.gradient_table(specs, logits, f, num_samples=500)
 
@@ -45,7 +45,7 @@ def test_comparison_figure_groups_curves_and_fits_the_column(rows):
     curves = {
         "straight-through": ("straight-through", [history([150, 140, 130])] * 2),
         "score function + baseline": ("score-function", [history([190, 170, 160])]),
-        "f2 beta 5": (
+        "f2 kappa 5": (
             "smoothing-f2",
             [history([150, 141, 131]), history([152, 143, 133])],
         ),
@@ -56,7 +56,7 @@ def test_comparison_figure_groups_curves_and_fits_the_column(rows):
         "straight-through",
         "score function + baseline",
     ]
-    assert [t.get_text() for t in right.get_legend().get_texts()] == ["f2 beta 5"]
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["f2 kappa 5"]
     band = right.collections[0].get_paths()[0].vertices  # the seeds' range
     assert band[:, 1].min() == 131 and band[:, 1].max() == 152
     assert right.lines[0].get_xdata().tolist() == [600, 1200, 1800]
