@@ -6,17 +6,6 @@ size, a slider move changes it, the sliders do not move when a value label chang
 length, and a slow move shows the busy sign while the last frame stays.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import nbformat
-import pytest
-
-ROOT = Path(__file__).parents[2]
 CODE = """\
 import time
 import matplotlib.pyplot as plt
@@ -53,64 +42,9 @@ STATE_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lab")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(CODE)]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, folder / "live.ipynb")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    env.pop("VAEBOOK_STATIC", None)
-    command = [
-        str(Path(sys.executable).parent / "jupyter"),
-        "lab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--IdentityProvider.token=",
-        f"--ServerApp.root_dir={folder}",
-        "--LabApp.news_url=None",
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = open(folder / "server.log", "w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
-
-
-def test_live_sliders_in_jupyterlab(browser, lab):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            page.goto(f"{lab}/lab/tree/live.ipynb")
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-    page.wait_for_selector(".jp-Notebook .jp-InputArea-editor", timeout=120_000)
-    page.wait_for_selector("#jp-main-statusbar :text('Idle')", timeout=120_000)
+def test_live_sliders_in_jupyterlab(jupyterlab, open_notebook):
+    url, _ = jupyterlab([CODE])
+    page = open_notebook(url)
     page.click(".jp-Cell .jp-InputArea-editor")
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector(".jp-OutputArea img", timeout=120_000)
