@@ -67,17 +67,7 @@ def save_checkpoint(
     ``resume``: a :func:`vaebook.training.training_state` (float32 weights only,
     since resuming from rounded weights would not continue the same run).
     """
-    if resume is not None and dtype != "float32":
-        raise ValueError(
-            f"a resumable checkpoint keeps float32 weights, got dtype={dtype!r}"
-        )
-    if dtype not in STORAGE_DTYPES:
-        raise ValueError(f"dtype must be one of {STORAGE_DTYPES}, got {dtype!r}")
-    if not hasattr(model, "config") or not hasattr(type(model.config), "registry_name"):
-        raise TypeError(
-            f"{type(model).__name__} has no registered .config; it cannot "
-            "be rebuilt from a checkpoint"
-        )
+    _check_save_arguments(model, dtype, resume)
     state = encode_state(model.state_dict(), dtype)
     payload = {
         "format": FORMAT,
@@ -94,6 +84,28 @@ def save_checkpoint(
     if resume is not None:
         payload["resume"] = resume
     path = Path(path)
+    _write_atomically(payload, path)
+    return path
+
+
+def _check_save_arguments(model: torch.nn.Module, dtype: str, resume) -> None:
+    """The storage dtype is known (float32 for a resumable checkpoint) and the model
+    can be rebuilt from its registered config."""
+    if resume is not None and dtype != "float32":
+        raise ValueError(
+            f"a resumable checkpoint keeps float32 weights, got dtype={dtype!r}"
+        )
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"dtype must be one of {STORAGE_DTYPES}, got {dtype!r}")
+    if not hasattr(model, "config") or not hasattr(type(model.config), "registry_name"):
+        raise TypeError(
+            f"{type(model).__name__} has no registered .config; it cannot "
+            "be rebuilt from a checkpoint"
+        )
+
+
+def _write_atomically(payload: dict, path: Path) -> None:
+    """torch.save into a temporary file beside ``path``, fsync, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -108,7 +120,6 @@ def save_checkpoint(
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)  # the rename itself reaches the disk
-    return path
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -30,6 +30,26 @@ def evaluate(
     ``data``: :class:`vaebook.data.BinaryImages` or a tensor of images. The standard
     errors are std / sqrt(n) over the n images (``num_images``).
     """
+    _check_sample_counts(iw_samples, elbo_samples)
+    data = as_dataset(data, "test images")
+    check_data_dim(model, data, "evaluation")
+    model.eval()
+    device = next(model.parameters()).device
+    x_all = data.fixed().to(device)
+    batch_size = batch_size or max(1, min(len(x_all), 200_000 // iw_samples))
+    neg_elbo, nll = _per_image_bounds(
+        model, x_all, batch_size, iw_samples, elbo_samples
+    )
+    return {
+        **mean_and_se(neg_elbo=neg_elbo, iw_nll=nll),
+        "iw_samples": iw_samples,
+        "num_images": len(nll),
+        "data": data.describe(fixed=True),
+    }
+
+
+def _check_sample_counts(iw_samples, elbo_samples) -> None:
+    """Both sample counts are integers >= 1 (``iw_samples`` not a bool)."""
     if (
         isinstance(iw_samples, bool)
         or not isinstance(iw_samples, int)
@@ -38,14 +58,14 @@ def evaluate(
         raise ValueError(f"iw_samples must be an integer >= 1, got {iw_samples!r}")
     if elbo_samples < 1:
         raise ValueError(f"elbo_samples must be an integer >= 1, got {elbo_samples!r}")
-    data = as_dataset(data, "test images")
-    check_data_dim(model, data, "evaluation")
+
+
+def _per_image_bounds(
+    model, x_all: torch.Tensor, batch_size: int, iw_samples: int, elbo_samples: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """-ELBO and IW NLL per image (n,), batch by batch, with a progress bar."""
     from tqdm.auto import tqdm
 
-    model.eval()
-    device = next(model.parameters()).device
-    x_all = data.fixed().to(device)
-    batch_size = batch_size or max(1, min(len(x_all), 200_000 // iw_samples))
     neg_elbo, nll = [], []
     for x in tqdm(
         x_all.split(batch_size),
@@ -54,13 +74,7 @@ def evaluate(
     ):
         neg_elbo.append(-elbo(model, x, elbo_samples).elbo)
         nll.append(-iw_bound(model, x, iw_samples))
-    neg_elbo, nll = torch.cat(neg_elbo), torch.cat(nll)
-    return {
-        **mean_and_se(neg_elbo=neg_elbo, iw_nll=nll),
-        "iw_samples": iw_samples,
-        "num_images": len(nll),
-        "data": data.describe(fixed=True),
-    }
+    return torch.cat(neg_elbo), torch.cat(nll)
 
 
 def mean_and_se(**values: torch.Tensor) -> dict[str, float]:

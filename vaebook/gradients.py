@@ -126,28 +126,9 @@ def _gradients(
     Every sample gets its own copy of the parameters, so one backward pass of
     the summed surrogate yields all per-sample gradients at once.
     """
-    copies = {
-        k: torch.as_tensor(v)
-        .detach()
-        .expand(*sample_shape, *torch.as_tensor(v).shape)
-        .clone()
-        .requires_grad_(True)
-        for k, v in params.items()
-    }
+    copies = _per_sample_copies(params, sample_shape)
     q = make(**copies)
-    if estimator == "pathwise":
-        if not q.has_rsample:
-            raise ValueError(
-                f"{type(q).__name__} has no pathwise sampler (rsample); use "
-                "estimator='score'"
-            )
-        z = q.rsample()
-        surrogate = f(z)
-    else:
-        z = q.sample()
-        surrogate = score_function_surrogate(
-            f(z), q.log_prob(z), baseline, dim=len(sample_shape) - 1
-        )
+    surrogate = _surrogate(q, f, sample_shape, estimator, baseline)
     if surrogate.shape != q.batch_shape:
         raise ValueError(
             f"f(z) must have q's batch shape {tuple(q.batch_shape)} (one value per "
@@ -160,6 +141,35 @@ def _gradients(
         k: torch.zeros_like(c) if g is None else g
         for (k, c), g in zip(copies.items(), grads)
     }
+
+
+def _per_sample_copies(params: dict, sample_shape: tuple[int, ...]) -> dict:
+    """{name: a leaf tensor (*sample_shape, *param.shape), one copy per sample}."""
+    return {
+        k: torch.as_tensor(v)
+        .detach()
+        .expand(*sample_shape, *torch.as_tensor(v).shape)
+        .clone()
+        .requires_grad_(True)
+        for k, v in params.items()
+    }
+
+
+def _surrogate(q, f: Callable, sample_shape, estimator: str, baseline):
+    """One sample from ``q`` per copy and the surrogate whose gradient is the
+    estimate: f(z) for the pathwise estimator, the score-function surrogate else."""
+    if estimator == "pathwise":
+        if not q.has_rsample:
+            raise ValueError(
+                f"{type(q).__name__} has no pathwise sampler (rsample); use "
+                "estimator='score'"
+            )
+        z = q.rsample()
+        return f(z)
+    z = q.sample()
+    return score_function_surrogate(
+        f(z), q.log_prob(z), baseline, dim=len(sample_shape) - 1
+    )
 
 
 def per_sample_gradients(

@@ -53,6 +53,51 @@ LR_SCHEDULES = ("constant", "cosine")
 STOP_REASONS = ("finished", "max_steps", "time_limit", "callback")
 
 
+# TrainConfig's checks: (holds for config c, message formatted with c=config)
+CONFIG_RULES: list[tuple[Callable[["TrainConfig"], bool], str]] = [
+    (lambda c: c.epochs >= 1, "epochs must be at least 1, got {c.epochs}"),
+    (lambda c: c.batch_size >= 1, "batch_size must be at least 1, got {c.batch_size}"),
+    (lambda c: c.lr > 0, "lr must be positive, got {c.lr}"),
+    (
+        lambda c: c.lr_schedule in LR_SCHEDULES,
+        f"lr_schedule must be one of {LR_SCHEDULES}, got {{c.lr_schedule!r}}",
+    ),
+    (lambda c: c.beta >= 0, "beta (the KL weight) must be >= 0, got {c.beta}"),
+    (
+        lambda c: 0 <= c.beta_warmup <= 1,
+        "beta_warmup is a fraction of training in [0, 1], got {c.beta_warmup}",
+    ),
+    (
+        lambda c: c.num_samples >= 1,
+        "num_samples must be at least 1, got {c.num_samples}",
+    ),
+    (
+        lambda c: c.time_limit is None or c.time_limit > 0,
+        "time_limit must be positive seconds, got {c.time_limit}",
+    ),
+    (
+        lambda c: c.max_steps is None or c.max_steps >= 1,
+        "max_steps must be an integer >= 1 (or None), got {c.max_steps}",
+    ),
+    (
+        lambda c: c.log_every is None or c.log_every >= 1,
+        "log_every must be an integer >= 1 (or None), got {c.log_every}",
+    ),
+    (
+        lambda c: c.train_limit is None or c.train_limit >= 1,
+        "train_limit must be an integer >= 1 (or None), got {c.train_limit}",
+    ),
+    (
+        lambda c: c.test_limit is None or c.test_limit >= 1,
+        "test_limit must be an integer >= 1 (or None), got {c.test_limit}",
+    ),
+    (
+        lambda c: c.binarization in BINARIZATIONS,
+        f"binarization must be one of {BINARIZATIONS}, got {{c.binarization!r}}",
+    ),
+]
+
+
 @dataclass
 class TrainConfig:
     """How to train: saved in every checkpoint beside the model config.
@@ -89,57 +134,10 @@ class TrainConfig:
     log_every: int | None = None
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
-            (
-                self.batch_size >= 1,
-                f"batch_size must be at least 1, got {self.batch_size}",
-            ),
-            (self.lr > 0, f"lr must be positive, got {self.lr}"),
-            (
-                self.lr_schedule in LR_SCHEDULES,
-                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}",
-            ),
-            (self.beta >= 0, f"beta (the KL weight) must be >= 0, got {self.beta}"),
-            (
-                0 <= self.beta_warmup <= 1,
-                "beta_warmup is a fraction of training in [0, 1], got "
-                f"{self.beta_warmup}",
-            ),
-            (
-                self.num_samples >= 1,
-                f"num_samples must be at least 1, got {self.num_samples}",
-            ),
-            (
-                self.time_limit is None or self.time_limit > 0,
-                f"time_limit must be positive seconds, got {self.time_limit}",
-            ),
-            (
-                self.max_steps is None or self.max_steps >= 1,
-                f"max_steps must be an integer >= 1 (or None), got {self.max_steps}",
-            ),
-            (
-                self.log_every is None or self.log_every >= 1,
-                f"log_every must be an integer >= 1 (or None), got {self.log_every}",
-            ),
-            (
-                self.train_limit is None or self.train_limit >= 1,
-                "train_limit must be an integer >= 1 (or None), got "
-                f"{self.train_limit}",
-            ),
-            (
-                self.test_limit is None or self.test_limit >= 1,
-                f"test_limit must be an integer >= 1 (or None), got {self.test_limit}",
-            ),
-            (
-                self.binarization in BINARIZATIONS,
-                f"binarization must be one of {BINARIZATIONS}, got "
-                f"{self.binarization!r}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        # every rule is evaluated before the first failure is raised
+        failed = [message for ok, message in CONFIG_RULES if not ok(self)]
+        if failed:
+            raise ValueError(failed[0].format(c=self))
         resolve_device(self.device)  # fails early on a bad device name
 
 
@@ -376,14 +374,7 @@ def fit(
     """
     run = _Run(model, config, train, test, objective, optimizer, init)
     run.start(resume, callback, on_epoch, progress)
-    for epoch in range(run.first_epoch, config.epochs):
-        run.begin_epoch(epoch)
-        for x in run.train.batches(config.batch_size, epoch=epoch):
-            if run.step(x):
-                break
-        run.end_epoch()
-        if run.state.stopped is not None:
-            break
+    run.train_epochs()
     return run.finish()
 
 
@@ -443,6 +434,18 @@ class _Run:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.lr = lr
+
+    def train_epochs(self) -> None:
+        """The epochs from the first (after a resumed one) until done or stopped."""
+        config = self.config
+        for epoch in range(self.first_epoch, config.epochs):
+            self.begin_epoch(epoch)
+            for x in self.train.batches(config.batch_size, epoch=epoch):
+                if self.step(x):
+                    break
+            self.end_epoch()
+            if self.state.stopped is not None:
+                break
 
     def begin_epoch(self, epoch: int) -> None:
         self.state.epoch = epoch

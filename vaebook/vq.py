@@ -326,21 +326,31 @@ class VQVAE(nn.Module):
                 self.encode_continuous(x).detach().reshape(-1, cfg.code_dim)
             )
         terms, indices, z_e = self.losses(x)
-        if cfg.ema and self.training and torch.is_grad_enabled():
+        if self.training and torch.is_grad_enabled():
+            self._update_codebook(z_e.detach().reshape(-1, cfg.code_dim), indices)
+        return self._metrics(terms, indices, z_e)
+
+    def _update_codebook(self, vectors: torch.Tensor, indices: torch.Tensor) -> None:
+        """A training step's codebook updates: the EMA update (``ema``), then the
+        restart of dead codes (``restart_below``). ``vectors`` (B * L, C)."""
+        cfg = self.config
+        if cfg.ema:
             with torch.no_grad():
                 new = ema_update(
                     self.ema_cluster_size,
                     self.ema_embed_sum,
-                    z_e.detach().reshape(-1, cfg.code_dim),
+                    vectors,
                     indices.reshape(-1),
                     cfg.decay,
                     cfg.epsilon,
                 )
                 self.codebook.copy_(new)
-        if cfg.restart_below > 0 and self.training and torch.is_grad_enabled():
-            self.restart_dead_codes(
-                z_e.detach().reshape(-1, cfg.code_dim), indices.reshape(-1)
-            )
+        if cfg.restart_below > 0:
+            self.restart_dead_codes(vectors, indices.reshape(-1))
+
+    def _metrics(self, terms: VQLoss, indices: torch.Tensor, z_e: torch.Tensor):
+        """The loss and per-example metrics of :meth:`objective`."""
+        cfg = self.config
         counts = code_counts(indices, cfg.codebook_size)
         kl = torch.full_like(
             terms.reconstruction, self.num_positions * math.log(cfg.codebook_size)

@@ -114,27 +114,39 @@ def gradient_table(
     rows = []
     for i, spec in enumerate(specs):
         torch.manual_seed(seed + i)
-        if spec.estimator == "score-function-no-baseline":
-            samples = score_function_no_baseline(logits, f, num_samples)
-        else:
-            estimator = get_estimator(spec.estimator).at(**spec.params)
-            samples = gradient_samples(estimator, logits, f, num_samples)
+        samples = _spec_samples(spec, logits, f, num_samples)
         stats = bias_and_variance(samples.detach(), exact)
-        rows.append(
-            {
-                "label": spec.label,
-                "estimator": spec.estimator,
-                "params": dict(spec.params),
-                **stats,
-                "bias_in_se": stats["bias_norm"] / stats["mean_se_norm"]
-                if stats["mean_se_norm"] > 0
-                else math.inf,
-                "relative_bias": stats["bias_norm"] / float(exact.norm()),
-                "mse": stats["bias_sq"] + stats["variance"],
-                "num_samples": num_samples,
-            }
-        )
+        rows.append(_table_row(spec, stats, exact, num_samples))
     return rows
+
+
+def _spec_samples(
+    spec: EstimatorSpec, logits: torch.Tensor, f: Callable, num_samples: int
+) -> torch.Tensor:
+    """``num_samples`` single-sample estimates (S, K) of the estimator ``spec``
+    names."""
+    if spec.estimator == "score-function-no-baseline":
+        return score_function_no_baseline(logits, f, num_samples)
+    estimator = get_estimator(spec.estimator).at(**spec.params)
+    return gradient_samples(estimator, logits, f, num_samples)
+
+
+def _table_row(
+    spec: EstimatorSpec, stats: dict, exact: torch.Tensor, num_samples: int
+) -> dict:
+    """One row of :func:`gradient_table` from the estimator's bias and variance."""
+    return {
+        "label": spec.label,
+        "estimator": spec.estimator,
+        "params": dict(spec.params),
+        **stats,
+        "bias_in_se": stats["bias_norm"] / stats["mean_se_norm"]
+        if stats["mean_se_norm"] > 0
+        else math.inf,
+        "relative_bias": stats["bias_norm"] / float(exact.norm()),
+        "mse": stats["bias_sq"] + stats["variance"],
+        "num_samples": num_samples,
+    }
 
 
 # --- the trained models ---------------------------------------------------------------

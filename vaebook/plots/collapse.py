@@ -46,22 +46,8 @@ def active_units_curve(
 
     fig = Figure(figsize=(6.4, 3.0))
     ax = fig.add_subplot()
-    ax.plot(epochs, counts, "o-", color="C0", ms=3, label="active units")
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 1, 10, 100, not 10^k
-    ax.set_ylim(0, latent_dim * 1.05)
-    ax.set_xlabel("epoch", fontsize=FONT)
-    ax.set_ylabel(f"units with KL > {threshold:g} nats", fontsize=FONT, color="C0")
-    ax.tick_params(labelsize=FONT)
-    ax.grid(alpha=0.3)
-
-    beta_ax = ax.twinx()
-    beta_ax.plot(epochs, betas, "-", color="C3", lw=1.5, label="KL weight beta")
-    beta_ax.set_ylim(0, max(betas) * 1.05)
-    beta_ax.set_ylabel("KL weight beta", fontsize=FONT, color="C3")
-    beta_ax.tick_params(labelsize=FONT)
-    warm = next(e for e, b in zip(epochs, betas) if b >= max(betas) - 1e-9)
-    ax.axvline(warm, color="C7", ls=":", lw=1)
+    _draw_active_units(ax, epochs, counts, latent_dim, threshold)
+    beta_ax = _draw_beta(ax, epochs, betas)
 
     lines = ax.get_lines()[:1] + beta_ax.get_lines()
     ax.legend(
@@ -73,3 +59,28 @@ def active_units_curve(
     )
     fig.tight_layout()
     return fig
+
+
+def _draw_active_units(ax, epochs, counts, latent_dim: int, threshold: float):
+    """The active units per epoch on a log epoch axis (left axis)."""
+    ax.plot(epochs, counts, "o-", color="C0", ms=3, label="active units")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 1, 10, 100, not 10^k
+    ax.set_ylim(0, latent_dim * 1.05)
+    ax.set_xlabel("epoch", fontsize=FONT)
+    ax.set_ylabel(f"units with KL > {threshold:g} nats", fontsize=FONT, color="C0")
+    ax.tick_params(labelsize=FONT)
+    ax.grid(alpha=0.3)
+
+
+def _draw_beta(ax, epochs, betas):
+    """The KL weight on a twin right axis, a dotted line where it reaches its final
+    value; returns the twin axis."""
+    beta_ax = ax.twinx()
+    beta_ax.plot(epochs, betas, "-", color="C3", lw=1.5, label="KL weight beta")
+    beta_ax.set_ylim(0, max(betas) * 1.05)
+    beta_ax.set_ylabel("KL weight beta", fontsize=FONT, color="C3")
+    beta_ax.tick_params(labelsize=FONT)
+    warm = next(e for e, b in zip(epochs, betas) if b >= max(betas) - 1e-9)
+    ax.axvline(warm, color="C7", ls=":", lw=1)
+    return beta_ax

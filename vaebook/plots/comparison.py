@@ -74,55 +74,73 @@ def _place_labels(ax, points: list[tuple[str, float, float, float]]) -> None:
     """Label each (text, x, y, error) beside its marker, at the first of :data:`OFFSETS`
     whose box meets no label placed before, no other marker and no error bar (display
     coordinates, after a draw); else at the offset that meets the fewest."""
-    fig = ax.figure
-    fig.canvas.draw()  # lay the figure out, then freeze it: display coordinates hold
-    fig.set_layout_engine("none")
-    ax.set_xlim(ax.get_xlim())
-    ax.set_ylim(ax.get_ylim())
-    renderer = fig.canvas.get_renderer()
+    renderer = _freeze_layout(ax)
     to_px = ax.transData.transform
     markers = [to_px((x, y)) for _, x, y, _ in points]
     bars = [(to_px((x, y - e))[1], to_px((x, y + e))[1]) for _, x, y, e in points]
     frame = ax.get_window_extent(renderer)
     boxes = []
-
-    def clashes(box, i) -> int:
-        n = 5 * sum(box.overlaps(b) for b in boxes)  # weights: labels, markers, bars
-        for k, ((mx, my), (y0, y1)) in enumerate(zip(markers, bars)):
-            if k != i and box.x0 - 4 < mx < box.x1 + 4 and box.y0 - 4 < my < box.y1 + 4:
-                n += 3
-            if box.x0 - 2 < mx < box.x1 + 2 and box.y0 < y1 and box.y1 > y0 and k != i:
-                n += 1
-        return n + (0 if frame.x0 <= box.x0 and box.x1 <= frame.x1 else 20)
-
     for i, (text, x, y, _) in enumerate(points):
-        best = None
-        for offset, ha in OFFSETS:
-            far = abs(offset[1]) > 3 or abs(offset[0]) > 6
-            leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if far else None
-            ann = ax.annotate(
-                text,
-                (x, y),
-                textcoords="offset points",
-                xytext=offset,
-                ha=ha,
-                va="center",
-                fontsize=FONT,
-                arrowprops=leader,
-            )
-            ann.set_in_layout(False)
-            ann.update_positions(renderer)
-            box = Text.get_window_extent(ann, renderer)  # the text, not its leader
-            score = clashes(box, i)
-            if best is None or score < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (score, ann, box)
-            else:
-                ann.remove()
-            if score == 0:
-                break
-        boxes.append(best[2])
+
+        def score(box, i=i) -> int:
+            return _clashes(box, i, boxes, markers, bars, frame)
+
+        boxes.append(_place_label(ax, text, x, y, renderer, score))
+
+
+def _freeze_layout(ax):
+    """Lay the figure out, then freeze it (no layout engine, fixed limits), so that
+    display coordinates hold; returns the renderer."""
+    fig = ax.figure
+    fig.canvas.draw()  # lay the figure out, then freeze it: display coordinates hold
+    fig.set_layout_engine("none")
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    return fig.canvas.get_renderer()
+
+
+def _clashes(box, i, boxes, markers, bars, frame) -> int:
+    """How badly label box i meets the labels placed (5 each), the other markers (3)
+    and error bars (1), and the axes' frame (20 if outside)."""
+    n = 5 * sum(box.overlaps(b) for b in boxes)  # weights: labels, markers, bars
+    for k, ((mx, my), (y0, y1)) in enumerate(zip(markers, bars)):
+        if k != i and box.x0 - 4 < mx < box.x1 + 4 and box.y0 - 4 < my < box.y1 + 4:
+            n += 3
+        if box.x0 - 2 < mx < box.x1 + 2 and box.y0 < y1 and box.y1 > y0 and k != i:
+            n += 1
+    return n + (0 if frame.x0 <= box.x0 and box.x1 <= frame.x1 else 20)
+
+
+def _place_label(ax, text, x, y, renderer, score_of):
+    """Try the :data:`OFFSETS` in turn, keep the first that scores 0 (else the
+    lowest); returns the kept label's box."""
+    best = None
+    for offset, ha in OFFSETS:
+        far = abs(offset[1]) > 3 or abs(offset[0]) > 6
+        leader = {"arrowstyle": "-", "lw": 0.6, "color": "0.45"} if far else None
+        ann = ax.annotate(
+            text,
+            (x, y),
+            textcoords="offset points",
+            xytext=offset,
+            ha=ha,
+            va="center",
+            fontsize=FONT,
+            arrowprops=leader,
+        )
+        ann.set_in_layout(False)
+        ann.update_positions(renderer)
+        box = Text.get_window_extent(ann, renderer)  # the text, not its leader
+        score = score_of(box)
+        if best is None or score < best[0]:
+            if best is not None:
+                best[1].remove()
+            best = (score, ann, box)
+        else:
+            ann.remove()
+        if score == 0:
+            break
+    return best[2]
 
 
 def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
@@ -130,15 +148,7 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
     for r in sorted(rows, key=lambda r: -r["bias_norm"]):
         style = _style(r["label"], r["estimator"])
         if r["variance"] == 0:  # naive: no point on a log axis, a line instead
-            ax.axhline(r["bias_norm"], color=style["color"], ls=":", lw=1.2)
-            ax.annotate(
-                f"{r['label']}: variance 0, bias = ||exact gradient||",
-                (0.02, r["bias_norm"]),
-                xycoords=("axes fraction", "data"),
-                textcoords="offset points",
-                xytext=(0, -11),
-                fontsize=FONT,
-            )
+            _zero_variance_line(ax, r, style)
             continue
         marker = "o" if r["bias_in_se"] > 3 else "s"
         ax.errorbar(
@@ -152,6 +162,25 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
             mfc=style["color"] if style["ls"] == "-" else "white",
         )
         points.append((r["label"], r["variance"], r["bias_norm"], r["mean_se_norm"]))
+    _bias_variance_axes(ax, rows)
+    return points
+
+
+def _zero_variance_line(ax, r: dict, style: dict) -> None:
+    """An estimator of variance 0: a dotted line at its bias, labelled."""
+    ax.axhline(r["bias_norm"], color=style["color"], ls=":", lw=1.2)
+    ax.annotate(
+        f"{r['label']}: variance 0, bias = ||exact gradient||",
+        (0.02, r["bias_norm"]),
+        xycoords=("axes fraction", "data"),
+        textcoords="offset points",
+        xytext=(0, -11),
+        fontsize=FONT,
+    )
+
+
+def _bias_variance_axes(ax, rows: list[dict]) -> None:
+    """Log-log axes with room for the labels, their labels and title."""
     ax.set_xscale("log")
     ax.set_yscale("log")
     left, right = ax.get_xlim()
@@ -167,7 +196,6 @@ def _bias_variance(ax, rows: list[dict]) -> list[tuple]:
         "hollow: annealed or tau 0.5",
         fontsize=FONT + 1,
     )
-    return points
 
 
 def estimator_comparison(

@@ -237,7 +237,7 @@ def posterior_windows(model, x: torch.Tensor, steps: int = 101) -> list[dict]:
     ``extent`` (z1 min, z1 max, z2 min, z2 max), ``density`` (steps, steps; rows are
     z2), ``q_loc`` (2,) and ``q_cov`` (2, 2).
     """
-    from ..marginal import log_likelihood_matrix, posterior_on_grid
+    from ..marginal import posterior_on_grid
 
     probs, grid = posterior_on_grid(model, x, limit=4.0, steps=201)  # (N, G)
     points = grid.points
@@ -245,30 +245,38 @@ def posterior_windows(model, x: torch.Tensor, steps: int = 101) -> list[dict]:
     std = (probs @ points**2 - mean**2).clamp(min=0).sqrt()
     qz = model.encode(x)
     unit = torch.linspace(-1, 1, steps, device=x.device)
-    windows = []
-    for n in range(len(x)):
-        half = max(4 * torch.maximum(std[n], qz.stddev[n]).max().item(), 0.1)
-        axis1, axis2 = mean[n, 0] + half * unit, mean[n, 1] + half * unit
-        z1, z2 = torch.meshgrid(axis1, axis2, indexing="xy")
-        z = torch.stack([z1.reshape(-1), z2.reshape(-1)], -1)
-        log_joint = log_likelihood_matrix(model.decode(z), x[n : n + 1])[0]
-        log_joint = log_joint + model.prior().log_prob(z)
-        density = torch.softmax(log_joint, 0).reshape(steps, steps).cpu()
-        windows.append(
-            {
-                "extent": (
-                    axis1[0].item(),
-                    axis1[-1].item(),
-                    axis2[0].item(),
-                    axis2[-1].item(),
-                ),
-                "density": density,
-                "image": x[n].cpu(),
-                "q_loc": qz.mean[n].cpu(),
-                "q_cov": torch.diag(qz.variance[n].cpu()),
-            }
-        )
-    return windows
+    return [
+        _posterior_window(model, x[n : n + 1], mean[n], std[n], qz, n, unit)
+        for n in range(len(x))
+    ]
+
+
+def _posterior_window(model, x_n, mean_n, std_n, qz, n: int, unit) -> dict:
+    """One image's window (see :func:`posterior_windows`): ``x_n`` (1, D), the
+    posterior's mean and std (2,), q of all images, ``unit`` the window's grid in
+    [-1, 1]."""
+    from ..marginal import log_likelihood_matrix
+
+    steps = len(unit)
+    half = max(4 * torch.maximum(std_n, qz.stddev[n]).max().item(), 0.1)
+    axis1, axis2 = mean_n[0] + half * unit, mean_n[1] + half * unit
+    z1, z2 = torch.meshgrid(axis1, axis2, indexing="xy")
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], -1)
+    log_joint = log_likelihood_matrix(model.decode(z), x_n)[0]
+    log_joint = log_joint + model.prior().log_prob(z)
+    density = torch.softmax(log_joint, 0).reshape(steps, steps).cpu()
+    return {
+        "extent": (
+            axis1[0].item(),
+            axis1[-1].item(),
+            axis2[0].item(),
+            axis2[-1].item(),
+        ),
+        "density": density,
+        "image": x_n[0].cpu(),
+        "q_loc": qz.mean[n].cpu(),
+        "q_cov": torch.diag(qz.variance[n].cpu()),
+    }
 
 
 class PosteriorFigure(SliderFigure):

@@ -211,33 +211,7 @@ def gradient_histograms(
         if k >= num:
             ax.set_axis_off()
             continue
-        pooled = torch.cat([torch.as_tensor(v[:, k]) for v in values.values()])
-        lo, hi = pooled.quantile(0.005).item(), pooled.quantile(0.995).item()
-        lo, hi = min(lo, exact[k]) - 1e-3, max(hi, exact[k]) + 1e-3
-        for i, (label, v) in enumerate(values.items()):
-            ax.hist(
-                v[:, k].clip(lo, hi),
-                bins=bins,
-                range=(lo, hi),
-                color=f"C{i}",
-                alpha=0.5,
-                density=True,
-                label=f"{label} (line: its mean)",
-            )
-            ax.axvline(v[:, k].mean(), color=f"C{i}", lw=1.5)
-        ax.axvline(exact[k], color="k", lw=1.5, label="exact gradient")
-        if straight_through_mean is not None:
-            ax.axvline(
-                _np(straight_through_mean).reshape(-1)[k],
-                color="k",
-                ls="--",
-                lw=1,
-                label="straight-through, exact mean",
-            )
-        ax.set_yticks([])
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(labelsize=FONT)
-        ax.set_title(f"coordinate {k + 1}: exact {exact[k]:+.3f}", fontsize=FONT)
+        _coordinate_histograms(ax, k, values, exact, bins, straight_through_mean)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(
         handles, labels, loc="lower center", ncol=2, fontsize=FONT, frameon=False
@@ -245,6 +219,38 @@ def gradient_histograms(
     fig.suptitle(title or "single-sample gradient estimates", fontsize=10)
     fig.tight_layout(rect=(0, 0.5 / (1.9 * rows + 0.9) + 0.06, 1, 1))
     return fig
+
+
+def _coordinate_histograms(ax, k, values, exact, bins, straight_through_mean):
+    """Panel k: each estimator's histogram and mean, the exact gradient, the
+    straight-through mean if given."""
+    pooled = torch.cat([torch.as_tensor(v[:, k]) for v in values.values()])
+    lo, hi = pooled.quantile(0.005).item(), pooled.quantile(0.995).item()
+    lo, hi = min(lo, exact[k]) - 1e-3, max(hi, exact[k]) + 1e-3
+    for i, (label, v) in enumerate(values.items()):
+        ax.hist(
+            v[:, k].clip(lo, hi),
+            bins=bins,
+            range=(lo, hi),
+            color=f"C{i}",
+            alpha=0.5,
+            density=True,
+            label=f"{label} (line: its mean)",
+        )
+        ax.axvline(v[:, k].mean(), color=f"C{i}", lw=1.5)
+    ax.axvline(exact[k], color="k", lw=1.5, label="exact gradient")
+    if straight_through_mean is not None:
+        ax.axvline(
+            _np(straight_through_mean).reshape(-1)[k],
+            color="k",
+            ls="--",
+            lw=1,
+            label="straight-through, exact mean",
+        )
+    ax.set_yticks([])
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=FONT)
+    ax.set_title(f"coordinate {k + 1}: exact {exact[k]:+.3f}", fontsize=FONT)
 
 
 def bias_curves(
@@ -300,6 +306,24 @@ class EstimatorBarsFigure(SliderFigure):
         self.idx = torch.arange(num).double().numpy()
         self.fig = Figure(figsize=size)
         ax = self.ax = self.fig.subplots()
+        self._draw_artists(num, estimates, markers)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_xticks(self.idx, [str(i + 1) for i in range(num)])
+        ax.set_xlabel("coordinate k of d/dlogits", fontsize=FONT)
+        ax.set_ylabel("gradient", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        self.fixed_ylim = ylim is not None
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        labels = self._legend(estimates, markers)
+        ax.grid(alpha=0.3, axis="y")
+        self.title = ax.set_title(" ", fontsize=10)
+        rows = -(-len(labels) // 2)  # legend rows below the axes
+        self.fig.tight_layout(rect=(0, 0.065 * rows, 1, 1))
+
+    def _draw_artists(self, num: int, estimates: list[str], markers: list[str]):
+        """Zero-height bars, error bars and markers, moved by :meth:`draw`."""
+        ax = self.ax
         self.bars = ax.bar(
             self.idx, [0.0] * num, color="C7", alpha=0.5, label="exact (enumeration)"
         )
@@ -327,14 +351,9 @@ class EstimatorBarsFigure(SliderFigure):
             )[0]
             for i, label in enumerate(markers)
         }
-        ax.axhline(0, color="k", lw=0.6)
-        ax.set_xticks(self.idx, [str(i + 1) for i in range(num)])
-        ax.set_xlabel("coordinate k of d/dlogits", fontsize=FONT)
-        ax.set_ylabel("gradient", fontsize=FONT)
-        ax.tick_params(labelsize=FONT)
-        self.fixed_ylim = ylim is not None
-        if ylim is not None:
-            ax.set_ylim(*ylim)
+
+    def _legend(self, estimates: list[str], markers: list[str]) -> list[str]:
+        """The figure legend below the axes; returns its labels."""
         # plain proxy handles: a legend of error-bar containers costs a third of a frame
         handles = [Patch(color="C7", alpha=0.5)]
         handles += [
@@ -353,10 +372,7 @@ class EstimatorBarsFigure(SliderFigure):
         self.fig.legend(
             handles, labels, loc="lower center", ncol=2, fontsize=FONT, frameon=False
         )
-        ax.grid(alpha=0.3, axis="y")
-        self.title = ax.set_title(" ", fontsize=10)
-        rows = -(-len(labels) // 2)  # legend rows below the axes
-        self.fig.tight_layout(rect=(0, 0.065 * rows, 1, 1))
+        return labels
 
     def draw(
         self,

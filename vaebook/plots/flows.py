@@ -146,15 +146,17 @@ class PlanarStepFrame(SliderFigure):
         )
         self._build_density(limit, steps)
         self._build_determinant(det_ylim)
-        for ax in (self.left, self.right):
-            ax.tick_params(labelsize=FONT)
-            ax.set_xticks(
-                [-4, -2, 0, 2, 4]
-            )  # few ticks: tick labels are most of a frame
-        self.left.set_yticks([-4, -2, 0, 2, 4])
-        self.right.set_yticks([0, 2, 4, 6])
+        self._set_ticks()
         self.title = self.fig.suptitle(" ", fontsize=FONT)
         freeze_layout(self.fig, tight=True)
+
+    def _set_ticks(self) -> None:
+        """Few ticks on both axes: tick labels are most of a frame."""
+        for ax in (self.left, self.right):
+            ax.tick_params(labelsize=FONT)
+            ax.set_xticks([-4, -2, 0, 2, 4])
+        self.left.set_yticks([-4, -2, 0, 2, 4])
+        self.right.set_yticks([0, 2, 4, 6])
 
     def _build_density(self, limit: float, steps: int) -> None:
         """Left: highest-density regions of q (an image) and the samples."""

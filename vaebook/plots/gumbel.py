@@ -59,22 +59,29 @@ class SimplexFigure(SliderFigure):
         size: tuple[float, float] = (WIDTH, 3.3),
     ):
         edges = torch.linspace(1 / 3, 1, self.bins + 1)
-        self.frames = {}
-        for tau, y in samples.items():
-            top = y.max(-1).values.detach().double().cpu()
-            xy, cls = _to_plane(y).numpy(), y.argmax(-1).numpy()
-            self.frames[tau] = {
-                "points": [xy[cls == c] for c in range(3)],
-                "counts": torch.histogram(
-                    top.clamp(1 / 3, 1).float(), edges
-                ).hist.tolist(),
-                "corner": float((top > 0.99).double().mean()),
-                "num": len(y),
-            }
+        self.frames = {tau: self._frame(y, edges) for tau, y in samples.items()}
         self.fig = _slider_figure(size)
         ax, self.ax_hist = self.fig.subplots(
             1, 2, gridspec_kw={"width_ratios": [1.1, 1]}
         )
+        self._draw_simplex(ax, probs)
+        self._draw_histogram(edges)
+        self.fig.tight_layout()
+
+    @staticmethod
+    def _frame(y: torch.Tensor, edges: torch.Tensor) -> dict:
+        """What one temperature's frame shows: points per class, histogram counts."""
+        top = y.max(-1).values.detach().double().cpu()
+        xy, cls = _to_plane(y).numpy(), y.argmax(-1).numpy()
+        return {
+            "points": [xy[cls == c] for c in range(3)],
+            "counts": torch.histogram(top.clamp(1 / 3, 1).float(), edges).hist.tolist(),
+            "corner": float((top > 0.99).double().mean()),
+            "num": len(y),
+        }
+
+    def _draw_simplex(self, ax, probs: torch.Tensor):
+        """The triangle, its labelled corners and centre, empty scatters per class."""
         ax.fill(
             CORNERS[:, 0].numpy(), CORNERS[:, 1].numpy(), color="0.95", ec="0.4", lw=0.8
         )
@@ -100,6 +107,9 @@ class SimplexFigure(SliderFigure):
         ax.set_aspect("equal")
         ax.set_axis_off()
         self.title = ax.set_title(" ", fontsize=10)
+
+    def _draw_histogram(self, edges: torch.Tensor):
+        """Zero-height bars of max_i y_i between 1/3 and 1 (heights set by draw)."""
         centres = ((edges[1:] + edges[:-1]) / 2).numpy()
         self.bars = self.ax_hist.bar(
             centres, [0] * self.bins, width=(edges[1] - edges[0]).item(), color="C7"
@@ -110,7 +120,6 @@ class SimplexFigure(SliderFigure):
         self.ax_hist.set_yticks([])
         self.ax_hist.tick_params(labelsize=FONT)
         self.hist_title = self.ax_hist.set_title(" ", fontsize=10)
-        self.fig.tight_layout()
 
     def draw(self, temperature: float) -> Figure:
         """Show the samples drawn at ``temperature``; returns the same Figure."""
@@ -139,6 +148,31 @@ def bias_variance_vs_temperature(
     per temperature; ``reference``: variances drawn as horizontal lines (an unbiased
     estimator that has no temperature)."""
     fig, (ax_b, ax_v) = plt.subplots(1, 2, figsize=(WIDTH, 3.4))
+    _plot_bias_and_variance(ax_b, ax_v, temperatures, stats)
+    for j, (name, value) in enumerate((reference or {}).items()):
+        ax_v.axhline(value, color=f"C{len(stats) + j}", ls="--", lw=1, label=name)
+    ax_b.set_ylabel("bias ||mean - exact|| (bars: s.e.)", fontsize=FONT)
+    ax_v.set_ylabel("variance of one estimate", fontsize=FONT)
+    for ax in (ax_b, ax_v):
+        ax.set_xscale("log")
+        ax.set_xlabel("temperature tau", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.grid(alpha=0.3, which="both")
+    ax_v.set_yscale("log")
+    handles, labels = ax_v.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="lower center", ncol=3, fontsize=FONT, frameon=False
+    )
+    fig.suptitle(
+        title or "single-sample estimates of d/dlogits E_q[f(z)] against tau",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    return fig
+
+
+def _plot_bias_and_variance(ax_b, ax_v, temperatures, stats: dict):
+    """Per estimator: bias norm with error bars (left), variance (right)."""
     for i, (name, rows) in enumerate(stats.items()):
         bias = [r["bias_norm"] for r in rows]
         se = [r["mean_se_norm"] for r in rows]
@@ -160,26 +194,6 @@ def bias_variance_vs_temperature(
             color=f"C{i}",
             label=name,
         )
-    for j, (name, value) in enumerate((reference or {}).items()):
-        ax_v.axhline(value, color=f"C{len(stats) + j}", ls="--", lw=1, label=name)
-    ax_b.set_ylabel("bias ||mean - exact|| (bars: s.e.)", fontsize=FONT)
-    ax_v.set_ylabel("variance of one estimate", fontsize=FONT)
-    for ax in (ax_b, ax_v):
-        ax.set_xscale("log")
-        ax.set_xlabel("temperature tau", fontsize=FONT)
-        ax.tick_params(labelsize=FONT)
-        ax.grid(alpha=0.3, which="both")
-    ax_v.set_yscale("log")
-    handles, labels = ax_v.get_legend_handles_labels()
-    fig.legend(
-        handles, labels, loc="lower center", ncol=3, fontsize=FONT, frameon=False
-    )
-    fig.suptitle(
-        title or "single-sample estimates of d/dlogits E_q[f(z)] against tau",
-        fontsize=10,
-    )
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
-    return fig
 
 
 def temperature_schedules(schedules: dict, num_steps: int, title: str = ""):
@@ -238,7 +252,6 @@ def relaxed_and_hard_curves(
     sample and the training objective is itself the hard -ELBO: the top panel shows it
     (train) and the hard test -ELBO."""
     relaxed = decodes_relaxed(history) if relaxed is None else relaxed
-    epochs = column(history, "epoch")
     fig, (ax, ax_t) = plt.subplots(  # 0.2 in narrower: room for wide tick labels
         2,
         1,
@@ -246,6 +259,18 @@ def relaxed_and_hard_curves(
         sharex=True,
         gridspec_kw={"height_ratios": [2, 1]},
     )
+    _draw_neg_elbo(ax, history, references, relaxed)
+    _draw_schedules(ax_t, history)
+    for a in (ax, ax_t):
+        a.tick_params(labelsize=FONT)
+    fig.suptitle(title or "learning curves", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_neg_elbo(ax, history: list[dict], references, relaxed: bool):
+    """The -ELBO curves per epoch and the literature values (top panel)."""
+    epochs = column(history, "epoch")
     if relaxed:
         curves = [
             ("train_relaxed_neg_elbo", "-", "C0", "train, relaxed y"),
@@ -264,6 +289,11 @@ def relaxed_and_hard_curves(
     ax.set_ylabel("-ELBO, nats per image", fontsize=FONT)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=FONT, ncol=1 + relaxed, loc="upper right")  # curves end low
+
+
+def _draw_schedules(ax_t, history: list[dict]):
+    """The temperature and the KL weight per epoch (bottom panel)."""
+    epochs = column(history, "epoch")
     ax_t.plot(
         epochs,
         column(history, "test_temperature"),
@@ -278,11 +308,6 @@ def relaxed_and_hard_curves(
     ax_t.set_yticks([0, 0.5, 1])
     ax_t.grid(alpha=0.3)
     ax_t.legend(fontsize=FONT, ncol=2, loc="upper right")
-    for a in (ax, ax_t):
-        a.tick_params(labelsize=FONT)
-    fig.suptitle(title or "learning curves", fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 @torch.no_grad()

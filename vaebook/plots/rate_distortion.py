@@ -40,7 +40,13 @@ class BetaFrame(SliderFigure):
         self.z = torch.randn(num_samples or 2 * len(x), latent_dim, generator=generator)
 
         self.fig = Figure(figsize=figsize)
-        grid = self.fig.add_gridspec(
+        grid = self._grid()
+        self._draw_curve(grid)
+        self._draw_image_axes(grid)
+
+    def _grid(self):
+        """Two columns: the curve on the left, two image rows on the right."""
+        return self.fig.add_gridspec(
             2,
             2,
             width_ratios=[1, 1.45],
@@ -51,6 +57,9 @@ class BetaFrame(SliderFigure):
             wspace=0.08,
             hspace=0.25,
         )
+
+    def _draw_curve(self, grid):
+        """Rate against distortion, each point labelled by its beta; the marker."""
         ax = self.ax = self.fig.add_subplot(grid[:, 0])
         betas = sorted(self.points)
         rates = [self.points[b][0] for b in betas]
@@ -72,6 +81,8 @@ class BetaFrame(SliderFigure):
         ax.margins(x=0.15, y=0.1)
         self.title = ax.set_title(" ", fontsize=FONT)
 
+    def _draw_image_axes(self, grid):
+        """Blank mosaics of reconstructions and samples (filled by ``draw``)."""
         self.recon_ax, self.sample_ax = (
             self.fig.add_subplot(grid[0, 1]),
             self.fig.add_subplot(grid[1, 1]),

@@ -226,6 +226,21 @@ def smoother_curves(
     fig, (ax, ax_b) = plt.subplots(
         1, 2, figsize=(WIDTH, 4.2), gridspec_kw={"width_ratios": [1.7, 1]}
     )
+    seeds = _draw_runs(ax, ax_b, histories)
+    if reference is not None:
+        ax.axhline(
+            reference, color="k", lw=1, ls=":", label=f"Jang et al.: {reference:g}"
+        )
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, min(high, top))
+    _label_axes(ax, ax_b, log_steps)
+    _legend_and_title(fig, ax, seeds, title)
+    return fig
+
+
+def _draw_runs(ax, ax_b, histories: dict) -> set:
+    """Each label's -ELBO (left) and, for a smoother, its sharpness (right); returns
+    the numbers of seeds seen."""
     colors: dict[str, str] = {}
     seeds = set()
     for label, history in histories.items():
@@ -234,12 +249,11 @@ def smoother_curves(
         _mean_and_range(ax, runs, "test_hard_neg_elbo", style, label)
         if any(f in label for f in NOTES):
             _mean_and_range(ax_b, runs, "test_sharpness", style)
-    if reference is not None:
-        ax.axhline(
-            reference, color="k", lw=1, ls=":", label=f"Jang et al.: {reference:g}"
-        )
-    low, high = ax.get_ylim()
-    ax.set_ylim(low, min(high, top))
+    return seeds
+
+
+def _label_axes(ax, ax_b, log_steps: bool):
+    """Axis labels, the step scale, ticks and grids of both panels."""
     ax.set_ylabel("test -ELBO, binary z (nats)", fontsize=FONT)
     ax_b.set_ylabel("smoothing beta", fontsize=FONT)
     for a in (ax, ax_b):
@@ -250,6 +264,10 @@ def smoother_curves(
         )
         a.tick_params(labelsize=FONT)
         a.grid(alpha=0.3)
+
+
+def _legend_and_title(fig, ax, seeds: set, title: str):
+    """The legend below both panels, the title (with the seed note), the layout."""
     handles, labels = ax.get_legend_handles_labels()
     ncol = 3 if len(labels) > 4 else 2
     fig.legend(
@@ -263,4 +281,3 @@ def smoother_curves(
     )
     rows = -(-len(labels) // ncol)
     fig.tight_layout(rect=(0, 0.02 + 0.052 * rows, 1, 1))
-    return fig

@@ -48,6 +48,18 @@ def code_grid(
     return fig
 
 
+@torch.no_grad()
+def _reconstructions(ckpts: dict, x: torch.Tensor, num_images: int) -> dict:
+    """{name: mosaic of the first ``num_images`` of x over their reconstructions}."""
+    mosaics = {}
+    for name, ckpt in ckpts.items():
+        model = ckpt.model
+        recon = model.decode(model.codes(x[:num_images])).mean
+        both = torch.cat([x[:num_images], recon])
+        mosaics[name] = _tile(both, num_images).numpy()
+    return mosaics
+
+
 class CheckpointPanel(SliderFigure):
     """One trained VQ-VAE at a glance, a slider frame that switches between checkpoints.
 
@@ -73,22 +85,35 @@ class CheckpointPanel(SliderFigure):
         num_images: int = 8,
     ):
         self.ckpts, self.stats, self.curve, self.x = ckpts, stats, curve, x
-        self.mosaics = {}
-        for name, ckpt in ckpts.items():
-            model = ckpt.model
-            recon = model.decode(model.codes(x[:num_images])).mean
-            both = torch.cat([x[:num_images], recon])
-            self.mosaics[name] = _tile(both, num_images).numpy()
-        k = len(next(iter(stats.values()))["counts"])
+        self.mosaics = _reconstructions(ckpts, x, num_images)
+        self._build_axes()
+        self._draw_images(next(iter(ckpts)))
+        self._draw_usage(stats)
+        self._draw_curves(ckpts, curve, curve_label, log)
+        self.title = self.fig.suptitle("", fontsize=FONT + 1)
+        self.fig.subplots_adjust(
+            left=0.09, right=0.98, bottom=0.12, top=0.88, hspace=0.4, wspace=0.3
+        )
+        # no layout engine: with one, every savefig draws the figure twice
+
+    def _build_axes(self):
+        """The figure: the image strip on top, usage and curve below."""
         self.fig = plt.figure(figsize=(WIDTH, 4.3))
         grid = self.fig.add_gridspec(2, 2, height_ratios=[0.8, 1])
-        ax_img = self.fig.add_subplot(grid[0, :])
+        self.ax_img = self.fig.add_subplot(grid[0, :])
         self.ax_bar = self.fig.add_subplot(grid[1, 0])
         self.ax_curve = self.fig.add_subplot(grid[1, 1])
-        first = next(iter(ckpts))
+
+    def _draw_images(self, first: str):
+        """The mosaic of inputs over reconstructions, of checkpoint ``first``."""
+        ax_img = self.ax_img
         self.image = ax_img.imshow(self.mosaics[first], cmap="gray_r", vmin=0, vmax=1)
         ax_img.set_axis_off()
         ax_img.set_title("test inputs (top), reconstructions", fontsize=FONT)
+
+    def _draw_usage(self, stats: dict):
+        """K bars (heights set by :meth:`draw`), the uniform line and its legend."""
+        k = len(next(iter(stats.values()))["counts"])
         self.bars = self.ax_bar.bar(range(k), [1 / k] * k, width=1.0)
         self.ax_bar.axhline(1 / k, color="C7", ls=":", lw=1, label="uniform 1/K")
         top = max(float(s["counts"].max() / s["counts"].sum()) for s in stats.values())
@@ -96,8 +121,12 @@ class CheckpointPanel(SliderFigure):
         self.ax_bar.set_ylabel("share of positions", fontsize=FONT)
         self.ax_bar.legend(fontsize=FONT)
         self.ax_bar.set_title("codebook usage", fontsize=FONT)
+        self.ax_bar.tick_params(labelsize=FONT)
+
+    def _draw_curves(self, ckpts: dict, curve: str, curve_label: str, log: bool):
+        """One grey line per checkpoint's history of ``curve``, against the epoch."""
         self.lines = {}
-        for i, (name, ckpt) in enumerate(ckpts.items()):
+        for name, ckpt in ckpts.items():
             history = ckpt.history
             epochs, values = column(history, "epoch"), column(history, curve)
             (self.lines[name],) = self.ax_curve.plot(
@@ -111,13 +140,7 @@ class CheckpointPanel(SliderFigure):
         label = curve_label or curve.replace("_", " ")
         self.ax_curve.set_title(f"{label}\n(blue; the others in grey)", fontsize=FONT)
         self.ax_curve.grid(alpha=0.3)
-        for ax in (self.ax_bar, self.ax_curve):
-            ax.tick_params(labelsize=FONT)
-        self.title = self.fig.suptitle("", fontsize=FONT + 1)
-        self.fig.subplots_adjust(
-            left=0.09, right=0.98, bottom=0.12, top=0.88, hspace=0.4, wspace=0.3
-        )
-        # no layout engine: with one, every savefig draws the figure twice
+        self.ax_curve.tick_params(labelsize=FONT)
 
     def draw(self, name: str, title: str = ""):
         """Show checkpoint ``name``; returns the same Figure every call."""
@@ -156,7 +179,20 @@ class EmaToyFigure(SliderFigure):
         self.fig, (ax1, self.ax2) = plt.subplots(
             1, 2, figsize=(WIDTH, 3.3), gridspec_kw={"width_ratios": [1, 1.2]}
         )
-        ax1.scatter(
+        self.ax1 = ax1
+        self._draw_points(points, centres)
+        self._draw_codes(k)
+        self._set_limits(points, runs)
+        self._draw_distortion(first, runs)
+        self.title = ax1.set_title("", fontsize=FONT)
+        self._legend()
+        self.fig.subplots_adjust(
+            left=0.08, right=0.98, bottom=0.26, top=0.9, wspace=0.3
+        )
+
+    def _draw_points(self, points: torch.Tensor, centres: torch.Tensor):
+        """The last batch and the true centres (left)."""
+        self.ax1.scatter(
             points[:, 0],
             points[:, 1],
             s=4,
@@ -164,7 +200,7 @@ class EmaToyFigure(SliderFigure):
             alpha=0.5,
             label="last batch E(x)",
         )
-        ax1.scatter(
+        self.ax1.scatter(
             centres[:, 0],
             centres[:, 1],
             marker="+",
@@ -172,6 +208,10 @@ class EmaToyFigure(SliderFigure):
             color="k",
             label="true centres now",
         )
+
+    def _draw_codes(self, k: int):
+        """Empty artists for the k code paths and their end points (set by draw)."""
+        ax1 = self.ax1
         self.paths = [
             ax1.plot([], [], lw=0.7, color=f"C{i % 10}", alpha=0.7)[0] for i in range(k)
         ]
@@ -181,16 +221,21 @@ class EmaToyFigure(SliderFigure):
         self.dead = ax1.scatter(
             [], [], s=40, color="C3", marker="X", zorder=3, label="unused codes"
         )
+
+    def _set_limits(self, points: torch.Tensor, runs: dict):
+        """Left axis limits that hold every run's paths and the points."""
         every = torch.cat(
             [r["trajectory"].reshape(-1, 2) for r in runs.values()]
             + [points.reshape(-1, 2)]
         )
         low, high = every.min(0).values.tolist(), every.max(0).values.tolist()
-        ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)  # floats: no tensors in matplotlib
-        ax1.set_ylim(low[1] - 0.2, high[1] + 0.2)
-        ax1.set_aspect("equal")
-        ax1.tick_params(labelsize=FONT)
-        self.ax1 = ax1
+        self.ax1.set_xlim(low[0] - 0.2, high[0] + 0.2)  # floats: no tensors in mpl
+        self.ax1.set_ylim(low[1] - 0.2, high[1] + 0.2)
+        self.ax1.set_aspect("equal")
+        self.ax1.tick_params(labelsize=FONT)
+
+    def _draw_distortion(self, first: dict, runs: dict):
+        """The quantization error per step (right), one y scale for all runs."""
         steps = len(first["distortion"])
         (self.curve,) = self.ax2.plot(
             range(steps), first["distortion"].tolist(), lw=0.8
@@ -205,18 +250,17 @@ class EmaToyFigure(SliderFigure):
         self.ax2.grid(alpha=0.3)
         self.ax2.tick_params(labelsize=FONT)
         self.ax2.set_title("quantization error (before each update)", fontsize=FONT)
-        self.title = ax1.set_title("", fontsize=FONT)
+
+    def _legend(self):
+        """One legend for the left axis' scatters, below both axes."""
         self.fig.legend(
-            handles=[*ax1.collections],
+            handles=[*self.ax1.collections],
             fontsize=FONT,
             ncol=4,
             loc="lower center",
             frameon=False,
             columnspacing=1.0,
             handletextpad=0.3,
-        )
-        self.fig.subplots_adjust(
-            left=0.08, right=0.98, bottom=0.26, top=0.9, wspace=0.3
         )
 
     def draw(self, gamma: float):
@@ -248,21 +292,8 @@ def codebook_over_training(
     rows = [row for history in histories.values() for row in history]
     x_key = "step" if all("step" in row for row in rows) else "epoch"
     fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.4))
-    for i, (label, history) in enumerate(histories.items()):
-        for ax, (key, _) in zip(axes, keys):
-            ax.plot(
-                [row[x_key] for row in history],
-                [row[key] for row in history],
-                "o-",
-                ms=3,
-                color=f"C{i}",
-                label=label,
-            )
-    for ax, (_, name) in zip(axes, keys):
-        ax.set_xlabel("optimizer steps" if x_key == "step" else "epoch", fontsize=FONT)
-        ax.set_title(name, fontsize=FONT)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=FONT)
+    _plot_histories(axes, histories, keys, x_key)
+    _label_history_axes(axes, keys, x_key)
     fig.legend(
         *axes[0].get_legend_handles_labels(),
         fontsize=FONT,
@@ -276,6 +307,29 @@ def codebook_over_training(
     )
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
+
+
+def _plot_histories(axes, histories: dict, keys: list, x_key: str):
+    """One line per model on each axis, one axis per key."""
+    for i, (label, history) in enumerate(histories.items()):
+        for ax, (key, _) in zip(axes, keys):
+            ax.plot(
+                [row[x_key] for row in history],
+                [row[key] for row in history],
+                "o-",
+                ms=3,
+                color=f"C{i}",
+                label=label,
+            )
+
+
+def _label_history_axes(axes, keys: list, x_key: str):
+    """The x label, title and grid of each axis."""
+    for ax, (_, name) in zip(axes, keys):
+        ax.set_xlabel("optimizer steps" if x_key == "step" else "epoch", fontsize=FONT)
+        ax.set_title(name, fontsize=FONT)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=FONT)
 
 
 def sample_rows(rows: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
