@@ -129,6 +129,8 @@ def moves(browser, url: str) -> tuple[int, int, float]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(url, wait_until="load")
+    page.evaluate(TYPESET_JS)
+    page.wait_for_timeout(1000)  # MathJax's fonts: not a move's bytes
     fetched = []  # data: frames (inline, as in a notebook) fetch nothing
 
     def finished(request):
