@@ -7,11 +7,15 @@ and prints one row per page: bytes transferred over the network (the HTML, and e
 script, style sheet, font and image it pulls in; ``data:`` images are inside the HTML)
 and the time from navigation until MathJax has typeset the page (or until the load
 event on a page without math), median of ``--loads`` loads, slowest last, against the
-goals of issue 16 (2.5 MB, 2 s)::
+goals of issue 16 (2.5 MB, 2 s). Scrubber frames are image files the page fetches when
+a slider moves (``book/_ext/vaebook_build.py``): a load counts the start frames only;
+``--moves`` adds, per page with scrubbers, the bytes a move fetches (its frame and the
+frames one step away) and the time until its frame shows::
 
     python benchmarks/page_weight.py                 # every page of _build/html
     python benchmarks/page_weight.py --pages book/elbo book/vq_vae --loads 5
     python benchmarks/page_weight.py --by-type       # where the bytes go, per page
+    python benchmarks/page_weight.py --moves         # what a slider move costs
 
 On a shared machine the times are inflated by the others' load: compare pages within
 one run. ``--cpus 2`` pins chromium to two cores (taskset) where there are more.
@@ -101,6 +105,44 @@ def load(browser, url: str) -> tuple[int, float, Counter]:
     return sum(sizes.values()), seconds, sizes
 
 
+# moves each slider of each scrubber to its other end, one at a time, and resolves to
+# the milliseconds each move took to show its frame
+MOVES_JS = """async () => {
+  const times = [];
+  for (const root of document.querySelectorAll('.vaebook-scrubber')) {
+    const img = root.querySelector('img');
+    for (const input of root.querySelectorAll('input[type=range]')) {
+      const t0 = performance.now();
+      input.value = input.value === input.max ? input.min : input.max;
+      input.dispatchEvent(new Event('input'));
+      await img.decode().catch(() => null);
+      times.push(performance.now() - t0);
+      await new Promise(done => setTimeout(done, 300));  // the frames fetched ahead
+    }
+  }
+  return times;
+}"""
+
+
+def moves(browser, url: str) -> tuple[int, int, float]:
+    """(slider moves, bytes they fetched, median ms until a move's frame showed)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.evaluate(TYPESET_JS)
+    page.wait_for_timeout(1000)  # MathJax's fonts: not a move's bytes
+    fetched = []  # data: frames (inline, as in a notebook) fetch nothing
+
+    def finished(request):
+        if not request.url.startswith("data:"):
+            fetched.append(request.sizes()["responseBodySize"])
+
+    page.on("requestfinished", finished)
+    times = page.evaluate(MOVES_JS)
+    context.close()
+    return len(times), sum(fetched), statistics.median(times) if times else 0.0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("html", nargs="?", default=str(ROOT / "_build" / "html"))
@@ -108,6 +150,7 @@ def main(argv=None) -> int:
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--by-type", action="store_true", help="bytes per kind")
     parser.add_argument("--cpus", type=int, help="pin chromium to this many cores")
+    parser.add_argument("--moves", action="store_true", help="bytes a slider move gets")
     args = parser.parse_args(argv)
     folder = Path(args.html)
     if not (folder / "index.html").exists():
@@ -129,6 +172,12 @@ def main(argv=None) -> int:
             size = int(statistics.median(r[0] for r in runs))
             seconds = statistics.median(r[1] for r in runs)
             rows.append((seconds, size, name, runs[0][2]))
+        scrubbers = [
+            (name, moves(browser, f"{site}/{name}.html"))
+            for name in (args.pages or pages_of(folder))
+            if args.moves
+            and "vaebook-scrubber" in (folder / f"{name}.html").read_text()
+        ]
         browser.close()
     server.shutdown()
     print(f"{'page':32} {'MB':>6} {'typeset s':>10}   (median of {args.loads} loads)")
@@ -140,6 +189,10 @@ def main(argv=None) -> int:
         if args.by_type:
             parts = ", ".join(f"{k} {v / 1e3:.0f} kB" for k, v in kinds.most_common())
             print(f"{'':32} {parts}")
+    if scrubbers:
+        print(f"\n{'page':32} {'moves':>6} {'kB/move':>8} {'ms/move':>8}")
+    for name, (count, size, ms) in scrubbers:
+        print(f"{name:32} {count:6} {size / 1e3 / max(count, 1):8.0f} {ms:8.0f}")
     heaviest = max(r[1] for r in rows) / 1e6
     slowest = max(r[0] for r in rows)
     print(f"heaviest {heaviest:.2f} MB, slowest {slowest:.2f} s; goals 2.5 MB, 2 s")

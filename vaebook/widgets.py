@@ -7,8 +7,8 @@ figure into
   widget updated with PNG bytes on every move, the last frame kept until the new
   one is ready, a busy sign when a move takes longer than :data:`BUSY_AFTER_S`;
 - a precomputed, self-contained scrubber where none will (the HTML book): one
-  ``<input type="range">`` per parameter, every frame embedded as a base64 PNG,
-  a few lines of inline JavaScript, no CDN and no kernel.
+  ``<input type="range">`` per parameter, every frame a base64 PNG (the book's build
+  moves them to image files), a few lines of inline JavaScript, no CDN and no kernel.
 
 Book builds set ``VAEBOOK_STATIC=1`` (the Sphinx extension in ``book/_ext`` does
 it), so the HTML never shows a dead slider, and Jupyter and Colab get live ones.
@@ -423,16 +423,32 @@ def _scrubber_controls(names, labels, start) -> str:
 
 
 def _scrubber_script(uid: str, frames: list[str], labels) -> str:
-    """The inline JavaScript: a slider move shows the frame of the values chosen."""
+    """The inline JavaScript: a slider move shows the frame of the values chosen.
+
+    ``frames`` are base64 PNGs (a notebook carries every frame); the book's build
+    (``book/_ext/vaebook_build.py``) rewrites the array to the URLs of image files, so
+    a page loads only the frames a reader asks for. A frame with a "." (a file name;
+    base64 has none) is a URL; after a move the frames one step away on each slider
+    are fetched ahead.
+    """
     return (
         f"<script>(function(){{var root=document.getElementById({json.dumps(uid)});"
         f"var frames={json.dumps(frames)};var labels={json.dumps(labels)};"
         "var inputs=root.querySelectorAll('input');"
         "var values=root.querySelectorAll('.value');"
-        "var img=root.querySelector('img');function update(){var idx=0;"
+        "var img=root.querySelector('img');var ahead={};"
+        "function src(k){var f=frames[k];"
+        "return f.indexOf('.')<0?'data:image/png;base64,'+f:f;}"
+        "function index(){var idx=0;"
         "for(var i=0;i<inputs.length;i++){var v=Number(inputs[i].value);"
         "idx=idx*labels[i].length+v;values[i].textContent=labels[i][v];}"
-        "img.src='data:image/png;base64,'+frames[idx];}"
+        "return idx;}ahead[index()]=1;"
+        "function update(){var idx=index();ahead[idx]=1;"
+        "img.src=src(idx);if(frames[idx].indexOf('.')<0)return;"
+        "for(var s=1,i=inputs.length-1;i>=0;s*=labels[i].length,i--){"
+        "var v=Number(inputs[i].value);for(var d=-1;d<=1;d+=2){var k=idx+d*s;"
+        "if(v+d>=0&&v+d<labels[i].length&&!ahead[k]){ahead[k]=1;"
+        "(new Image()).src=src(k);}}}}"
         "for(var i=0;i<inputs.length;i++){inputs[i].addEventListener('input',update);}"
         "})();</script>"
     )

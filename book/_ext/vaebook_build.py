@@ -14,9 +14,14 @@
   and pages leave out the Thebe and sphinx-design assets they don't use.
 - The search page loads MathJax too, so ``_static/vaebook.js`` can typeset the TeX in
   the titles and snippets of its results.
+- Scrubber frames load on demand: each static scrubber's frames (base64 PNGs in the
+  notebook's output) become image files in ``_images/``, named by content hash, and the
+  page keeps only their URLs (a page weighed up to 3 MB of inline frames).
 """
 
 import ast
+import base64
+import hashlib
 import json
 import os
 import re
@@ -259,6 +264,57 @@ def strip_icon_font_rules(app, exception):
         css.write_text(FA_GLYPH_RULE.sub("", text))
 
 
+# -- Scrubber frames as files ---------------------------------------------------------
+
+# vaebook.widgets._scrubber_script writes ``var frames=[...];`` (JSON base64 strings);
+# the start frame is the <img>'s data: URI
+SCRUBBER_FRAMES = re.compile(r'var frames=(\[\s*(?:"[A-Za-z0-9+/=]+"\s*,?\s*)*\]);')
+INLINE_FRAME = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+FRAME_DIR = "_images"
+
+
+def extract_frames(body: str, outdir: Path, url_of) -> tuple[str, int]:
+    """Write each scrubber frame in ``body`` to ``outdir/_images/scrubber-<hash>.png``
+    (once per content) and point the scrubber at it: the script's frames array holds
+    the files' URLs (``url_of("_images/name")``, relative to the page) and the <img>
+    starts on its frame's file. Returns the new body and the number of frame files."""
+    urls: dict[str, str] = {}
+
+    def url(b64: str) -> str:
+        if b64 not in urls:
+            png = base64.b64decode(b64)
+            name = f"scrubber-{hashlib.sha256(png).hexdigest()[:20]}.png"
+            path = outdir / FRAME_DIR / name
+            if not path.exists():  # parallel writers: write aside, then rename
+                path.parent.mkdir(parents=True, exist_ok=True)
+                part = path.with_suffix(f".{os.getpid()}.part")
+                part.write_bytes(png)
+                part.replace(path)
+            urls[b64] = url_of(f"{FRAME_DIR}/{name}")
+        return urls[b64]
+
+    def frames(match) -> str:
+        return f"var frames={json.dumps([url(f) for f in json.loads(match[1])])};"
+
+    body = SCRUBBER_FRAMES.sub(frames, body)
+    body = INLINE_FRAME.sub(
+        lambda m: f'src="{urls[m[1]]}"' if m[1] in urls else m[0], body
+    )
+    return body, len(set(urls.values()))
+
+
+def scrubber_frames_as_files(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if app.builder.format != "html" or not body or "var frames=" not in body:
+        return
+    pathto = context["pathto"]
+    context["body"], count = extract_frames(
+        body, Path(app.outdir), lambda name: pathto(name, 1)
+    )
+    if count:
+        logger.info(f"[vaebook] {pagename}: {count} scrubber frames as files")
+
+
 def setup(app):
     os.environ["VAEBOOK_STATIC"] = "1"
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -266,6 +322,7 @@ def setup(app):
     app.connect("builder-inited", light_mathjax, priority=900)
     app.connect("html-page-context", mathjax_on_search_page)
     app.connect("html-page-context", trim_page_assets, priority=100)
+    app.connect("html-page-context", scrubber_frames_as_files)
     app.connect("build-finished", fontawesome_subset)
     app.connect("build-finished", strip_icon_font_rules)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
