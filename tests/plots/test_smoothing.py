@@ -48,6 +48,14 @@ def test_smoothing_figures():
         ),
     ]
     assert len(figures[0].axes) == 9
+    # the sharpness is kappa (the notes' beta; beta is the KL weight in this book)
+    assert figures[0].axes[0].get_legend_handles_labels()[1][1:] == [
+        "κ = 2",
+        "κ = 5",
+        "κ = 20",
+    ]
+    assert figures[1].axes[0].get_title() == "zeta = f(κ, p, u): κ = 5, p = 0.3"
+    assert [ax.get_title().split("\n")[-1] for ax in figures[2].axes] == ["κ = 5"] * 3
     for fig in figures:
         assert fits(fig)
     plt.close("all")
@@ -62,7 +70,7 @@ def test_smoother_curves_show_the_seeds_as_a_band():
     }
     fig = smooth_plots.smoother_curves(histories, reference=105.0, log_steps=True)
     assert fits(fig)
-    ax, ax_beta = fig.axes
+    ax, ax_kappa = fig.axes
     lines = {line.get_label(): line for line in ax.get_lines()}
     f1 = lines["bin_f1"]
     # the line is the seeds' mean: 160/e and 176/e at epoch e
@@ -78,8 +86,8 @@ def test_smoother_curves_show_the_seeds_as_a_band():
     assert len(set(line.get_color() for line in lines.values())) == 4
     assert lines["bin_f2_anneal"].get_color() == "C1"  # f2's colour in every figure
     assert "mean of 2 seeds" in fig._suptitle.get_text()
-    # beta is drawn for the smoothers only, not for the Gumbel estimator
-    assert len(ax_beta.get_lines()) == 3
+    # the sharpness is drawn for the smoothers only, not for the Gumbel estimator
+    assert len(ax_kappa.get_lines()) == 3
     assert ax.get_xscale() == "log" and "Jang et al.: 105" in lines
     with pytest.raises(ValueError, match="same steps"):
         smooth_plots.smoother_curves({"bin_f1": [history(3), history(2)]})

@@ -21,7 +21,7 @@ PUBLISHED = {
     "DVAE++ overlapping exponentials": sm.overlapping_exp,
     "DVAE# power function": sm.power_function,
 }
-STYLES = (":", "-", "--")  # the notes' Figure 1: dotted < solid < dashed beta
+STYLES = (":", "-", "--")  # the notes' Figure 1: dotted < solid < dashed sharpness
 
 
 def _grid(steps: int = 801) -> torch.Tensor:
@@ -40,9 +40,9 @@ def _step(ax, p: float, u: torch.Tensor):
     return line
 
 
-def figure_one(betas: tuple[float, float, float], ps=(0.2, 0.5, 0.8)):
-    """The notes' Figure 1: f1, f2, f3 (rows) for p in ``ps`` (columns) and three betas
-    (dotted < solid < dashed), with the step they approach in grey."""
+def figure_one(sharpnesses: tuple[float, float, float], ps=(0.2, 0.5, 0.8)):
+    """The notes' Figure 1: f1, f2, f3 (rows) for p in ``ps`` (columns) and three
+    sharpnesses kappa (dotted < solid < dashed), with the step they approach in grey."""
     u = _grid()
     fig, axes = plt.subplots(
         len(NOTES),
@@ -56,10 +56,10 @@ def figure_one(betas: tuple[float, float, float], ps=(0.2, 0.5, 0.8)):
         for col, p in enumerate(ps):
             ax = axes[row, col]
             _step(ax, p, u)
-            for beta, style in zip(betas, STYLES):
-                zeta = f(beta, torch.tensor(p, dtype=u.dtype), u)
+            for kappa, style in zip(sharpnesses, STYLES):
+                zeta = f(kappa, torch.tensor(p, dtype=u.dtype), u)
                 ax.plot(
-                    u.numpy(), zeta.numpy(), style, color="C0", label=f"beta = {beta:g}"
+                    u.numpy(), zeta.numpy(), style, color="C0", label=f"κ = {kappa:g}"
                 )
             ax.tick_params(labelsize=FONT)
             ax.set_title(f"{name}, p = {p:g}", fontsize=FONT + 1)
@@ -72,34 +72,35 @@ def figure_one(betas: tuple[float, float, float], ps=(0.2, 0.5, 0.8)):
     return fig
 
 
-def _derivatives(beta: float, p: float, u: torch.Tensor) -> dict[str, tuple]:
-    """{name: (zeta, d zeta / d p)} of f1, f2, f3 at (beta, p) on the grid u (numpy)."""
+def _derivatives(sharpness: float, p: float, u: torch.Tensor) -> dict[str, tuple]:
+    """{name: (zeta, d zeta / d p)} of f1, f2, f3 at (kappa, p) on the grid u
+    (numpy)."""
     out = {}
     for name, f in NOTES.items():
         q = torch.full_like(u, p).requires_grad_(True)  # one p per u: pointwise
-        zeta = f(beta, q, u)
+        zeta = f(sharpness, q, u)
         (grad,) = torch.autograd.grad(zeta.sum(), q)
         out[name] = (zeta.detach().numpy(), grad.numpy())
     return out
 
 
 class SmoothersFigure(SliderFigure):
-    """Left: f1, f2, f3 and the step against u at (beta, p); right: d zeta / d p, the
+    """Left: f1, f2, f3 and the step against u at (kappa, p); right: d zeta / d p, the
     gradient the encoder receives through the latent (autograd), on a symlog scale.
 
     One figure, updated in place by :meth:`draw` (a slider's draw function: it returns
-    the same Figure every call). The curves of every (beta, p) asked for are computed
-    once and cached (those of ``betas`` x ``ps`` up front). The gradient axis is the
-    same in every frame, up to 3e4: f1's peak, (e^beta - 1) / (beta p), leaves it at
-    large beta.
+    the same Figure every call). The curves of every (kappa, p) asked for are computed
+    once and cached (those of ``sharpnesses`` x ``ps`` up front). The gradient axis is
+    the same in every frame, up to 3e4: f1's peak, (e^kappa - 1) / (kappa p), leaves it
+    at large kappa.
     """
 
-    def __init__(self, betas=(), ps=(), steps: int = 601):
+    def __init__(self, sharpnesses=(), ps=(), steps: int = 601):
         self.u = _grid(steps)
         self.cache: dict[tuple[float, float], dict] = {}
-        for beta in betas:  # compute every frame's curves now, not per move
+        for kappa in sharpnesses:  # compute every frame's curves now, not per move
             for p in ps:
-                self._curves(beta, p)
+                self._curves(kappa, p)
         self.fig, (self.ax, self.ax_g) = plt.subplots(1, 2, figsize=(WIDTH, 3.0))
         u = self.u.numpy()
         self.step = _step(self.ax, 0.5, self.u)
@@ -131,15 +132,16 @@ class SmoothersFigure(SliderFigure):
             left=0.075, right=0.99, bottom=0.16, top=0.9, wspace=0.22
         )
 
-    def _curves(self, beta: float, p: float) -> dict:
-        key = (float(beta), float(p))
+    def _curves(self, sharpness: float, p: float) -> dict:
+        key = (float(sharpness), float(p))
         if key not in self.cache:
-            self.cache[key] = _derivatives(beta, p, self.u)
+            self.cache[key] = _derivatives(sharpness, p, self.u)
         return self.cache[key]
 
-    def draw(self, beta: float, p: float):
-        """Update the figure to (beta, p) and return it (the same Figure every call)."""
-        curves = self._curves(beta, p)
+    def draw(self, sharpness: float, p: float):
+        """Update the figure to (kappa, p) and return it (the same Figure every
+        call)."""
+        curves = self._curves(sharpness, p)
         self.step.set_ydata((self.u.numpy() >= 1 - p).astype(float))
         for name, (zeta, grad) in curves.items():
             self.lines[name].set_ydata(zeta)
@@ -147,24 +149,26 @@ class SmoothersFigure(SliderFigure):
         for line in self.joins:
             line.set_xdata([1 - p, 1 - p])
         self.ax.set_title(
-            f"zeta = f(beta, p, u): beta = {beta:g}, p = {p:g}", fontsize=FONT + 1
+            f"zeta = f(κ, p, u): κ = {sharpness:g}, p = {p:g}", fontsize=FONT + 1
         )
         return self.fig
 
 
-def published_inverse_cdfs(betas: dict[str, float], ps=(0.2, 0.5, 0.8)):
-    """zeta(u) = F^-1(u) of the three published mixtures at their published betas (one
-    panel each), for several q = p, with the step in grey."""
+def published_inverse_cdfs(sharpnesses: dict[str, float], ps=(0.2, 0.5, 0.8)):
+    """zeta(u) = F^-1(u) of the three published mixtures at their published sharpnesses
+    kappa (one panel each), for several q = p, with the step in grey."""
     u = _grid(601)[1:-1]  # open interval: the power function's bisection needs no ends
     fig, axes = plt.subplots(1, len(PUBLISHED), figsize=(WIDTH, 2.9), sharey=True)
     for ax, (name, f) in zip(axes, PUBLISHED.items()):
-        beta = betas[name]
+        kappa = sharpnesses[name]
         for i, p in enumerate(ps):
             q = torch.tensor(p, dtype=u.dtype)
             ax.plot(u.numpy(), sm.step(q, u).numpy(), color=f"C{i}", lw=3, alpha=0.2)
-            ax.plot(u.numpy(), f(beta, q, u).numpy(), color=f"C{i}", label=f"q = {p:g}")
+            ax.plot(
+                u.numpy(), f(kappa, q, u).numpy(), color=f"C{i}", label=f"q = {p:g}"
+            )
         family, _, shape = name.partition(" ")
-        ax.set_title(f"{family}\n{shape}\nbeta = {beta:g}", fontsize=FONT)
+        ax.set_title(f"{family}\n{shape}\nκ = {kappa:g}", fontsize=FONT)
         ax.set_xlabel("u", fontsize=FONT)
         ax.tick_params(labelsize=FONT)
         ax.grid(alpha=0.3)
@@ -181,7 +185,7 @@ def _as_runs(history) -> list[list[dict]]:
 
 def _style(label: str, colors: dict[str, str]) -> dict:
     """Colour per smoother named in ``label`` (f1, f2, f3: C0, C1, C2 in every figure;
-    other estimators get the next colours), dashed for an annealed beta, black and
+    other estimators get the next colours), dashed for an annealed sharpness, black and
     thick for a long run."""
     if "long" in label:
         return {"color": "k", "ls": "-", "lw": 1.8}
@@ -214,14 +218,15 @@ def smoother_curves(
     top: float = 200.0,
 ):
     """Left: the test -ELBO with exact binary z (the discrete bound) against optimizer
-    steps; right: the smoothing beta each smoother trained with (end of each epoch).
+    steps; right: the sharpness kappa each smoother trained with (end of each epoch).
 
     ``histories``: {label: history, or a list of histories (one per seed)}; with
     several seeds the line is their mean and the band their range (min to max). One
     colour per smoother named in the label (f1, f2, f3; other labels, e.g. Gumbel
-    estimators, get their own and no beta curve); dashed: annealed beta ("anneal" in
-    the label); black: a long run ("long" in the label). ``reference``: a literature
-    value (dotted line); ``log_steps``: a log step axis (runs of different lengths).
+    estimators, get their own and no sharpness curve); dashed: annealed sharpness
+    ("anneal" in the label); black: a long run ("long" in the label). ``reference``: a
+    literature value (dotted line); ``log_steps``: a log step axis (runs of different
+    lengths).
     """
     fig, (ax, ax_b) = plt.subplots(
         1, 2, figsize=(WIDTH, 4.2), gridspec_kw={"width_ratios": [1.7, 1]}
@@ -255,7 +260,7 @@ def _draw_runs(ax, ax_b, histories: dict) -> set:
 def _label_axes(ax, ax_b, log_steps: bool):
     """Axis labels, the step scale, ticks and grids of both panels."""
     ax.set_ylabel("test -ELBO, binary z (nats)", fontsize=FONT)
-    ax_b.set_ylabel("smoothing beta", fontsize=FONT)
+    ax_b.set_ylabel("sharpness κ", fontsize=FONT)
     for a in (ax, ax_b):
         if log_steps:
             a.set_xscale("log")

@@ -1,4 +1,5 @@
-"""The command lines train, write and evaluate a real checkpoint."""
+"""vaebook.train: the command line trains, writes and (with vaebook.evaluate) scores a
+real checkpoint; its options are checked first; a killed run resumes exactly."""
 
 import json
 import os
@@ -139,23 +140,6 @@ def test_train_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch
     one_line_error(capsys, train.main, base[:-1] + [str(tmp_path)], "--out", "folder")
     monkeypatch.setenv("VAEBOOK_DATA", str(tmp_path / "empty"))
     one_line_error(capsys, train.main, base, "VAEBOOK_DATA", "MNIST train")
-
-
-def test_evaluate_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch):
-    from vaebook import evaluate
-    from vaebook.checkpoints import save_checkpoint
-    from vaebook.models import VAEConfig
-
-    ckpt = tmp_path / "tiny.pt"
-    save_checkpoint(ckpt, VAEConfig(hidden=(8,), latent_dim=2).build())
-    one_line_error(
-        capsys, evaluate.main, [str(ckpt), "--iw-samples", "0"], "--iw-samples", ">= 1"
-    )
-    one_line_error(
-        capsys, evaluate.main, [str(ckpt), "--limit", "0"], "--limit", ">= 1"
-    )
-    monkeypatch.setenv("VAEBOOK_DATA", str(tmp_path / "empty"))
-    one_line_error(capsys, evaluate.main, [str(ckpt)], "VAEBOOK_DATA", "MNIST test")
 
 
 # --- resuming (issue 10, section 2) ---------------------------------------------------
