@@ -1,14 +1,6 @@
 """vaebook.evaluate: the command line checks its options before any work."""
 
-
-def one_line_error(capsys, main, argv, *needles):
-    """``main(argv)`` exits 2 before any work, with one line ``error: ...`` that
-    names each of ``needles``."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    for needle in needles:
-        assert needle in err, err
+from cli_errors import one_line_error
 
 
 def test_evaluate_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import torch
+from cli_errors import one_line_error
 
 from vaebook.checkpoints import load_checkpoint
 
@@ -83,16 +84,6 @@ def test_help_prints_usage_and_exits_0():
     result = run("vaebook.train", "--help")
     assert result.returncode == 0, result.stderr
     assert "gaussian-vae" in result.stdout and "MODEL" in result.stdout
-
-
-def one_line_error(capsys, main, argv, *needles):
-    """``main(argv)`` exits 2 before any work, with one line ``error: ...`` that
-    names each of ``needles``."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    for needle in needles:
-        assert needle in err, err
 
 
 def test_train_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch):

@@ -7,23 +7,12 @@ matplotlib.use("agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 
 from vaebook import flows, plots  # noqa: E402
-from vaebook.plots import style  # noqa: E402
+
+from .layout import assert_fits_the_column  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
-
-
-def assert_fits_the_column(fig: Figure) -> None:
-    """The book's layout rules with their margin (vaebook.plots.style)."""
-    assert fig.get_size_inches()[0] <= style.MAX_WIDTH_IN
-    assert fig.findobj(Text), "a figure with no text"
-    problems = style.check_figure(
-        fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
-    )
-    assert problems == [], problems
 
 
 def test_planar_step_frame():
