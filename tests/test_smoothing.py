@@ -390,16 +390,17 @@ def test_overlapping_exp_implicit_gradients_match_finite_differences():
     torch.testing.assert_close(du, fd_u, rtol=1e-5, atol=0)
 
 
-def test_slider_and_shipped_schedules_stay_inside_the_tested_betas():
+def test_slider_and_shipped_schedules_stay_inside_the_tested_sharpnesses():
     """What the smoothing chapter's slider and the shipped models' schedules reach lies
-    in BETAS' range, so the tests above cover every beta a reader can choose there."""
+    in BETAS' range (the sharpnesses kappa tested above), so the tests above cover every
+    kappa a reader can choose there."""
     import re
     from pathlib import Path
 
     from vaebook import pretrained
 
     text = (Path(__file__).parents[1] / "chapters" / "smoothing.md").read_text()
-    listed = re.search(r"SLIDER_BETAS = \[([^\]]*)\]", text).group(1)
+    listed = re.search(r"SLIDER_KAPPAS = \[([^\]]*)\]", text).group(1)
     slider = [float(v) for v in listed.split(",")]
     reached = set(slider)
     for name in pretrained.available():
