@@ -119,8 +119,10 @@ def trim_page_assets(app, pagename, templatename, context, doctree):
 
 
 def mathjax_on_search_page(app, pagename, templatename, context, doctree):
-    """The search page has no math of its own; its results do."""
-    if pagename != "search":
+    """Pages with no math of their own still show some: the search page in its results,
+    every page in the sidebar (the title of computing_q). Sphinx loads MathJax only where
+    the page's body has math; this adds it to the others."""
+    if pagename != "search" and app.env.get_domain("math").has_equations(pagename):
         return
     config = app.config.mathjax3_config
     if config:
