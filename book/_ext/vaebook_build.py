@@ -119,9 +119,9 @@ def trim_page_assets(app, pagename, templatename, context, doctree):
 
 
 def mathjax_on_search_page(app, pagename, templatename, context, doctree):
-    """Pages with no math of their own still show some: the search page in its results,
-    every page in the sidebar (the title of computing_q). Sphinx loads MathJax only where
-    the page's body has math; this adds it to the others."""
+    """Pages with no math of their own still show some: the search page in its
+    results, every page in the sidebar (the title of computing_q). Sphinx loads MathJax
+    only where the page's body has math; this adds it to the others."""
     if pagename != "search" and app.env.get_domain("math").has_equations(pagename):
         return
     config = app.config.mathjax3_config
