@@ -53,9 +53,29 @@ class Interval(constraints.Constraint):
         return f"in {left}{self.low:g}, {self.high:g}{right}"
 
 
+class IntegerInterval(Interval):
+    """Whole numbers between ``low`` and ``high`` (both ends closed)."""
+
+    def __init__(self, low: int, high: float = math.inf):
+        super().__init__(low, high, True, True)
+
+    def check(self, value):
+        value = torch.as_tensor(value)
+        return super().check(value) & (value == torch.round(value))
+
+    def holds(self, number: float) -> bool:
+        return super().holds(number) and float(number).is_integer()
+
+    def __str__(self) -> str:
+        if self.high == math.inf:
+            return f"an integer >= {self.low:g}"
+        return f"an integer in [{self.low:g}, {self.high:g}]"
+
+
 POSITIVE = Interval(0.0)  # temperatures, sharpnesses: nan, inf and 0 refused
 ABOVE_ONE = Interval(1.0)  # the base a of the f1 smoother
 UNIT_INTERVAL = Interval(0.0, 1.0, True, True)  # probabilities p
+AT_LEAST_TWO = IntegerInterval(2)  # samples of a leave-one-out or multi-sample bound
 
 
 def check(name: str, value, constraint: Interval):
@@ -73,7 +93,7 @@ def check(name: str, value, constraint: Interval):
         number = math.nan
     if not constraint.holds(number):
         raise ValueError(f"{name} must be {constraint}, got {value!r}")
-    return number
+    return int(number) if isinstance(constraint, IntegerInterval) else number
 
 
 def check_args(obj, validate: bool | None = True) -> None:

@@ -30,9 +30,14 @@ model adds REINFORCE's surrogate), ``categorical``.
 - ``straight-through-gumbel`` (:class:`StraightThroughGumbel`, ``temperature``):
   forward the one-hot arg max of the same noise (an exact sample from q), backward the
   Gumbel-softmax gradient.
-- ``score-function`` (:class:`ScoreFunction`; REINFORCE, Williams 1992): forward a
-  discrete sample with no pathwise gradient; the model adds the surrogate
-  (f(z) - b).detach() * log q(z|x), b a baseline.
+- ``score-function`` (:class:`ScoreFunction`; REINFORCE, Williams 1992): exact
+  samples with no pathwise gradient; ``surrogate`` gives the model
+  f(z) + (f(z) - b).detach() * (log q(z|x) - its detached value), b a baseline.
+  The unbiased estimators with control variates share that interface
+  (:mod:`vaebook.control_variates`): ``nvil`` (a learned baseline b(x); Mnih &
+  Gregor 2014), ``rloo`` (``num_samples`` S >= 2, leave-one-out; Kool et al. 2019),
+  ``vimco`` (``num_samples`` S >= 2, the S-sample bound; Mnih & Rezende 2016) and
+  ``disarm`` (an antithetic pair, Bernoulli only; Dong et al. 2020).
 - ``smoothing-f1`` (``sharpness``, ``base``), ``smoothing-f2``, ``smoothing-f3`` and the
   published ``dvae-spike-exp``, ``dvaepp-overlapping-exp``, ``dvae-sharp-power``
   (``sharpness``; notes 2.3, :class:`Smoothing`): zeta = f(kappa, p, u), continuous in
@@ -60,8 +65,8 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch.distributions import constraints
 
-from . import smoothing
-from .constraints import ABOVE_ONE, POSITIVE, Interval, check_args
+from . import control_variates, smoothing
+from .constraints import ABOVE_ONE, AT_LEAST_TWO, POSITIVE, Interval, check_args
 
 # --- noise and small helpers ----------------------------------------------------------
 
@@ -228,7 +233,7 @@ def relaxed_distribution(
 
 # --- the estimators: typed hyperparameters, checked once ------------------------------
 
-HYPERPARAMETERS = ("temperature", "sharpness", "base")  # what a model's schedules give
+HYPERPARAMETERS = ("temperature", "sharpness", "base", "num_samples")  # a model's
 
 
 @dataclass(frozen=True)
@@ -323,13 +328,94 @@ class StraightThroughGumbel(Estimator):
 
 @dataclass(frozen=True)
 class ScoreFunction(Estimator):
-    """A sample, no pathwise gradient (the model adds REINFORCE's surrogate)."""
+    """REINFORCE with a baseline b that the model keeps (a running mean of f): one
+    exact sample, no pathwise gradient; :meth:`surrogate` builds the estimate.
+
+    The unbiased estimators below share this interface: ``num_samples`` S (the
+    decoder passes per step), ``input_baseline`` (the model learns b(x): NVIL),
+    ``bound`` (``"elbo"``: the surrogate estimates E_q[f] and the model adds the
+    closed-form KL; ``"multi-sample"``: it is the whole S-sample bound, VIMCO)."""
 
     name = "score-function"
     score_function = True
+    num_samples: ClassVar[int] = 1
+    input_baseline: ClassVar[bool] = False
+    bound: ClassVar[str] = "elbo"
 
     def distribution(self, logits: torch.Tensor) -> ScoreFunctionSampler:
         return ScoreFunctionSampler(logits.detach(), self.categorical)
+
+    def draw(self, logits: torch.Tensor) -> torch.Tensor:
+        """S exact samples of z: (S, *logits.shape) (one-hot: the same)."""
+        return self.distribution(logits).sample((self.num_samples,))
+
+    def surrogate(
+        self, logits: torch.Tensor, f, baseline=0.0, scale=1.0, **_
+    ) -> control_variates.Surrogate:
+        """E_q[f] in value, REINFORCE with ``baseline`` (divided by ``scale``) in
+        gradient; ``f`` maps z (S, B, ...) to (S, B)."""
+        z = self.draw(logits)
+        return control_variates.reinforce(
+            logits, f, z, baseline, scale, self.categorical
+        )
+
+
+@dataclass(frozen=True)
+class NVIL(ScoreFunction):
+    """NVIL (Mnih & Gregor 2014): REINFORCE whose baseline c + b_psi(x) the model
+    learns (a small network of x, fitted to f by least squares, and a running mean
+    c), the signal divided by max(1, its running standard deviation)."""
+
+    name = "nvil"
+    input_baseline = True
+
+
+@dataclass(frozen=True)
+class RLOO(ScoreFunction):
+    """REINFORCE leave-one-out (Kool et al. 2019): S >= 2 samples, each one's
+    baseline the mean f of the others; unbiased, no extra network."""
+
+    name = "rloo"
+    arg_constraints = {"num_samples": AT_LEAST_TWO}
+    num_samples: int = 4
+
+    def surrogate(self, logits, f, **_) -> control_variates.Surrogate:
+        return control_variates.rloo(logits, f, self.draw(logits), self.categorical)
+
+
+@dataclass(frozen=True)
+class VIMCO(ScoreFunction):
+    """VIMCO (Mnih & Rezende 2016): the S-sample importance-weighted bound, S >= 2,
+    each sample's signal L - L_{-s} (the bound with that sample replaced by the
+    geometric mean of the others)."""
+
+    name = "vimco"
+    arg_constraints = {"num_samples": AT_LEAST_TWO}
+    bound = "multi-sample"
+    num_samples: int = 4
+
+    def surrogate(
+        self, logits, f, log_prior=None, beta=1.0, **_
+    ) -> control_variates.Surrogate:
+        if log_prior is None:
+            raise ValueError("VIMCO's bound needs log_prior, the prior's log_prob")
+        z = self.draw(logits)
+        return control_variates.vimco(logits, f, z, log_prior, beta, self.categorical)
+
+
+@dataclass(frozen=True)
+class DisARM(ScoreFunction):
+    """DisARM (Dong, Mnih & Tucker 2020) for Bernoulli latents: an antithetic pair of
+    exact samples from one uniform draw, weighted per latent (two decoder passes)."""
+
+    name = "disarm"
+    num_samples: ClassVar[int] = 2
+
+    def draw(self, logits: torch.Tensor) -> torch.Tensor:
+        return control_variates.antithetic_pair(logits)
+
+    def surrogate(self, logits, f, **_) -> control_variates.Surrogate:
+        return control_variates.disarm(logits, f, self.draw(logits))
 
 
 @dataclass(frozen=True)
@@ -384,6 +470,10 @@ BERNOULLI = (
     GumbelSoftmax,
     StraightThroughGumbel,
     ScoreFunction,
+    NVIL,
+    RLOO,
+    VIMCO,
+    DisARM,
 )
 SMOOTHING = (SmoothingF1, SmoothingF2, SmoothingF3, SmoothingSpikeExp)
 SMOOTHING += (SmoothingOverlappingExp, SmoothingPowerFunction)
@@ -411,6 +501,9 @@ CATEGORICAL = (
         ScoreFunction,
         "A one-hot sample, no pathwise gradient (the model adds the surrogate).",
     ),
+    _categorical(NVIL, "NVIL for one-hot latents."),
+    _categorical(RLOO, "REINFORCE leave-one-out for one-hot latents."),
+    _categorical(VIMCO, "VIMCO for one-hot latents."),
 )
 # name -> class: logits (..., K) -> z (..., K), and logits (..., K, C) -> z (..., K, C)
 ESTIMATORS: dict[str, type[Estimator]] = {e.name: e for e in BERNOULLI + SMOOTHING}

@@ -15,7 +15,7 @@ sees exact discrete samples of q, so the reported test -ELBO is a true bound on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import distributions as D
@@ -32,10 +32,8 @@ from .discrete import (
     categorical_latents,
     get_estimator,
     kl_per_latent,
-    log_prob_of,
 )
 from .distributions import bernoulli_pixels
-from .gradients import score_function_surrogate
 from .models import ACTIVATIONS, mlp
 from .objectives import training_metrics
 from .registry import register
@@ -51,6 +49,7 @@ class _TemperatureFields:
     anneal_rate: float = 1e-4  # r in tau = max(tau_min, tau_0 exp(-r t)); 0: fixed
     anneal_every: int = 500  # steps between tau updates (Jang et al.: 500 or 1000)
     baseline_decay: float = 0.99  # running-mean baseline of the score function
+    estimator_samples: int = 4  # S of the rloo and vimco estimators (>= 2)
 
     def temperature_schedule(self) -> ExponentialDecay:
         return ExponentialDecay(
@@ -75,6 +74,14 @@ class _TemperatureFields:
             )
         self.temperature_schedule()  # raises on a bad tau or a schedule that cannot
         # anneal
+        estimator = estimators[self.estimator]
+        if "num_samples" in {f.name for f in fields(estimator)}:
+            try:
+                estimator(num_samples=self.estimator_samples)
+            except ValueError as err:
+                raise ValueError(
+                    f"estimator_samples (S of {self.estimator}): {err}"
+                ) from None
 
 
 @dataclass
@@ -148,6 +155,12 @@ class CategoricalVAEConfig(_TemperatureFields):
         return CategoricalVAE(self)
 
 
+def schedule_metrics(params: dict, full: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The schedules' current values as per-example metrics (``temperature``, and the
+    binary VAE's ``sharpness``), for the history."""
+    return {k: full * v for k, v in params.items() if k not in ("base", "num_samples")}
+
+
 class DiscreteVAE(nn.Module):
     """What the binary and categorical VAEs share: networks, schedules and the
     objective.
@@ -177,12 +190,18 @@ class DiscreteVAE(nn.Module):
         self.register_buffer("baseline_set", torch.tensor(False))
         self.temperature_schedule = config.temperature_schedule()
         self.estimator_type = get_estimator(config.estimator, self.categorical)
+        if getattr(self.estimator_type, "input_baseline", False):  # NVIL's b_psi(x)
+            self.baseline_net = mlp([config.data_dim, 100, 1], "tanh")
+            self.register_buffer("baseline_var", torch.ones(()))
 
     def hyperparameters(self, state) -> dict:
         """The schedules' values at this point of training (``state``: a TrainState):
         ``temperature`` (the binary VAE adds ``sharpness`` and ``base``); the
         estimator takes those it uses (:meth:`vaebook.discrete.Estimator.at`)."""
-        return {"temperature": self.temperature_schedule(state.step)}
+        return {
+            "temperature": self.temperature_schedule(state.step),
+            "num_samples": self.config.estimator_samples,
+        }
 
     def encoder_logits(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -217,13 +236,11 @@ class DiscreteVAE(nn.Module):
         logits = self.encoder_logits(x)
         qz = self.latents(logits)
         kl = D.kl_divergence(qz, self.prior())  # (B,), closed form
+        if self.training and estimator.score_function:
+            return self._unbiased_objective(x, logits, kl, estimator, state, params)
         z = estimator(logits) if self.training else qz.sample()
         log_px = self.decode(z).log_prob(x)  # (B,)
         loss = -(log_px - state.beta * kl)
-        if self.training and estimator.score_function:
-            log_q = log_prob_of(logits, z, self.categorical)
-            loss = loss - score_function_surrogate(log_px, log_q, self.baseline)
-            self.update_baseline(log_px.detach().mean())
         neg_elbo = -(log_px - kl).detach()
         hard, soft = self._both_bounds(x, logits, qz, kl, neg_elbo, estimator)
         full = torch.ones_like(kl)
@@ -233,8 +250,59 @@ class DiscreteVAE(nn.Module):
             kl.detach(),
             hard_neg_elbo=hard,
             relaxed_neg_elbo=soft,
-            **{name: full * value for name, value in params.items() if name != "base"},
+            **schedule_metrics(params, full),
         )
+
+    def _unbiased_objective(self, x, logits, kl, estimator, state, params) -> dict:
+        """The score-function estimators (:mod:`vaebook.control_variates`): their
+        surrogate estimates E_q[log p(x|z)] (plus the closed-form KL), or the whole
+        S-sample bound (VIMCO); the running baseline (and NVIL's b(x)) are updated
+        here."""
+        learned = self._learned_baseline(x)  # NVIL's b_psi(x) (B,), else None
+        scale = 1.0 if learned is None else self.baseline_var.sqrt().clamp(min=1.0)
+        s = estimator.surrogate(
+            logits,
+            lambda z: self.decode(z).log_prob(x),
+            baseline=self.baseline + (0.0 if learned is None else learned.detach()),
+            scale=scale,
+            log_prior=self.prior().log_prob,
+            beta=state.beta,
+        )
+        log_px = s.values.mean(0)  # (B,): the S samples' mean
+        if estimator.bound == "multi-sample":
+            loss = -s.objective.mean()
+        else:
+            loss = -(s.objective - state.beta * kl).mean()
+        if learned is not None:  # least squares: f - c ~ b_psi(x), psi only
+            loss = loss + (log_px - self.baseline - learned).pow(2).mean()
+        self._update_baselines(log_px, learned)
+        neg_elbo = (kl - log_px).detach()
+        full = torch.ones_like(kl)
+        return training_metrics(
+            loss,
+            log_px,
+            kl.detach(),
+            hard_neg_elbo=neg_elbo,
+            relaxed_neg_elbo=neg_elbo,
+            **schedule_metrics(params, full),
+        )
+
+    def _learned_baseline(self, x: torch.Tensor) -> torch.Tensor | None:
+        """NVIL's input-dependent baseline b_psi(x) (B,); None for the others."""
+        if not hasattr(self, "baseline_net"):
+            return None
+        return self.baseline_net(x).squeeze(-1)
+
+    @torch.no_grad()
+    def _update_baselines(self, log_px: torch.Tensor, learned) -> None:
+        """After a step: the running mean c of f - b_psi(x) (of f without NVIL) and,
+        for NVIL, the running variance of f - b_psi(x) - c that scales its signal."""
+        residual = log_px if learned is None else log_px - learned
+        if learned is not None:
+            decay = self.config.baseline_decay
+            spread = (residual - self.baseline).pow(2).mean()
+            self.baseline_var.mul_(decay).add_((1 - decay) * spread)
+        self.update_baseline(residual.mean())
 
     @torch.no_grad()
     def _both_bounds(self, x, logits, qz, kl, neg_elbo, estimator) -> tuple:

@@ -7,9 +7,11 @@ show), where its checkpoint goes and its group:
 
 - ``pretrained``: the Gaussian-latent checkpoints shipped with weights (the VAE
   chapters, gradient estimation, reparameterization, computing q(z|x));
-- ``estimators``: the equal-step comparison of 12 discrete estimators, once per seed
+- ``estimators``: the equal-step comparison of 17 discrete estimators, once per seed
   (records without weights in ``vaebook/pretrained/estimators.json``; seed 0 of
   ``bin_straight_through`` ships with weights);
+- ``evaluations``: the multi-sample estimators again at equal decoder evaluations
+  (6,000 / S steps; records in ``evaluations.json``);
 - ``headline``: the long discrete models and the candidates compared for them
   (records in ``headline.json``; ``cat_gumbel_vae`` and ``bin_f2_anneal_long``
   ship with weights);
@@ -63,9 +65,15 @@ GROUPS = {
         ),
         Group(
             "estimators",
-            "12 discrete estimators at equal steps, once per seed (records)",
+            "17 discrete estimators at equal steps, once per seed (records)",
             Path("runs/estimators"),
             PACKAGE_FOLDER / "estimators.json",
+        ),
+        Group(
+            "evaluations",
+            "the multi-sample estimators at equal decoder evaluations (records)",
+            Path("runs/evaluations"),
+            PACKAGE_FOLDER / "evaluations.json",
         ),
         Group(
             "headline",
@@ -300,6 +308,24 @@ ESTIMATORS = [  # name, label in the book, the estimator's options
     ],
 ]
 
+UNBIASED = [  # the unbiased estimators with control variates (control_variates chapter)
+    ("bin_nvil", "NVIL (learned baseline)", "--estimator nvil --baseline-decay 0.99"),
+    ("bin_rloo_s2", "RLOO S = 2", "--estimator rloo --estimator-samples 2"),
+    ("bin_rloo_s4", "RLOO S = 4", "--estimator rloo --estimator-samples 4"),
+    ("bin_vimco_s4", "VIMCO S = 4", "--estimator vimco --estimator-samples 4"),
+    ("bin_disarm", "DisARM (a pair)", "--estimator disarm"),
+]
+ESTIMATORS += UNBIASED
+
+EVALUATIONS = [  # equal decoder evaluations: 6,000 / S steps for the S-pass estimators
+    (
+        f"{name}_equal",
+        f"{label}, {6000 // passes:,} steps",
+        f"{options} --max-steps {6000 // passes}",
+    )
+    for (name, label, options), passes in zip(UNBIASED[1:], (2, 4, 4, 2))
+]
+
 HEADLINE = [  # name, model, options, label, note, ships
     (
         "cat_gumbel_vae",
@@ -375,6 +401,18 @@ def _all() -> list[Recipe]:
                 ships=name == "bin_straight_through",
             )
             for name, label, options in ESTIMATORS
+        ],
+        *[
+            Recipe(
+                name,
+                "evaluations",
+                "binary-vae",
+                tuple(f"{comparison} {options}".split()),
+                label,
+                "the comparison's run at 6,000 decoder evaluations per image",
+                seeds=(0, 1),
+            )
+            for name, label, options in EVALUATIONS
         ],
         *[
             Recipe(n, "headline", m, tuple(o.split()), lb, nt, ships=sh)
