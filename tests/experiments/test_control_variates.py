@@ -37,6 +37,16 @@ def test_exact_gradient_is_autograd_through_the_enumeration(toy):
         assert torch.allclose(ours[b], ref, atol=1e-10)
 
 
+@pytest.mark.parametrize("toy", [TOY, CAT], ids=["bernoulli", "categorical"])
+def test_straight_through_mean_is_the_enumeration_modules_per_input(toy):
+    ours = X.straight_through_mean(toy)
+    for b in range(toy.logits.shape[0]):
+        f = per_input(toy, b)
+        ref = en.exact_straight_through(toy.logits[b], f, toy.categorical)
+        assert torch.allclose(ours[b], ref, atol=1e-10)
+    assert (ours - X.exact_gradient(toy)).abs().max() > 0.05  # it is biased
+
+
 def test_toy_f_is_the_log_likelihood_of_a_binary_x():
     z = en.enumerate_states(3, dtype=torch.float64).unsqueeze(1).expand(8, 4, 3)
     f = TOY.f(z)

@@ -25,9 +25,10 @@ N states, D pixels.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import pandas as pd
@@ -49,6 +50,20 @@ METHODS = (
     "Gumbel-softmax tau 0.5",
 )
 BIASED = ("straight-through", "Gumbel-softmax tau 0.5")
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run loops of tiny tensor operations on one CPU thread (restored after): for
+    them the threads' synchronization costs more than it saves, far more when other
+    processes share the cores (measured here: 7 s instead of 22 s for the chapter's
+    :func:`error_table`)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class Toy(NamedTuple):
@@ -165,6 +180,25 @@ def reinforce_variance(toy: Toy, baseline: torch.Tensor | float) -> torch.Tensor
     return second - _sum_latents(exact_gradient(toy) ** 2, toy)
 
 
+def fit_baselines(
+    toy: Toy, steps: int = 400, lr: float = 0.05, num_samples: int = 16, seed: int = 0
+) -> torch.Tensor:
+    """NVIL's least squares, one parameter per input: SGD on
+    mean_s (f(z_s) - b(x))^2, z_s ~ q(z | x), ``num_samples`` fresh samples a step;
+    the minimizer is E_q[f | x] (:func:`mean_baseline`). Returns b (B,)."""
+    torch.manual_seed(seed)
+    b = torch.zeros(toy.logits.shape[0], dtype=toy.logits.dtype, requires_grad=True)
+    optimizer = torch.optim.SGD([b], lr=lr)
+    q = (D.OneHotCategorical if toy.categorical else D.Bernoulli)(logits=toy.logits)
+    with one_thread():
+        for _ in range(steps):
+            loss = (toy.f(q.sample((num_samples,))) - b).pow(2).mean(0).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return b.detach()
+
+
 def baseline_values(toy: Toy) -> dict[str, torch.Tensor]:
     """The baselines the chapter compares, one value per input (B,): none, one
     running mean c for every input (the mean of E[f | x] over the inputs), NVIL's
@@ -181,6 +215,21 @@ def baseline_values(toy: Toy) -> dict[str, torch.Tensor]:
             ),
         )
     )
+
+
+def straight_through_mean(toy: Toy) -> torch.Tensor:
+    """The expectation of the straight-through estimate, E_q[(df/dz)(z)] dp/dlogits
+    (B, K[, C]), by enumeration (as
+    :func:`vaebook.experiments.enumeration.exact_straight_through`, for each input):
+    minus :func:`exact_gradient` it is the bias, with no Monte Carlo error."""
+    z = _states(toy).requires_grad_(True)
+    (df_dz,) = torch.autograd.grad(toy.f(z).sum(), z)  # (N, B, K[, C])
+    q = cv.latent_log_prob(toy.logits, z.detach(), toy.categorical).exp()  # (N, B)
+    mean_df_dz = torch.einsum("nb,nb...->b...", q, df_dz)
+    logits = toy.logits.detach().requires_grad_(True)
+    p = torch.softmax(logits, -1) if toy.categorical else torch.sigmoid(logits)
+    (grad,) = torch.autograd.grad((p * mean_df_dz).sum(), logits)
+    return grad
 
 
 # --- DisARM, exactly ------------------------------------------------------------------
@@ -350,6 +399,13 @@ def error_table(
     others' that of E_q[f] (:func:`exact_gradient`); VIMCO only for S up to
     ``vimco_up_to`` (its enumeration grows as C(N + S - 1, S))."""
     torch.manual_seed(seed)
+    with one_thread():
+        return pd.DataFrame(
+            _error_rows(toy, passes, methods, baselines, num_estimates, vimco_up_to)
+        )
+
+
+def _error_rows(toy, passes, methods, baselines, num_estimates, vimco_up_to):
     exact = exact_gradient(toy)
     values = baseline_values(toy)
     rows = []
@@ -366,4 +422,4 @@ def error_table(
                 row = errors(samples.detach(), target)
                 row["relative"] = row["mse"] / float((target**2).sum())
                 rows.append({"method": method, "baseline": name, "S": s, **row})
-    return pd.DataFrame(rows)
+    return rows
