@@ -174,6 +174,18 @@ def test_estimates_shapes_and_errors():
         X.estimates("DisARM", TOY, 3, 10)
     with pytest.raises(KeyError, match="unknown method"):
         X.estimates("ARM", TOY, 2, 10)
+    for method in set(X.METHODS) - {"DisARM"}:
+        assert X.estimates(method, CAT, 2, 10).shape == (10, 2, 2, 3)
+    with pytest.raises(KeyError, match="no categorical estimator 'disarm'"):
+        X.estimates("DisARM", CAT, 2, 10)
+
+
+def test_categorical_rloo_estimates_are_unbiased():
+    torch.manual_seed(5)
+    samples = X.estimates("RLOO", CAT, 3, 20_000)
+    se = samples.std(0) / math.sqrt(len(samples))
+    exact = X.exact_gradient(CAT)
+    assert torch.all((samples.mean(0) - exact).abs() < 4 * se + 1e-12)
 
 
 def test_errors_remove_the_monte_carlo_part_of_the_bias():
@@ -188,17 +200,19 @@ def test_errors_remove_the_monte_carlo_part_of_the_bias():
 
 def test_the_chapters_claims_on_its_toy():
     """At 4 decoder passes RLOO S = 4 has about 18 times less variance than
-    REINFORCE without a baseline; straight-through's bias does not shrink with S;
-    at S = 64 RLOO's MSE is below straight-through's."""
+    REINFORCE without a baseline, DisARM about 14 times; straight-through's bias
+    does not shrink with S; at S = 64 RLOO's MSE is below straight-through's."""
     table = X.error_table(
         TOY,
         [4, 64],
-        methods=("REINFORCE", "RLOO", "straight-through"),
+        methods=("REINFORCE", "RLOO", "DisARM", "straight-through"),
         baselines=("none",),
         num_estimates=1000,
     ).set_index(["method", "S"])
     ratio = table.at[("REINFORCE", 4), "variance"] / table.at[("RLOO", 4), "variance"]
     assert 12 < ratio < 25
+    plain = table.at[("REINFORCE", 4), "variance"]
+    assert 9 < plain / table.at[("DisARM", 4), "variance"] < 20  # about 14
     st4, st64 = table.loc[("straight-through", 4)], table.loc[("straight-through", 64)]
     assert abs(st64["bias_sq"] - st4["bias_sq"]) < 0.1 * st4["bias_sq"]
     assert st64["variance"] < st4["variance"] / 8

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import distributions as D
 
 from .. import control_variates as cv
-from ..discrete import ESTIMATORS
+from ..discrete import get_estimator
 from .enumeration import enumerate_states, gradient_samples
 
 BASELINES = ("none", "running mean c", "NVIL b(x) = E[f|x]", "optimal b*(x)")
@@ -346,27 +346,26 @@ def estimates(
     num_estimates: int,
     baseline: torch.Tensor | float = 0.0,
 ) -> torch.Tensor:
-    """R estimates (R, B, K) of ``method`` (one of :data:`METHODS`) at ``passes``
+    """R estimates (R, B, K[, C]) of ``method`` (one of :data:`METHODS`) at ``passes``
     decoder passes each: REINFORCE, straight-through and Gumbel-softmax average
     ``passes`` single-sample estimates, DisARM ``passes / 2`` pairs (``passes``
-    even), RLOO and VIMCO use S = ``passes`` samples."""
+    even; a KeyError for categorical latents), RLOO and VIMCO use S = ``passes``
+    samples."""
     r = num_estimates
     if method == "REINFORCE":
         return reinforce_estimates(toy, r, passes, baseline)
     if method in ("RLOO", "VIMCO"):
-        estimator = ESTIMATORS[method.lower()](num_samples=passes)
+        estimator = get_estimator(method.lower(), toy.categorical)(num_samples=passes)
         return surrogate_estimates(estimator, toy, r)
     if method == "DisARM":
         if passes % 2:
             raise ValueError(f"DisARM uses pairs: passes must be even, got {passes}")
-        pairs = surrogate_estimates(ESTIMATORS["disarm"](), toy, r * (passes // 2))
+        disarm = get_estimator("disarm", toy.categorical)()  # Bernoulli only
+        pairs = surrogate_estimates(disarm, toy, r * (passes // 2))
         return pairs.unflatten(0, (passes // 2, r)).mean(0)
     if method in BIASED:
-        estimator = (
-            ESTIMATORS["straight-through"]()
-            if method == "straight-through"
-            else ESTIMATORS["gumbel-softmax"](temperature=0.5)
-        )
+        name = "straight-through" if method == "straight-through" else "gumbel-softmax"
+        estimator = get_estimator(name, toy.categorical).at(temperature=0.5)
         one = gradient_samples(estimator, toy.logits, toy.f, r * passes)
         return one.unflatten(0, (passes, r)).mean(0)
     raise KeyError(f"unknown method {method!r}; known: {METHODS}")
