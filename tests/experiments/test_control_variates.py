@@ -129,7 +129,7 @@ def test_multisets_count():
 
 def bound_by_tuples(toy, num_samples, logits):
     """The S-sample bound summed over every S-tuple of states (N^S), per input."""
-    z = X._states(toy)
+    z = X.all_states(toy)
     log_q = cv.latent_log_prob(logits, z, toy.categorical)  # (N, B)
     log_w = toy.f(z) + toy.log_prior(z) - log_q
     total = 0.0
@@ -153,7 +153,7 @@ def test_vimco_bound_by_multisets_is_the_sum_over_tuples(toy, num_samples):
 def test_vimco_bound_rises_with_s_towards_log_px():
     bounds = [float(X.vimco_bound(TOY, s)) for s in (1, 2, 4, 8)]
     assert bounds == sorted(bounds)  # Burda et al.: the bound tightens with S
-    z = X._states(TOY)
+    z = X.all_states(TOY)
     log_px = torch.logsumexp(TOY.f(z) + TOY.log_prior(z), 0).sum()
     assert bounds[-1] < float(log_px)
 

@@ -128,7 +128,7 @@ class Moments(NamedTuple):
     score: torch.Tensor
 
 
-def _states(toy: Toy) -> torch.Tensor:
+def all_states(toy: Toy) -> torch.Tensor:
     """(N, B, K[, C]): every state, for each input."""
     b, *shape = toy.logits.shape
     states = enumerate_states(*shape, dtype=toy.logits.dtype)
@@ -137,7 +137,7 @@ def _states(toy: Toy) -> torch.Tensor:
 
 def moments(toy: Toy) -> Moments:
     """q, f and the score at every state (exact, no sampling)."""
-    z = _states(toy)
+    z = all_states(toy)
     q = cv.latent_log_prob(toy.logits, z, toy.categorical).exp()
     probs = (
         torch.softmax(toy.logits, -1) if toy.categorical else torch.sigmoid(toy.logits)
@@ -222,7 +222,7 @@ def straight_through_mean(toy: Toy) -> torch.Tensor:
     (B, K[, C]), by enumeration (as
     :func:`vaebook.experiments.enumeration.exact_straight_through`, for each input):
     minus :func:`exact_gradient` it is the bias, with no Monte Carlo error."""
-    z = _states(toy).requires_grad_(True)
+    z = all_states(toy).requires_grad_(True)
     (df_dz,) = torch.autograd.grad(toy.f(z).sum(), z)  # (N, B, K[, C])
     q = cv.latent_log_prob(toy.logits, z.detach(), toy.categorical).exp()  # (N, B)
     mean_df_dz = torch.einsum("nb,nb...->b...", q, df_dz)
@@ -279,7 +279,7 @@ def vimco_bound(toy: Toy, num_samples: int, logits: torch.Tensor | None = None):
     function of the counts c_n of each state, whose probability is multinomial:
     S! / prod c_n! prod q_n^{c_n}."""
     logits = toy.logits if logits is None else logits
-    z = _states(toy)  # (N, B, K)
+    z = all_states(toy)  # (N, B, K)
     log_q = cv.latent_log_prob(logits, z, toy.categorical)  # (N, B)
     log_w = toy.f(z) + toy.log_prior(z) - log_q
     counts = multisets(len(z), num_samples).to(log_q.dtype)  # (M, N)
