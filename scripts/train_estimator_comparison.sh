@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The equal-step estimator comparison (book/comparing_estimators.ipynb and the tables of
-# straight_through, gumbel_softmax and smoothing): the 12 estimators of a 200-Bernoulli VAE, each
+# straight_through, gumbel_softmax, smoothing and control_variates): the 17 estimators of a 200-Bernoulli VAE, each
 # trained for the same 6,000 optimizer steps with the same network, optimizer, KL warm-up and data,
 # once per seed. The recipes (group "estimators") are in vaebook/recipes.py.
 #
-# Usage: bash scripts/train_estimator_comparison.sh [NAME ...]   (no NAME: all 12)
+# Usage: bash scripts/train_estimator_comparison.sh [NAME ...]   (no NAME: all 17)
 #   SEEDS="0 1"   seeds per estimator (default 0 1)
 #   EPOCHS=10     epochs per run (600 steps each; default: the recipe's 10)
 #   JOBS=2        runs at once (one CPU thread each; logs in runs/logs/)
