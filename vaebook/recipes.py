@@ -355,15 +355,6 @@ HEADLINE = [  # name, model, options, label, note, ships
         False,
     ),
     (
-        "bin_rloo_s4_long",
-        "binary-vae",
-        f"{BINARY} --estimator rloo --estimator-samples 4 "
-        f"{DISCRETE.format(120)} {DISCRETE_EVAL}",
-        "RLOO S = 4, 120 epochs",
-        "the comparison's bin_rloo_s4 at the headline length, 72,000 steps",
-        False,
-    ),
-    (
         "bin_f2_anneal_long",
         "binary-vae",
         f"{BINARY} --estimator smoothing-f2 {SHARPNESS_ANNEAL} "
