@@ -235,17 +235,6 @@ def test_moving_clusters():
     )  # chi-square, 2 dof
 
 
-def test_one_cpu_thread_restores_the_setting():
-    from vaebook.experiments.vq import _one_cpu_thread
-
-    before = torch.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with _one_cpu_thread():
-            assert torch.get_num_threads() == 1
-            raise RuntimeError("inside")
-    assert torch.get_num_threads() == before
-
-
 def test_vq_figures_draw(x):
     """The chapter's figure helpers run on a tiny model and a made-up history, and label
     what they show."""

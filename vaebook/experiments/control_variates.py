@@ -25,10 +25,9 @@ N states, D pixels.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 import pandas as pd
@@ -38,6 +37,7 @@ from torch import distributions as D
 
 from .. import control_variates as cv
 from ..discrete import get_estimator
+from ..threads import one_thread
 from .enumeration import enumerate_states, gradient_samples
 
 BASELINES = ("none", "running mean c", "NVIL b(x) = E[f|x]", "optimal b*(x)")
@@ -50,20 +50,6 @@ METHODS = (
     "Gumbel-softmax tau 0.5",
 )
 BIASED = ("straight-through", "Gumbel-softmax tau 0.5")
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run loops of tiny tensor operations on one CPU thread (restored after): for
-    them the threads' synchronization costs more than it saves, far more when other
-    processes share the cores (measured here: 7 s instead of 22 s for the chapter's
-    :func:`error_table`)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Toy(NamedTuple):
