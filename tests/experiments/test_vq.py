@@ -283,7 +283,7 @@ def test_vq_figures_draw(x):
     ]
     panel = figures[1]
     assert (
-        f"{int((stats['counts'] > 0).sum())} of {K} used" in panel.axes[1].get_xlabel()
+        f"{int((stats['counts'] > 0).sum())} of {K} used" in panel.axes[1].get_title()
     )
     assert [ax.get_title() for ax in figures[2].axes][0] == "share of the K codes used"
     assert figures[2].axes[0].get_xlabel() == "optimizer steps"
