@@ -10,17 +10,12 @@ import math
 
 import pytest
 import torch
+from enumeration_cases import BERN_LOGITS, CAT_LOGITS, F64, WEIGHTS
 from torch import distributions as D
 
 from vaebook import discrete as d
 from vaebook.experiments import enumeration as en
 
-F64 = torch.float64
-BERN_LOGITS = torch.tensor([-1.5, 0.2, 1.0], dtype=F64)  # K = 3
-CAT_LOGITS = torch.tensor(
-    [[0.5, -0.3, 0.1], [-1.0, 0.8, 0.2]], dtype=F64
-)  # K = 2, C = 3
-WEIGHTS = torch.tensor([0.0, 1.0, 3.0], dtype=F64)
 # chi-squared critical values at p = 0.001, by degrees of freedom
 CHI2_001 = {1: 10.83, 2: 13.82, 3: 16.27, 4: 18.47, 5: 20.52, 6: 22.46}
 PARAMS = {"temperature": 0.5, "sharpness": 5.0}  # each estimator takes its own

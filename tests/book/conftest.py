@@ -1,11 +1,8 @@
 """Build the book once per session and serve it on 127.0.0.1 for the browser checks."""
 
-import functools
-import http.server
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -33,14 +30,11 @@ def built_book():
 
 @pytest.fixture(scope="session")
 def site(built_book):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from page_weight import serve  # the benchmark's local server, quiet
 
-    handler = functools.partial(Quiet, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    server, url = serve(built_book)
+    yield url
     server.shutdown()
 
 

@@ -4,16 +4,10 @@ central finite differences; bias and variance against their definitions."""
 
 import pytest
 import torch
+from enumeration_cases import BERN_LOGITS, CAT_LOGITS, F64, WEIGHTS
 from torch import distributions as D
 
 from vaebook.experiments import enumeration as en
-
-F64 = torch.float64
-BERN_LOGITS = torch.tensor([-1.5, 0.2, 1.0], dtype=F64)  # K = 3
-CAT_LOGITS = torch.tensor(
-    [[0.5, -0.3, 0.1], [-1.0, 0.8, 0.2]], dtype=F64
-)  # K = 2, C = 3
-WEIGHTS = torch.tensor([0.0, 1.0, 3.0], dtype=F64)
 
 
 def bern_f(z):

@@ -6,11 +6,12 @@ from matplotlib.text import Text
 from vaebook.plots import style
 
 
-def assert_fits_the_column(fig: Figure) -> None:
+def assert_fits_the_column(fig: Figure, name: str = "") -> None:
     """The book's layout rules with their margin (vaebook.plots.style)."""
-    assert fig.get_size_inches()[0] <= style.MAX_WIDTH_IN
-    assert fig.findobj(Text), "a figure with no text"
+    width = fig.get_size_inches()[0]
+    assert width <= style.MAX_WIDTH_IN, (name, width)
+    assert any(t.get_visible() for t in fig.findobj(Text)), f"no text: {name}"
     problems = style.check_figure(
         fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
     )
-    assert problems == [], problems
+    assert problems == [], (name, problems)

@@ -11,10 +11,10 @@ matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 
 from vaebook.plots import discrete as dplots  # noqa: E402
-from vaebook.plots import style  # noqa: E402
+
+from .layout import assert_fits_the_column  # noqa: E402
 
 
 def png(fig) -> bytes:
@@ -93,11 +93,5 @@ def all_figures():
 
 def test_every_figure_fits_the_column():
     for name, fig in all_figures().items():
-        width, _ = fig.get_size_inches()
-        assert width <= style.MAX_WIDTH_IN, (name, width)
-        assert any(t.get_visible() for t in fig.findobj(Text)), name
-        problems = style.check_figure(
-            fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
-        )
-        assert problems == [], (name, problems)
+        assert_fits_the_column(fig, name)
     plt.close("all")

@@ -9,12 +9,13 @@ matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 
 from vaebook.annealing import ExponentialDecay  # noqa: E402
 from vaebook.discrete_vae import CategoricalVAEConfig  # noqa: E402
 from vaebook.experiments.enumeration import bias_and_variance  # noqa: E402
-from vaebook.plots import gumbel, style  # noqa: E402
+from vaebook.plots import gumbel  # noqa: E402
+
+from .layout import assert_fits_the_column  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
@@ -181,13 +182,7 @@ def test_every_figure_fits_the_column(tiny_categorical, simplex_samples):
         "sweep": gumbel.LatentSweepFigure(images, own).draw(0),
     }
     for name, fig in figures.items():
-        width, _ = fig.get_size_inches()
-        assert width <= style.MAX_WIDTH_IN, (name, width)
-        assert any(t.get_visible() for t in fig.findobj(Text)), name
-        problems = style.check_figure(
-            fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
-        )
-        assert problems == [], (name, problems)
+        assert_fits_the_column(fig, name)
     plt.close("all")
 
 
