@@ -92,6 +92,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "render_ms": statistics.median(f["render_ms"] for f in frames),
                 "render_share": sum(f["render_ms"] for f in frames) / sum(total),
                 "same_figure": sum(f.get("same_figure", False) for f in frames),
+                "savefig": sum(f.get("savefig", False) for f in rendered),
                 "kb": statistics.median(f["png_bytes"] for f in frames) / 1024,
             }
         )
@@ -128,6 +129,13 @@ def print_table(table: list[dict], out=sys.stdout) -> None:
         "moves; 'reuse' = moves that updated the previous figure in place)",
         file=out,
     )
+    outside = [r for r in table if r["savefig"]]
+    for r in outside:  # frames that miss the fast path: a figure to fix
+        print(
+            f"{Path(r['notebook']).stem} cell {r['cell']}: {r['savefig']} frames "
+            "through savefig (content outside the canvas: vaebook.widgets._Frames)",
+            file=out,
+        )
 
 
 def main(argv=None) -> int:

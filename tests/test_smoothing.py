@@ -1,5 +1,5 @@
 """Smoothing transformations: the notes' four properties, closed forms, CDFs, gradients,
-and no NaN or value outside [0, 1] at any beta a reader or a training run can reach."""
+and no NaN or value outside [0, 1] at any kappa a reader or a training run can reach."""
 
 import math
 
@@ -27,12 +27,12 @@ def grid(n=2001):
 
 
 @pytest.mark.parametrize("name", ALL)
-@pytest.mark.parametrize("beta", [2.0, 5.0, 12.0])
-def test_increasing_with_fixed_ends(name, beta):
+@pytest.mark.parametrize("kappa", [2.0, 5.0, 12.0])
+def test_increasing_with_fixed_ends(name, kappa):
     f = FUNCTIONS[name]
     u = grid()
     for p in PS:
-        z = f(beta, p.expand_as(u), u)
+        z = f(kappa, p.expand_as(u), u)
         assert torch.all(z[1:] - z[:-1] >= -1e-9), "not increasing in u"
         assert abs(z[0].item()) < 1e-6 and abs(z[-1].item() - 1) < 1e-6
         assert z.min() >= 0 and z.max() <= 1
@@ -45,8 +45,8 @@ def test_pointwise_convergence_to_step(name):
     for p in PS:
         away = (u - (1 - p)).abs() > 0.02  # the limit holds except at the jump 1 - p
         gaps = [
-            (f(beta, p.expand_as(u), u) - sm.step(p, u))[away].abs().max().item()
-            for beta in (5.0, 50.0, 500.0)
+            (f(kappa, p.expand_as(u), u) - sm.step(p, u))[away].abs().max().item()
+            for kappa in (5.0, 50.0, 500.0)
         ]
         assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.05, gaps
 
@@ -72,65 +72,67 @@ def test_derivative_nonzero_almost_everywhere(name, nonzero_from_zero):
 
 
 def test_closed_forms():
-    p, u, beta = torch.tensor(0.3), torch.tensor(0.9), 4.0
+    p, u, kappa = torch.tensor(0.3), torch.tensor(0.9), 4.0
     t = (u - 1 + p) / p
     assert torch.isclose(
-        sm.f1(beta, p, u, base=2.0), torch.log2(t * (2**beta - 1) + 1) / beta
+        sm.f1(kappa, p, u, base=2.0), torch.log2(t * (2**kappa - 1) + 1) / kappa
     )
     assert torch.isclose(
-        sm.f1(beta, p, u), torch.log(t * (math.exp(beta) - 1) + 1) / beta
+        sm.f1(kappa, p, u), torch.log(t * (math.exp(kappa) - 1) + 1) / kappa
     )
-    assert torch.isclose(sm.f2(beta, p, u), 1 - ((1 - u) / p) ** beta)
-    assert torch.isclose(sm.f3(beta, p, u), 1 - p * ((1 - u) / p) ** beta)
+    assert torch.isclose(sm.f2(kappa, p, u), 1 - ((1 - u) / p) ** kappa)
+    assert torch.isclose(sm.f3(kappa, p, u), 1 - p * ((1 - u) / p) ** kappa)
     assert torch.isclose(
-        sm.f3(beta, p, torch.tensor(0.35)), (1 - p) * (0.35 / 0.7) ** beta
+        sm.f3(kappa, p, torch.tensor(0.35)), (1 - p) * (0.35 / 0.7) ** kappa
     )
-    assert sm.f1(beta, p, torch.tensor(0.5)) == 0
-    assert sm.f2(beta, p, torch.tensor(0.5)) == 0
+    assert sm.f1(kappa, p, torch.tensor(0.5)) == 0
+    assert sm.f2(kappa, p, torch.tensor(0.5)) == 0
 
 
 def test_f3_slope_beta_at_the_join_and_flat_ends():
-    beta, p = 3.0, torch.tensor(0.4, dtype=torch.float64)
+    kappa, p = 3.0, torch.tensor(0.4, dtype=torch.float64)
     h = 1e-6
-    for point, slope in [(0.6 - h, beta), (0.6 + h, beta), (h, 0.0), (1 - h, 0.0)]:
+    for point, slope in [(0.6 - h, kappa), (0.6 + h, kappa), (h, 0.0), (1 - h, 0.0)]:
         u = torch.tensor(point, dtype=torch.float64, requires_grad=True)
-        sm.f3(beta, p, u).backward()
+        sm.f3(kappa, p, u).backward()
         assert abs(u.grad.item() - slope) < 1e-3
 
 
 def test_spike_exp_is_dvae_inverse_cdf():
-    """r(zeta|1) = beta e^(beta zeta)/(e^beta - 1): its CDF at f1 is (u - 1 + p)/p."""
-    beta, p = 5.0, torch.tensor(0.6, dtype=torch.float64)
+    """r(zeta|1) = kappa e^(kappa zeta) / (e^kappa - 1): its CDF at f1 is
+    (u - 1 + p) / p."""
+    kappa, p = 5.0, torch.tensor(0.6, dtype=torch.float64)
     u = torch.linspace(0.41, 0.99, 50, dtype=torch.float64)
-    zeta = sm.spike_exp(beta, p, u)
-    cdf = (1 - p) + p * torch.expm1(beta * zeta) / math.expm1(beta)
+    zeta = sm.spike_exp(kappa, p, u)
+    cdf = (1 - p) + p * torch.expm1(kappa * zeta) / math.expm1(kappa)
     assert torch.allclose(cdf, u, atol=1e-9)
 
 
 def test_overlapping_exp_inverts_the_mixture_cdf():
-    beta = 10.0
+    kappa = 10.0
     u = torch.linspace(0.001, 0.999, 300, dtype=torch.float64)
     for q in (0.05, 0.5, 0.95):
-        zeta = sm.overlapping_exp(beta, torch.full_like(u, q), u)
-        r0_cdf = -torch.expm1(-beta * zeta) / -math.expm1(-beta)
-        r1_cdf = (torch.exp(beta * (zeta - 1)) - math.exp(-beta)) / -math.expm1(-beta)
+        zeta = sm.overlapping_exp(kappa, torch.full_like(u, q), u)
+        r0_cdf = -torch.expm1(-kappa * zeta) / -math.expm1(-kappa)
+        r1_cdf = torch.exp(kappa * (zeta - 1)) - math.exp(-kappa)
+        r1_cdf = r1_cdf / -math.expm1(-kappa)
         assert torch.allclose((1 - q) * r0_cdf + q * r1_cdf, u, atol=1e-8)
 
 
 def test_power_function_inverts_cdf_and_has_the_implicit_gradient():
-    # beta = 4 (lambda = 1/4): at DVAE#'s beta = 30-40 the quantiles near 0 and 1 lie
+    # kappa = 4 (lambda = 1/4): at DVAE#'s kappa = 30-40 the quantiles near 0 and 1 lie
     # closer to the ends
     # (zeta ~ 1e-21) than float64 resolves next to 1.
-    beta, u = 4.0, torch.tensor([0.1, 0.45, 0.55, 0.9], dtype=torch.float64)
+    kappa, u = 4.0, torch.tensor([0.1, 0.45, 0.55, 0.9], dtype=torch.float64)
     q = torch.full_like(u, 0.5, requires_grad=True)
-    zeta = sm.power_function(beta, q, u)
-    cdf = sm.power_mixture_cdf(zeta.detach(), q.detach(), 1 / beta)
+    zeta = sm.power_function(kappa, q, u)
+    cdf = sm.power_mixture_cdf(zeta.detach(), q.detach(), 1 / kappa)
     assert torch.allclose(cdf, u, atol=1e-9)
     zeta.sum().backward()
     h = 1e-6
     qd = q.detach()
     f = sm.power_function
-    fd = (f(beta, qd + h, u) - f(beta, qd - h, u)) / (2 * h)
+    fd = (f(kappa, qd + h, u) - f(kappa, qd - h, u)) / (2 * h)
     assert torch.allclose(q.grad, fd, rtol=1e-3, atol=1e-6)
 
 
@@ -171,10 +173,10 @@ def test_f1_steep_form_agrees_with_the_direct_one():
     u = torch.linspace(0, 1, 501, dtype=torch.float64)
     p = torch.full_like(u, 0.4)
     t = ((u - 0.6) / 0.4).clamp(0, 1)
-    for beta in (29.0, 31.0, 60.0):
-        direct = torch.log1p(t * math.expm1(beta)) / beta
-        assert torch.allclose(sm.f1(beta, p, u), direct, atol=1e-12)
-    # float32, a^-beta underflows: still finite, 0 on the spike
+    for kappa in (29.0, 31.0, 60.0):
+        direct = torch.log1p(t * math.expm1(kappa)) / kappa
+        assert torch.allclose(sm.f1(kappa, p, u), direct, atol=1e-12)
+    # float32, a^-kappa underflows: still finite, 0 on the spike
     z = sm.f1(400.0, p.float(), u.float())
     assert torch.isfinite(z).all() and z[u.float() < 0.6].abs().max() == 0
 
@@ -183,7 +185,7 @@ def test_f1_steep_form_agrees_with_the_direct_one():
 def test_no_nan_gradients_at_the_ends_of_u(name):
     p = torch.full((3,), 0.3, requires_grad=True)
     u = torch.tensor([0.0, 0.5, 1.0 - 1e-7])
-    # beta < 1: the power functions are steep at the ends
+    # kappa < 1: the power functions are steep at the ends
     FUNCTIONS[name](0.5, p, u).sum().backward()
     torch.manual_seed(0)
     logits = torch.zeros(100_000, requires_grad=True)
@@ -195,14 +197,14 @@ def test_no_nan_gradients_at_the_ends_of_u(name):
 
 
 @pytest.mark.parametrize("name", list(sm.SMOOTHERS))
-@pytest.mark.parametrize("beta", [0.7, 3.0, 12.0])
-def test_expected_value_matches_monte_carlo(name, beta):
+@pytest.mark.parametrize("kappa", [0.7, 3.0, 12.0])
+def test_expected_value_matches_monte_carlo(name, kappa):
     torch.manual_seed(0)
     p = torch.tensor([0.15, 0.5, 0.85], dtype=torch.float64)
     u = torch.rand(50_000, 1, dtype=torch.float64).clamp(1e-9, 1 - 1e-9)
-    zeta = FUNCTIONS[name](beta, p.expand(len(u), 3), u.expand(len(u), 3))
+    zeta = FUNCTIONS[name](kappa, p.expand(len(u), 3), u.expand(len(u), 3))
     mean, se = zeta.mean(0), zeta.std(0) / len(u) ** 0.5
-    exact = sm.expected_value(name, beta, p)
+    exact = sm.expected_value(name, kappa, p)
     assert torch.all((mean - exact).abs() < 5 * se + 1e-12), (mean, exact, se)
 
 
@@ -212,7 +214,7 @@ def test_expected_value_closed_forms_and_limits():
     assert torch.allclose(
         sm.expected_value("smoothing-f3", 1.0, p), torch.full_like(p, 0.5)
     )  # f3(1, p, u) = u
-    # the base of f1 only rescales beta: rate = beta ln a
+    # the base of f1 only rescales kappa: rate = kappa ln a
     assert torch.allclose(
         sm.expected_value("smoothing-f1", 4.0, p, base=2.0),
         sm.expected_value("smoothing-f1", 4.0 * math.log(2.0), p),
@@ -221,7 +223,7 @@ def test_expected_value_closed_forms_and_limits():
         sm.expected_value("smoothing-f1", 4.0, p),
         sm.expected_value("dvae-spike-exp", 4.0, p),
     )
-    for name in sm.SMOOTHERS:  # every smoother's mean tends to E[z] = p as beta grows
+    for name in sm.SMOOTHERS:  # every smoother's mean tends to E[z] = p as kappa grows
         gaps = [
             (sm.expected_value(name, b, p) - p).abs().max().item()
             for b in (2.0, 20.0, 200.0)
@@ -234,7 +236,7 @@ def test_expected_value_closed_forms_and_limits():
 # --- no NaN at any setting (issue 10, section 3) --------------------------------------
 # The betas a reader or a training run can reach: the smoothing chapter's slider spans 1
 # to 50, the shipped models use 5 fixed or 1 -> 10 annealed, the published ones 4-40; a
-# config accepts any positive beta, so the grid runs from 0.01 to 1e3.
+# config accepts any positive kappa, so the grid runs from 0.01 to 1e3.
 BETAS = (
     0.01,
     0.1,
@@ -272,82 +274,84 @@ def _grid32():
 def test_float32_values_in_unit_interval_and_finite_gradients_on_the_whole_grid(name):
     f = FUNCTIONS[name]
     logits, u = _grid32()
-    for beta in BETAS:
-        zeta = f(beta, torch.sigmoid(logits), u)
+    for kappa in BETAS:
+        zeta = f(kappa, torch.sigmoid(logits), u)
         (grad,) = torch.autograd.grad(zeta.sum(), logits)
         assert zeta.dtype == torch.float32
-        assert torch.isfinite(zeta).all(), (name, beta)
-        assert zeta.min() >= 0 and zeta.max() <= 1, (name, beta, zeta.min(), zeta.max())
+        assert torch.isfinite(zeta).all(), (name, kappa)
+        low, high = zeta.min(), zeta.max()
+        assert low >= 0 and high <= 1, (name, kappa, low, high)
         bad = (~torch.isfinite(grad)).sum().item()
-        assert bad == 0, f"{name}, beta = {beta}: {bad} non-finite gradients"
+        assert bad == 0, f"{name}, kappa = {kappa}: {bad} non-finite gradients"
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_smooth_has_finite_gradients_at_the_published_and_extreme_betas(name):
     """The issue's check: 4,001 logits in [-8, 8], u drawn by smooth(), float32."""
     torch.manual_seed(0)
-    for beta in (5.0, 10.0, 12.0, 14.0, 20.0, 35.0, 1000.0):
+    for kappa in (5.0, 10.0, 12.0, 14.0, 20.0, 35.0, 1000.0):
         logits = torch.linspace(-8, 8, 4001, requires_grad=True)
-        zeta = sm.smooth(name, logits, beta)
+        zeta = sm.smooth(name, logits, kappa)
         (grad,) = torch.autograd.grad(zeta.sum(), logits)
-        assert torch.isfinite(grad).all(), (name, beta)
-        assert zeta.min() >= 0 and zeta.max() <= 1, (name, beta)
+        assert torch.isfinite(grad).all(), (name, kappa)
+        assert zeta.min() >= 0 and zeta.max() <= 1, (name, kappa)
 
 
 @pytest.mark.parametrize("name", ["smoothing-f2", "smoothing-f3"])
 def test_float32_agrees_with_float64_at_the_same_inputs(name):
-    """(f1 is left out: near the spike's edge its slope e^beta / beta amplifies the
+    """(f1 is left out: near the spike's edge its slope e^kappa / kappa amplifies the
     rounding of t = (u - 1 + p) / p, in the formula unchanged by the fix.)"""
     f = FUNCTIONS[name]
     logits, u = _grid32()
     p = torch.sigmoid(logits.detach())
-    for beta in BETAS:
-        gap = (f(beta, p, u).double() - f(beta, p.double(), u.double())).abs().max()
-        assert gap < 5e-6 + 5e-8 * beta, (name, beta, gap)
+    for kappa in BETAS:
+        gap = (f(kappa, p, u).double() - f(kappa, p.double(), u.double())).abs().max()
+        assert gap < 5e-6 + 5e-8 * kappa, (name, kappa, gap)
 
 
 def test_overlapping_exp_float32_inverts_the_mixture_cdf_to_float32_accuracy():
-    """Backward error |F(zeta) - u| (F in float64): where F is flat (zeta in the middle
-    at a large beta) any zeta is right; where it is steep, zeta is within a few ulps."""
+    """Backward error |F(zeta) - u| (F in float64): where F is flat (zeta in the
+    middle at a large kappa) any zeta is right; where it is steep, zeta is within a few
+    ulps."""
     logits, u = _grid32()
     q = sm._clip(torch.sigmoid(logits.detach()))
-    for beta in BETAS:
-        zeta = sm.overlapping_exp(beta, q, u).double()
-        qd, ud, norm = q.double(), u.double(), -math.expm1(-beta)
+    for kappa in BETAS:
+        zeta = sm.overlapping_exp(kappa, q, u).double()
+        qd, ud, norm = q.double(), u.double(), -math.expm1(-kappa)
         cdf = (
-            (1 - qd) * -torch.expm1(-beta * zeta)
-            + qd * (torch.exp(beta * (zeta - 1)) - math.exp(-beta))
+            (1 - qd) * -torch.expm1(-kappa * zeta)
+            + qd * (torch.exp(kappa * (zeta - 1)) - math.exp(-kappa))
         ) / norm
         density = (
-            beta
+            kappa
             / norm
-            * ((1 - qd) * torch.exp(-beta * zeta) + qd * torch.exp(beta * (zeta - 1)))
+            * ((1 - qd) * torch.exp(-kappa * zeta) + qd * torch.exp(kappa * (zeta - 1)))
         )
-        # t = e^(-beta zeta) resolves zeta to about 1e-7 / beta
-        tol = 2e-6 + 5e-7 * density + 2e-7 / beta
-        assert torch.all((cdf - ud).abs() <= tol), beta
+        # t = e^(-kappa zeta) resolves zeta to about 1e-7 / kappa
+        tol = 2e-6 + 5e-7 * density + 2e-7 / kappa
+        assert torch.all((cdf - ud).abs() <= tol), kappa
 
 
-def _old_f2(beta, p, u):  # the formulas before the fix (float64 references)
+def _old_f2(kappa, p, u):  # the formulas before the fix (float64 references)
     p = sm._clip(p)
-    zeta = 1 - ((1 - u) / p).clamp(0, 1.001).pow(beta)
+    zeta = 1 - ((1 - u) / p).clamp(0, 1.001).pow(kappa)
     return torch.where(u >= 1 - p, zeta, torch.zeros_like(u))
 
 
-def _old_f3(beta, p, u):
+def _old_f3(kappa, p, u):
     p = sm._clip(p)
-    lower = (1 - p) * (u / (1 - p)).clamp(0.0, 1.001).pow(beta)
-    upper = 1 - p * ((1 - u) / p).clamp(0.0, 1.001).pow(beta)
+    lower = (1 - p) * (u / (1 - p)).clamp(0.0, 1.001).pow(kappa)
+    upper = 1 - p * ((1 - u) / p).clamp(0.0, 1.001).pow(kappa)
     return torch.where(u <= 1 - p, lower, upper)
 
 
-def _old_overlapping_exp(beta, p, u):
+def _old_overlapping_exp(kappa, p, u):
     q = sm._clip(p)
-    b = math.exp(-beta)
+    b = math.exp(-kappa)
     c = (1 - q) - q * b - u * (1 - b)
     disc = torch.sqrt(c * c + 4 * (1 - q) * q * b)
     t = torch.where(c >= 0, (c + disc) / (2 * (1 - q)), 2 * q * b / (disc - c))
-    return (-torch.log(t) / beta).clamp(0.0, 1.0)
+    return (-torch.log(t) / kappa).clamp(0.0, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -360,15 +364,15 @@ def _old_overlapping_exp(beta, p, u):
 )
 def test_fixed_smoothers_agree_with_the_previous_formulas_where_finite(name, old):
     """In float64, values and d zeta / d logit, wherever the old ones were finite and in
-    [0, 1]. Up to beta = 200: beyond, e^(-beta) underflows to 0 in the old closed form
+    [0, 1]. Up to kappa = 200: beyond, e^(-kappa) underflows to 0 in the old closed form
     even in float64."""
     f = FUNCTIONS[name]
     logits, u = torch.meshgrid(LOGITS.double(), U.double(), indexing="ij")
     logits.requires_grad_(True)
-    for beta in [b for b in BETAS if b <= 200]:
-        z_old = old(beta, torch.sigmoid(logits), u)
+    for kappa in [b for b in BETAS if b <= 200]:
+        z_old = old(kappa, torch.sigmoid(logits), u)
         (g_old,) = torch.autograd.grad(z_old.sum(), logits)
-        z_new = f(beta, torch.sigmoid(logits), u)
+        z_new = f(kappa, torch.sigmoid(logits), u)
         (g_new,) = torch.autograd.grad(z_new.sum(), logits)
         ok = torch.isfinite(z_old) & (z_old >= 0) & (z_old <= 1)
         torch.testing.assert_close(z_new[ok], z_old[ok].detach(), rtol=0, atol=1e-9)
@@ -377,15 +381,15 @@ def test_fixed_smoothers_agree_with_the_previous_formulas_where_finite(name, old
 
 
 def test_overlapping_exp_implicit_gradients_match_finite_differences():
-    beta = 12.0
+    kappa = 12.0
     u = torch.tensor([0.01, 0.2, 0.45, 0.6, 0.8, 0.99], dtype=torch.float64)
     u.requires_grad_(True)
     q = torch.full_like(u, 0.4, requires_grad=True)
-    dq, du = torch.autograd.grad(sm.overlapping_exp(beta, q, u).sum(), (q, u))
+    dq, du = torch.autograd.grad(sm.overlapping_exp(kappa, q, u).sum(), (q, u))
     h, f = 1e-7, sm.overlapping_exp
     qd, ud = q.detach(), u.detach()
-    fd_q = (f(beta, qd + h, ud) - f(beta, qd - h, ud)) / (2 * h)
-    fd_u = (f(beta, qd, ud + h) - f(beta, qd, ud - h)) / (2 * h)
+    fd_q = (f(kappa, qd + h, ud) - f(kappa, qd - h, ud)) / (2 * h)
+    fd_u = (f(kappa, qd, ud + h) - f(kappa, qd, ud - h)) / (2 * h)
     torch.testing.assert_close(dq, fd_q, rtol=1e-5, atol=0)
     torch.testing.assert_close(du, fd_u, rtol=1e-5, atol=0)
 
@@ -409,7 +413,7 @@ def test_slider_and_shipped_schedules_stay_inside_the_tested_sharpnesses():
             start = config.sharpness_start or config.sharpness
             reached |= {config.sharpness, start}
     assert min(BETAS) <= min(reached) and max(reached) <= max(BETAS), sorted(reached)
-    # and no schedule reaches beta <= 0 (smooth() refuses it): a linear one from 0 is
+    # and no schedule reaches kappa <= 0 (smooth() refuses it): a linear one from 0 is
     # refused
     from vaebook.annealing import SharpnessSchedule
 

@@ -434,6 +434,8 @@ class FrameRenderer:
             "draw_ms": round(draw_s * 1e3, 3),
             "render_ms": round(render_s * 1e3, 3),
             "same_figure": same,
+            # savefig's slow path: the figure's content reaches outside its canvas
+            "savefig": self.frames is not None and self.frames.crop is None,
             "png_bytes": size,
             "dpi": self.dpi,
         }

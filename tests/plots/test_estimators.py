@@ -38,8 +38,12 @@ def test_gradient_terms_figure_updates_in_place():
     terms = estimators.GradientTermsFigure(0.0, bins=10, limits=(-5, 5))
     first = terms.draw({"a": torch.zeros(100), "b": torch.ones(100)}, "one")
     assert terms.draw({"a": torch.ones(100), "b": torch.zeros(100)}, "two") is first
-    heights = terms.steps[0].get_data().values
-    assert heights.sum() == 100 and heights.argmax() == 6, "ones fill [1, 2)"
+    heights = terms.steps[0].get_data().values  # relative to the tallest bin
+    assert heights.max() == 1 and heights.sum() == 1 and heights.argmax() == 6
+    spread = torch.arange(-4.5, 5.0).repeat(10)  # ten in each bin: all equally tall
+    terms.draw({"a": spread, "b": spread})
+    assert (terms.steps[0].get_data().values == 1).all()
+    assert terms.axes[0].get_ylim() == (0, 1.15), "fixed limits: a move blits"
     with pytest.raises(ValueError, match="labels"):
         terms.draw({"c": torch.zeros(3)})
     assert layout_problems(terms.fig) == []

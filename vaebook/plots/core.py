@@ -301,7 +301,9 @@ class PosteriorFigure(SliderFigure):
     def _build(self, window: dict) -> None:
         self.fig = fig = plt.figure(figsize=(6.0, 3.4))
         ax_img = fig.add_axes((0.0, 0.14, 0.32, 0.70))
-        self.ax = ax = fig.add_axes((0.42, 0.12, 0.56, 0.76))  # square: aspect equal
+        # square (aspect equal), its x label inside the canvas (else every frame
+        # goes through savefig's tight layout, not the fast path of vaebook.widgets)
+        self.ax = ax = fig.add_axes((0.42, 0.14, 0.56, 0.74))
         self.image = ax_img.imshow(
             window["image"].reshape(28, 28).numpy(),
             cmap="gray_r",

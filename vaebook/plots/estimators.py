@@ -70,6 +70,7 @@ class GradientTermsFigure(SliderFigure):
                 )
             )
             ax.axvline(self.exact, color="k", lw=1)
+            ax.set_ylim(0, 1.15)
             ax.set_yticks([])
             ax.set_title(label, fontsize=FONT, loc="left")
             self.texts.append(
@@ -89,6 +90,7 @@ class GradientTermsFigure(SliderFigure):
         )
         self.title = self.fig.suptitle(title, fontsize=10)
         self.fig.tight_layout()  # once: later frames keep this layout
+        self.moves(*self.steps, *self.texts, self.title)
 
     def draw(self, terms: dict[str, torch.Tensor], title: str = "") -> plt.Figure:
         values = {k: v.detach().double().cpu().reshape(-1) for k, v in terms.items()}
@@ -106,8 +108,9 @@ class GradientTermsFigure(SliderFigure):
         ):
             clamped = v.clamp(*self.limits).numpy()  # edge bins count the outside
             counts, _ = numpy.histogram(clamped, self.bins, self.limits)
-            steps.set_data(values=counts)
-            ax.set_ylim(0, 1.15 * counts.max())
+            # heights relative to the tallest bin on fixed limits (no y ticks): the
+            # picture of set_ylim(0, 1.15 max) without new limits, so a move blits
+            steps.set_data(values=counts / max(counts.max(), 1))
             text.set_text(f"mean {v.mean():.2f}, std {v.std():.2f}")
         self.title.set_text(title)
         if not self.frozen:  # the first frame fixes the layout of all others
