@@ -242,18 +242,23 @@ def evaluate_objective(
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
-    kl_dims = []
+    kl_dims, means = [], []
     for x in data.fixed().split(batch_size):
         out = objective(model, x, state)
         for key, value in out.items():
             if key != "loss" and value.dim() == 1:
                 sums[key] = sums.get(key, 0) + value.sum()
-        if hasattr(model, "kl_per_dimension"):
-            kl_dims.append(model.kl_per_dimension(x).sum(0))
+        kl = model.kl_per_dimension(x) if hasattr(model, "kl_per_dimension") else None
+        if kl is not None:  # None: the prior does not factorize (a mixture)
+            kl_dims.append(kl.sum(0))
+        if hasattr(model, "posterior_means"):
+            means.append(model.posterior_means(x))
     model.train(was_training)
     result = {key: float(total) / len(data) for key, total in sums.items()}
     if kl_dims:
         result["kl_per_dim"] = (torch.stack(kl_dims).sum(0) / len(data)).tolist()
+    if means:  # Burda et al.'s activity Cov_x(E_q[z_k|x]) per unit
+        result["activity"] = torch.cat(means).var(0).tolist()
     return result
 
 
