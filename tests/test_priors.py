@@ -9,6 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
+from vaebook.aggregate import (
+    aggregate_posterior,
+    elbo_decomposition,
+    grid_log_densities,
+    prior_hole_mass,
+    unit_activity,
+)
 from vaebook.distributions import kl_divergence
 from vaebook.hierarchical import TwoLayerConfig, TwoLayerVAE
 from vaebook.models import MIN_SCALE, VAEConfig
@@ -231,3 +238,37 @@ def test_learned_prior_trains_and_records_unit_activity():
         progress=False,
     )
     assert len(history[-1]["test_activity"]) == 2
+
+
+@torch.no_grad()
+def test_aggregate_posterior_and_the_elbo_decomposition():
+    """q(z) is the equal-weight mixture of the q(z|x_n); I + KL(q(z) || p(z)) equals
+    the average KL within Monte Carlo error; I <= log N; the parts add up to the
+    -ELBO; the prior hole's mass is a probability."""
+    torch.manual_seed(0)
+    model = VAEConfig(hidden=(16,), latent_dim=2).build()
+    x = torch.bernoulli(torch.full((30, 784), 0.3))
+    qz = model.encode(x)
+    z = torch.randn(5, 2)
+    loc, scale = qz.base_dist.loc, qz.base_dist.scale
+    want = explicit_mixture_log_prob(torch.zeros(30), loc, scale, z)
+    torch.testing.assert_close(aggregate_posterior(model, x).log_prob(z), want)
+    parts = elbo_decomposition(model, x, num_samples=200)
+    assert abs(parts.identity_gap) < 4 * parts.identity_gap_se + 1e-4
+    assert 0 <= parts.mutual_information <= math.log(30) + 1e-4
+    total = parts.reconstruction + parts.mutual_information + parts.marginal_kl
+    assert abs(total - parts.neg_elbo) < 4 * parts.identity_gap_se + 1e-4
+    mass, se, inside = prior_hole_mass(model, x, ratio=0.1, num_samples=2000)
+    assert 0 <= mass <= 1 and se >= 0 and inside.shape[1] == 2
+    axis, log_q, log_p = grid_log_densities(model, x, limit=3, points=11)
+    assert log_q.shape == log_p.shape == (11, 11)
+    with pytest.raises(ValueError, match="at least 2 images"):
+        elbo_decomposition(model, x[:1])
+
+
+def test_unit_activity_reads_either_record():
+    rows = [{"test_activity": [0.5, 0.0, 0.02]}, {"test_activity": [0.5, 0.0, 0.0]}]
+    assert unit_activity(rows) == [2, 1]
+    assert unit_activity([{"test_kl_per_dim": [1.0, 0.001]}]) == [1]
+    with pytest.raises(ValueError, match="neither"):
+        unit_activity([{"epoch": 1}])

@@ -46,6 +46,8 @@ class GaussianMixture(D.MixtureSameFamily):
     terms cancel when a scale is small.
     """
 
+    CHUNK = 2**22  # matrix entries per product (32 MB in float64)
+
     def __init__(self, logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor):
         if loc.dim() != 2 or loc.shape != scale.shape or logits.shape != loc.shape[:1]:
             raise ValueError(
@@ -63,14 +65,25 @@ class GaussianMixture(D.MixtureSameFamily):
         k = loc.shape[-1]
         flat = z.reshape(-1, k).double()  # (N, K)
         precision = scale.pow(-2)  # (C, K)
-        quad = (
-            flat.pow(2) @ precision.T
-            - 2 * flat @ (loc * precision).T
-            + (loc.pow(2) * precision).sum(-1)
-        )  # (N, C): sum_k (z_k - mu_ck)^2 / sigma_ck^2
-        log_norm = scale.log().sum(-1) + 0.5 * k * math.log(2 * math.pi)  # (C,)
-        log_weights = self.mixture_distribution.logits.double()  # normalized
-        log_p = torch.logsumexp(log_weights - log_norm - 0.5 * quad, dim=-1)
+        scaled_loc = loc * precision
+        constant = (
+            self.mixture_distribution.logits.double()  # normalized log weights
+            - scale.log().sum(-1)
+            - 0.5 * k * math.log(2 * math.pi)
+            - 0.5 * (loc.pow(2) * precision).sum(-1)
+        )  # (C,)
+        rows = max(1, self.CHUNK // len(loc))  # (rows, C) at a time: bounded memory
+        log_p = torch.cat(
+            [
+                torch.logsumexp(
+                    constant
+                    - 0.5 * (part.pow(2) @ precision.T)
+                    + part @ scaled_loc.T,  # -(1/2) sum_k (z_k - mu_ck)^2 / s_ck^2
+                    dim=-1,
+                )
+                for part in flat.split(rows)
+            ]
+        )
         return log_p.to(z.dtype).reshape(z.shape[:-1])
 
 
