@@ -414,7 +414,7 @@ PRIOR_RUNS = [  # name, model, options beyond PRIORS_RECIPE, label, note
         "gaussian-vae",
         "--hidden 512 512 --latent-dim 50 --latent-prior vamp --prior-components 50",
         "VampPrior, 50 pseudo-inputs",
-        "Tomczak & Welling 2018 use 500; 50 keeps a step 25 % dearer, not 6x",
+        "Tomczak & Welling 2018 use 500; with this recipe it collapsed in epoch 1",
     ),
     (
         "prior_two_layer",
