@@ -112,12 +112,14 @@ def test_registry_flags():
         d.ESTIMATORS["gumbel-softmax"].relaxed
         and d.CATEGORICAL_ESTIMATORS["gumbel-softmax"].relaxed
     )
+    unbiased = ["score-function", "nvil", "rloo", "vimco"]
     assert [n for n, e in d.ESTIMATORS.items() if e.score_function] == [
-        "score-function"
+        *unbiased,
+        "disarm",
     ]
-    assert [n for n, e in d.CATEGORICAL_ESTIMATORS.items() if e.score_function] == [
-        "score-function"
-    ]
+    assert [
+        n for n, e in d.CATEGORICAL_ESTIMATORS.items() if e.score_function
+    ] == unbiased
     with pytest.raises(KeyError, match="registered"):
         d.get_estimator("no-such-estimator", categorical=True)
 

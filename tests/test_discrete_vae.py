@@ -3,6 +3,7 @@ hand, gradients of the naive and score-function estimators, checkpoints, and the
 evaluation numbers against log p(x) and the ELBO enumerated over every z of a small
 model."""
 
+import dataclasses
 import math
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
+from vaebook import pretrained
 from vaebook.checkpoints import load_checkpoint, save_checkpoint
 from vaebook.data import BinarizedMNIST
 from vaebook.discrete import CATEGORICAL_ESTIMATORS, ESTIMATORS
@@ -204,9 +206,32 @@ def test_score_function_baseline_and_surrogate(kind, x):
             z = D.OneHotCategorical(logits=logits).sample()
             log_q = (z * torch.log_softmax(logits, -1)).sum((-2, -1))
     lp, kl = out["log_px_given_z"], out["kl"]
-    assert out["loss"].item() == pytest.approx(
-        (-(lp - kl) - (lp - 0.0) * log_q).mean().item(), rel=1e-10
+    assert out["loss"].item() == pytest.approx((-(lp - kl)).mean().item(), rel=1e-10)
+    # its gradient is that of -ELBO minus REINFORCE's surrogate (f - b) log q, with the
+    # baseline before the update (0 here), at the same sample
+    model2 = (binary if kind == "binary" else categorical)(
+        estimator="score-function", baseline_decay=decay
+    ).double()
+    model2.load_state_dict(
+        {
+            **model.state_dict(),
+            "baseline": torch.zeros((), dtype=F64),
+            "baseline_set": torch.tensor(False),
+        }
     )
+    torch.manual_seed(6)
+    loss = model2.objective(xd, state())["loss"]
+    got = torch.autograd.grad(loss, model2.encoder[0].weight)[0]
+    logits = model2.encoder_logits(xd)
+    log_q = (
+        -F.binary_cross_entropy_with_logits(logits, z, reduction="none").sum(-1)
+        if kind == "binary"
+        else (z * torch.log_softmax(logits, -1)).sum((-2, -1))
+    )
+    kl_live = D.kl_divergence(model2.encode(xd), model2.prior())
+    hand = (-(lp - kl_live) - lp * log_q).mean()
+    expected = torch.autograd.grad(hand, model2.encoder[0].weight)[0]
+    torch.testing.assert_close(got, expected, rtol=1e-8, atol=1e-10)
     # later batches: b <- decay b + (1 - decay) mean log p(x|z), moving toward the batch
     # mean
     b = b1
@@ -223,24 +248,29 @@ def test_score_function_baseline_and_surrogate(kind, x):
     assert model.baseline.item() == pytest.approx(b, rel=1e-12)
 
 
-def test_score_function_encoder_gradient_is_unbiased():
-    """On a 3-latent model of 12 pixels, the mean of the score-function gradient of
-    E_q[log p(x|z)] w.r.t. the encoder's last bias matches the gradient by enumeration
-    within 4 standard errors."""
+def _three_latent_model(estimator: str, **kw):
     torch.manual_seed(7)
-    model = (
-        binary(
-            estimator="score-function",
-            latent_dim=3,
-            hidden=(8,),
-            data_dim=12,
-            baseline_decay=0.0,
-        )
-        .double()
-        .train()
-    )
+    model = binary(
+        estimator=estimator, latent_dim=3, hidden=(8,), data_dim=12, **kw
+    ).double()
     xd = torch.tensor([[1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1]], dtype=F64)
-    bias = model.encoder[-1].bias
+    return model.train(), xd
+
+
+def _mean_gradient(model, xd, repeats=40, batch=5000, beta=0.0):
+    """40 independent batch means of the loss's gradient in the encoder's last bias:
+    (mean, standard error)."""
+    bias, grads = model.encoder[-1].bias, []
+    for _ in range(repeats):
+        model.zero_grad()
+        model.objective(xd.expand(batch, -1), state(beta=beta))["loss"].backward()
+        grads.append(bias.grad.clone())
+    grads = torch.stack(grads)
+    return grads.mean(0), grads.std(0) / len(grads) ** 0.5
+
+
+def _exact_reconstruction_gradient(model, xd):
+    """-d/d(bias) E_q[log p(x|z)] by enumeration of the 8 states."""
     states = enumerate_states(3).to(F64)
     logits = model.encoder_logits(xd)[0]
     with torch.no_grad():
@@ -248,19 +278,107 @@ def test_score_function_encoder_gradient_is_unbiased():
     log_q = -F.binary_cross_entropy_with_logits(
         logits.expand(8, 3), states, reduction="none"
     ).sum(-1)
-    exact = torch.autograd.grad(-(log_q.exp() * log_px).sum(), bias)[0]
-    # 40 independent batch means of 5000 single-sample estimates (the loss is a batch
-    # mean)
-    grads = []
-    big = xd.expand(5000, -1)
-    for _ in range(40):
-        model.zero_grad()
-        model.objective(big, state(beta=0.0))["loss"].backward()
-        grads.append(bias.grad.clone())
-    grads = torch.stack(grads)
-    mean, se = grads.mean(0), grads.std(0) / len(grads) ** 0.5
+    return torch.autograd.grad(-(log_q.exp() * log_px).sum(), model.encoder[-1].bias)[0]
+
+
+@pytest.mark.parametrize(
+    "estimator, options",
+    [
+        ("score-function", {}),
+        ("nvil", {}),
+        ("rloo", {"estimator_samples": 2}),
+        ("disarm", {}),
+    ],
+)
+def test_unbiased_estimators_encoder_gradient(estimator, options):
+    """On a 3-latent model of 12 pixels, REINFORCE with its running mean, NVIL (its
+    learned baseline at its initial weights, updated every step), RLOO S = 2 and
+    DisARM: the mean gradient of the reconstruction term in the
+    encoder's last bias matches enumeration within 4 standard errors."""
+    model, xd = _three_latent_model(estimator, baseline_decay=0.0, **options)
+    exact = _exact_reconstruction_gradient(model, xd)
+    mean, se = _mean_gradient(model, xd)
     assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
     assert torch.any((mean + exact).abs() > 6 * se), "no power: a sign error would pass"
+
+
+def test_vimco_gradient_is_that_of_the_multi_sample_bound():
+    """VIMCO S = 3: the mean gradient of its loss in the encoder's last bias against
+    -d/d(bias) E[log (1/S) sum_s w_s], enumerated over all 8^3 triples of states."""
+    model, xd = _three_latent_model("vimco", estimator_samples=3)
+    states = enumerate_states(3).to(F64)
+    logits = model.encoder_logits(xd)[0]
+    with torch.no_grad():
+        log_px = model.decode(states).log_prob(xd)
+    log_q = -F.binary_cross_entropy_with_logits(
+        logits.expand(8, 3), states, reduction="none"
+    ).sum(-1)
+    log_w = log_px - 3 * math.log(2) - log_q  # (8,): prior Bernoulli(1/2)^3
+    triples = torch.cartesian_prod(*[torch.arange(8)] * 3)  # (512, 3)
+    bound = torch.logsumexp(log_w[triples], -1) - math.log(3)
+    weight = log_q[triples].sum(-1).exp()
+    exact = torch.autograd.grad(-(weight * bound).sum(), model.encoder[-1].bias)[0]
+    mean, se = _mean_gradient(model, xd, beta=1.0)
+    assert torch.all((mean - exact).abs() < 4 * se), (mean - exact) / se
+    assert torch.any((mean + exact).abs() > 6 * se), "no power"
+
+
+def test_nvil_baseline_learns_and_round_trips(x, tmp_path):
+    """NVIL's baseline c + b_psi(x), fitted by its least-squares loss with the VAE held
+    fixed, explains most of how E_q[log p(x|z)] varies between images; its running
+    mean moves, and all of it survives a checkpoint."""
+    torch.manual_seed(3)
+    trained = pretrained.load("bin_straight_through").model  # images differ in f
+    config = dataclasses.replace(trained.config, estimator="nvil")
+    model = config.build().train()
+    model.load_state_dict(trained.state_dict(), strict=False)  # all but b_psi
+    with torch.no_grad():  # E_q[log p(x|z)] per image, 400 draws
+        q = model.encode(x)
+        mean_f = model.decode(q.sample((400,))).log_prob(x).mean(0)
+    opt = torch.optim.Adam(model.baseline_net.parameters(), lr=1e-2)
+    for _ in range(150):
+        opt.zero_grad()
+        model.objective(x, state())["loss"].backward()
+        opt.step()  # the baseline network's weights only
+    with torch.no_grad():
+        fitted = model.baseline + model.baseline_net(x).squeeze(-1)
+    left = (mean_f - fitted).var()
+    assert left < 0.3 * mean_f.var(), (left, mean_f.var())
+    assert model.baseline.item() != 0
+    path = save_checkpoint(tmp_path / "nvil.pt", model, TrainConfig(device="cpu"))
+    loaded = load_checkpoint(path).model
+    assert loaded.baseline.item() == pytest.approx(model.baseline.item())
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.baseline_net(x), model.baseline_net(x))
+
+
+def test_estimator_samples_are_checked():
+    for name in ("rloo", "vimco"):
+        with pytest.raises(ValueError, match="estimator_samples.*integer >= 2, got 1"):
+            BinaryVAEConfig(estimator=name, estimator_samples=1)
+        with pytest.raises(ValueError, match="estimator_samples.*integer >= 2"):
+            CategoricalVAEConfig(estimator=name, estimator_samples=2.5)
+    BinaryVAEConfig(estimator="disarm", estimator_samples=1)  # DisARM: always a pair
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        CategoricalVAEConfig(estimator="disarm")  # Bernoulli latents only
+
+
+@pytest.mark.parametrize("name", ["nvil", "rloo", "vimco", "disarm"])
+def test_unbiased_estimators_train(name, x):
+    """A few steps of each: finite metrics, S decoder passes per example, and the
+    history keeps the columns of the other estimators."""
+    torch.manual_seed(4)
+    model = binary(estimator=name, estimator_samples=3)
+    history = fit(
+        model,
+        TrainConfig(epochs=2, batch_size=16, device="cpu", seed=0),
+        x,
+        x,
+        progress=False,
+    )
+    row = history[-1]
+    assert math.isfinite(row["train_neg_elbo"]) and math.isfinite(row["test_neg_elbo"])
+    assert "train_temperature" in row and "train_num_samples" not in row
 
 
 # --- checkpoints ----------------------------------------------------------------------

@@ -36,7 +36,7 @@ def test_every_shipped_checkpoint_is_what_its_recipe_runs(name):
     assert recipe.ships or recipes.GROUPS[recipe.group].records is None
 
 
-@pytest.mark.parametrize("group", ["estimators", "headline"])
+@pytest.mark.parametrize("group", ["estimators", "evaluations", "headline"])
 def test_every_shipped_record_is_what_its_recipe_runs(group):
     records = pretrained.runs(group)
     assert {r.name for r in records} == {r.name for r in recipes.in_group(group)}
@@ -60,9 +60,9 @@ def test_every_recipe_parses_into_its_configs(name, tmp_path):
 
 def test_labels_have_one_source():
     assert comparison.LABELS == recipes.labels("estimators")
-    assert len(comparison.LABELS) == 12
+    assert len(comparison.LABELS) == 17
     assert comparison.LABELS["bin_straight_through"] == "straight-through"
-    assert len(set(comparison.LABELS.values())) == 12
+    assert len(set(comparison.LABELS.values())) == 17
 
 
 def test_outputs_and_overrides():
@@ -113,7 +113,7 @@ def test_list_and_bad_names(capsys):
     assert err.startswith("error: no recipe 'nope'") and "\n" not in err
     assert recipes.main(["run", "nope"]) == 2
     assert recipes.main(["list", "estimators"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 12
+    assert len(capsys.readouterr().out.splitlines()) == 17
 
 
 def finished_run(path, seed=0):

@@ -120,6 +120,20 @@ def test_train_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch
     one_line_error(
         capsys, train.main, binary + ["--sharpness", "-1"], "sharpness", "> 0"
     )
+    rloo = ["binary-vae", "--estimator", "rloo", "--out", out]
+    one_line_error(
+        capsys,
+        train.main,
+        rloo + ["--estimator-samples", "1"],
+        "estimator_samples",
+        "integer >= 2",
+    )
+    one_line_error(
+        capsys,
+        train.main,
+        ["categorical-vae", "--estimator", "disarm", "--out", out],
+        "estimator must be one of",
+    )
     (tmp_path / "a_file").write_text("")
     one_line_error(
         capsys,

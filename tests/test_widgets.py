@@ -291,14 +291,16 @@ def test_slider_benchmark_table_puts_the_slowest_last(capsys):
         }
         for d in (200.0, 300.0)
     ]
-    table = sliders.summarize(rows)
+    table = sliders.summarize(rows)  # the first frame of each is not a move
     assert [r["title"] for r in table] == ["fast", "slow"]
-    assert table[0]["median_ms"] == 40.0 and table[1]["median_ms"] == 350.0
-    assert table[0]["render_share"] == pytest.approx(60 / 120)  # 3 x 20 of 3 x 40 ms
-    assert table[1]["render_share"] == pytest.approx(200 / 700)
+    assert [r["first_ms"] for r in table] == [30.0, 300.0]
+    assert table[0]["median_ms"] == 45.0 and table[1]["median_ms"] == 400.0
+    assert table[0]["render_share"] == pytest.approx(40 / 90)  # 2 x 20 of 40 + 50
+    assert table[1]["render_share"] == pytest.approx(100 / 400)
     sliders.print_table(table)
     out = capsys.readouterr().out.splitlines()
     assert "ok" in out[2] and "SLOW" in out[3] and "1 over 100 ms" in out[-1]
+    assert "slowest move 400 ms" in out[-1]
 
 
 class Scene:
@@ -373,3 +375,77 @@ def test_a_change_inside_a_legend_is_redrawn():
     render = widgets.FrameRenderer(draw)
     frames = [render({"k": k}) for k in (1, 22, 1)]
     assert frames[0] != frames[1] and frames[0] == frames[2]
+
+
+def test_only_artists_that_meet_a_change_are_redrawn_with_it():
+    """An image that changes under its axes' title: the title (outside the image's
+    clip box) stays in the background, a legend over a moving line does not, and
+    every frame is still the picture a full draw gives."""
+
+    def scene():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(5, 2.5))
+        fig.subplots_adjust(top=0.8, bottom=0.15)  # all inside: frames are cropped
+        image = left.imshow(np.zeros((4, 4)), vmin=0, vmax=16, cmap="gray_r")
+        left.set_title("images")
+        (line,) = right.plot([0, 1], [0, 1], lw=3, label="data")
+        legend = right.legend(loc="center", framealpha=0.5)
+        right.set_title("a line")
+
+        def draw(k):
+            image.set_data(np.arange(16).reshape(4, 4) % (k + 1))
+            line.set_ydata([0, k / 4])
+            return fig
+
+        return fig, draw, (left.title, right.title, legend, line, image)
+
+    fig, draw, (left_title, right_title, legend, line, image) = scene()
+    render = widgets.FrameRenderer(draw)
+    for k in (1, 2, 3, 1):
+        render({"k": k})
+        fresh, fresh_draw, _ = scene()
+        fresh_draw(k)
+        fresh.canvas.draw()
+        assert np.array_equal(pixels(fig), pixels(fresh)), k
+        plt.close(fresh)
+    assert render.frames.crop is not None, "the blitting path, not savefig's"
+    moving = render.frames.moving
+    assert line in moving and image in moving and legend in moving
+    assert left_title not in moving and right_title not in moving
+    render.close()
+
+
+def test_declared_artists_make_the_first_move_a_blit():
+    """With SliderFigure.moves, the first move redraws only the declared artists: no
+    full draw after the first frame, and the same pixels as a full draw."""
+    from vaebook.plots.style import SliderFigure
+
+    class Declared(SliderFigure):
+        def __init__(self):
+            self.fig, self.ax = plt.subplots(figsize=(3, 2))
+            self.fig.subplots_adjust(left=0.15, right=0.95, bottom=0.15, top=0.8)
+            (self.line,) = self.ax.plot([0, 1], [0, 1], lw=3)
+            self.title = self.ax.set_title(" ")
+            self.moves(self.line, self.title)
+
+        def draw(self, k):
+            self.line.set_ydata([0, k / 4])
+            self.title.set_text(f"k = {k}")
+            return self.fig
+
+    figure = Declared()
+    render = widgets.FrameRenderer(figure.draw)
+    render({"k": 1})
+    full_draws = []
+    figure.fig.canvas.mpl_connect("draw_event", full_draws.append)
+    for k in (2, 3, 1):
+        render({"k": k})
+        fresh = Declared()
+        fresh.draw(k)
+        fresh.fig.canvas.draw()
+        assert np.array_equal(pixels(figure.fig), pixels(fresh.fig)), k
+        plt.close(fresh.fig)
+    assert full_draws == [], "every move blitted the declared artists"
+    moving = render.frames.moving
+    assert figure.line in moving and figure.title in moving
+    assert figure.ax.xaxis not in moving and figure.ax.yaxis not in moving
+    render.close()

@@ -364,7 +364,8 @@ class ScoreFunction(Estimator):
 class NVIL(ScoreFunction):
     """NVIL (Mnih & Gregor 2014): REINFORCE whose baseline c + b_psi(x) the model
     learns (a small network of x, fitted to f by least squares, and a running mean
-    c), the signal divided by max(1, its running standard deviation)."""
+    c); without the paper's variance normalization (see
+    :class:`vaebook.discrete_vae.DiscreteVAE`)."""
 
     name = "nvil"
     input_baseline = True

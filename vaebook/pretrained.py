@@ -41,8 +41,9 @@ def load(name: str, device: str | torch.device = "cpu") -> Checkpoint:
 
 def runs(name: str = "estimators") -> list[Run]:
     """The shipped records (no weights) of the training runs ``name``: for
-    ``"estimators"``, the 12 estimators of the equal-step comparison, each once per
+    ``"estimators"``, the 17 estimators of the equal-step comparison, each once per
     seed (``python -m vaebook.recipes run estimators`` trains them); for
+    ``"evaluations"``, the multi-sample estimators at equal decoder evaluations; for
     ``"headline"``, the long discrete models and their candidates."""
     file = FOLDER / f"{name}.json"
     if not file.is_file():

@@ -442,7 +442,7 @@ def _all() -> list[Recipe]:
                 tuple(f"{comparison} {options}".split()),
                 label,
                 "200 Bernoulli latents, 6,000 steps; only the estimator differs",
-                seeds=(0, 1),
+                seeds=(0,) if name == "bin_nvil" else (0, 1),  # NVIL: one seed so far
                 ships=name == "bin_straight_through",
             )
             for name, label, options in ESTIMATORS
@@ -455,7 +455,7 @@ def _all() -> list[Recipe]:
                 tuple(f"{comparison} {options}".split()),
                 label,
                 "the comparison's run at 6,000 decoder evaluations per image",
-                seeds=(0, 1),
+                seeds=(0,),  # one seed each (the rule then sees evaluation noise only)
             )
             for name, label, options in EVALUATIONS
         ],

@@ -2,7 +2,7 @@
 seeds needs (the configs, the command, the history per epoch, the test metrics), in
 one small JSON file.
 
-A comparison of 12 estimators x several seeds would ship dozens of checkpoints of
+A comparison of 17 estimators x several seeds would ship dozens of checkpoints of
 1.2 MB each; the chapters only read their records. So the finished checkpoints are
 summarized here, and only the models a chapter looks inside ship with weights.
 

@@ -58,6 +58,7 @@ BUSY_AFTER_S = 0.3  # a move slower than this shows the busy sign
 BUSY = "<i style='color:#666'>drawing&hellip;</i>"
 FOLLOW_DRAG_S = 0.15  # live sliders redraw while dragging when a frame takes less
 PAD_INCHES = 0.1  # matplotlib's savefig.pad_inches around a tight box
+MOVING_ATTRIBUTE = "vaebook_moving"  # SliderFigure.moves: artists that draw updates
 
 _explore_count = itertools.count(1)
 
@@ -154,9 +155,63 @@ def _changed(artist) -> bool:
     return artist.stale or any(_changed(child) for child in artist.get_children())
 
 
+def _settle(artist) -> None:
+    """Mark ``artist`` and its parts as drawn. An empty text returns from ``draw``
+    before it clears its ``stale`` flag, which would otherwise read as a change in
+    every frame (a legend's empty title among them)."""
+    from matplotlib.axis import Axis
+    from matplotlib.spines import Spine
+
+    if isinstance(artist, (Axis, Spine)):
+        return
+    artist.stale = False
+    for child in artist.get_children():
+        _settle(child)
+
+
 def _unusual(fig) -> bool:
     """Figures :class:`_Frames` does not draw as matplotlib would (savefig does)."""
     return bool(fig.subfigs) or any(ax.name == "3d" for ax in fig.axes)
+
+
+MARGIN_PX = 3  # antialiasing and line caps reach this far past an artist's extent
+
+
+def _region(artist, renderer, clipped: bool):
+    """Where ``artist`` can put pixels, in display coordinates: its clip box when it
+    is clipped to one, else (``clipped`` False) its extent with a margin; ``None``
+    when that is not known (anywhere, then), as for artists made of parts."""
+    from matplotlib.collections import Collection
+    from matplotlib.image import AxesImage
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    if not isinstance(artist, (Line2D, Patch, Collection, AxesImage, Text)):
+        return None  # a composite (an axis, a legend): its parts may reach anywhere
+    if artist.get_clip_on():
+        box, path = artist.get_clip_box(), artist.get_clip_path()
+        if path is not None:  # images are clipped to their axes' patch
+            extent = path.get_fully_transformed_path().get_extents()
+            box = extent if box is None else Bbox.intersection(box, extent)
+        if box is not None:
+            return box
+    if clipped:  # a changing artist that is not clipped may move anywhere
+        return None
+    try:
+        extent = artist.get_window_extent(renderer)
+    except Exception:  # an artist without an extent: assume it is everywhere
+        return None
+    return extent.padded(MARGIN_PX)
+
+
+def _meet(region, artist, renderer) -> bool:
+    """Whether ``artist``'s pixels can meet ``region`` (``None``: anywhere)."""
+    if region is None:
+        return True
+    other = _region(artist, renderer, clipped=False)
+    return other is None or region.overlaps(other)
 
 
 class _Frames:
@@ -183,9 +238,11 @@ class _Frames:
         self.fig, self.canvas = fig, fig.canvas
         self.moving: list = []  # animated while this renders the figure
         self.background = None
-        self._redraw_background([])
+        declared = {id(a) for a in getattr(fig, MOVING_ATTRIBUTE, ())}
+        self._redraw_background([ca for ca in self._leaves() if id(ca[1]) in declared])
         self.crop = None if _unusual(fig) else self._crop()
         self.shape = self._structure()
+        self._settle()  # the tight box above moved the axes' titles again
 
     def _crop(self) -> tuple[int, int, int, int] | None:
         """The tight box (padded) in pixels, (left, top, right, bottom), or None if
@@ -247,25 +304,40 @@ class _Frames:
             self.shape = structure
         elif changed:
             self._blit()
+        for _, artist in changed:
+            _settle(artist)
         return self._encode()
 
     def _redraw_background(self, changed) -> None:
-        """Everything but the changing artists (and those above them), cached."""
-        lowest = {}
+        """Everything but the changing artists (and those drawn over them), cached.
+
+        An artist is redrawn with the changing ones when it is drawn after one of
+        them (same container, zorder at least theirs) and its pixels can meet that
+        one's: :func:`_region`. A title above an image that changes stays in the
+        background; a legend over a moving line is redrawn with it."""
+        renderer = self.canvas.get_renderer()
+        below: dict[int, list] = {}  # container -> (zorder, region) of its changes
         for container, artist in changed:
-            z = artist.get_zorder()
-            lowest[id(container)] = min(lowest.get(id(container), z), z)
-        previous = set(map(id, self.moving))
+            entry = (artist.get_zorder(), _region(artist, renderer, clipped=True))
+            below.setdefault(id(container), []).append(entry)
+        previous = set(map(id, self.moving)) | {id(a) for _, a in changed}
         self.set_moving([])
         moving = []
         for container, artist in self._leaves():
-            z = lowest.get(id(container))
-            if (z is not None and artist.get_zorder() >= z) or id(artist) in previous:
+            if id(artist) in previous or any(
+                artist.get_zorder() >= z and _meet(region, artist, renderer)
+                for z, region in below.get(id(container), [])
+            ):
                 moving.append((container, artist))
         self.set_moving(moving)
         self.canvas.draw()  # animated artists are left out: the background
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self._draw_moving()
+        self._settle()  # a full draw moves the axes' titles
+
+    def _settle(self) -> None:
+        for _, artist in self._leaves():
+            _settle(artist)
 
     def set_moving(self, moving) -> None:
         for artist in self.moving:

@@ -10,6 +10,7 @@ numbers, separated / compare on pairs whose seeds overlap, touch or are apart be
 the evaluation noise, and the two tables the comparison chapter shows (sorted by the
 mean, relaxed column only for relaxed estimators, each step of the ranking judged)."""
 
+import dataclasses
 import math
 
 import pytest
@@ -301,3 +302,25 @@ def test_ranking_table_judges_each_step(runs):
     assert ranking["seeds' gap"].tolist() == pytest.approx([0.5, 135.0 - 134.9])
     assert ranking["noise"].tolist() == pytest.approx([0.8, 0.8])
     assert ranking["apart"].tolist() == [False, False]
+
+
+def test_decoder_passes_and_equal_evaluations(runs):
+    """S passes for rloo and vimco, 2 for DisARM's pair, 1 otherwise; the equal
+    evaluations view takes the one-pass runs and the S-pass runs at 1 / S the steps,
+    and refuses a set whose budgets differ."""
+    passes = comparison.decoder_passes
+    assert passes(BinaryVAEConfig(estimator="rloo", estimator_samples=3)) == 3
+    assert passes(BinaryVAEConfig(estimator="vimco")) == 4
+    assert passes(BinaryVAEConfig(estimator="disarm")) == 2
+    assert passes(BinaryVAEConfig(estimator="nvil")) == 1
+    assert passes(BinaryVAEConfig(estimator="gumbel-softmax")) == 1
+    rloo = record("bin_rloo_s2", 0, "rloo", 140.0)
+    rloo.model_config.estimator_samples = 2
+    half = dataclasses.replace(rloo, history=rloo.history[:1])  # 600 steps x 2 passes
+    with pytest.raises(ValueError, match="different decoder evaluations"):
+        comparison.at_equal_evaluations(runs + [rloo], [rloo])
+    equal = comparison.at_equal_evaluations(runs + [rloo], [half])
+    assert [r.name for r in equal][-1] == "bin_rloo_s2" and rloo not in equal
+    table = comparison.results_table(runs + [rloo])
+    assert table.at["RLOO S = 2", "passes"] == 2
+    assert table.at["straight-through", "passes"] == 1

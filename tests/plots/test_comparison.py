@@ -68,3 +68,26 @@ def test_comparison_figure_groups_curves_and_fits_the_column(rows):
     )
     assert problems == []
     plt.close(fig)
+
+
+def test_learning_curves_tell_the_unbiased_estimators_apart():
+    """Each curve its own colour or line style (RLOO S = 2 dotted-dashed from S = 4),
+    the legend lists them in order, the frame is cut at ``top``, and the figure
+    fits the column."""
+    curves = {
+        "RLOO S = 2": ("rloo", [history([170, 150, 144])] * 2),
+        "RLOO S = 4": ("rloo", [history([165, 145, 138])] * 2),
+        "VIMCO S = 4": ("vimco", [history([175, 155, 147])] * 2),
+        "DisARM (a pair)": ("disarm", [history([168, 149, 141])] * 2),
+        "NVIL (learned baseline)": ("nvil", [history([190, 170, 155])] * 2),
+    }
+    fig = comparison_plots.learning_curves(curves, "unbiased", top=180)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
+    looks = {(str(line.get_color()), line.get_linestyle()) for line in ax.lines}
+    assert len(looks) == len(curves) and ax.get_ylim()[1] == 180
+    problems = style.check_figure(
+        fig, column_px=style.MAX_WIDTH_PX, min_label_px=style.SAFE_LABEL_PX
+    )
+    assert problems == []
+    plt.close(fig)

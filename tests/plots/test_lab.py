@@ -127,7 +127,13 @@ def test_control_still_says_what_the_live_run_reached(grid):
 def test_sharpness_warmup_iw_and_teaching_figures_fit(grid):
     draw = lab_plots.sharpness_draw(grid)
     fig = draw("f1", "from 1")
-    assert draw("f3", "fixed") is not None and problems(fig) == []
+    assert draw("f3", "fixed") is fig and problems(fig) == []  # one figure, all f
+    low, high = fig.axes[1].get_ylim()  # the -ELBO axes hold every smoother's runs
+    runs = lab_plots.family_runs(grid, "sharpness")
+    assert {r["key"][:8] for r in runs} >= {"kappa_f1", "kappa_f2"}
+    for run in runs:
+        curves = run["curves"]["hard"] + run["curves"]["relaxed"]
+        assert low <= min(curves) and max(curves) <= high, run["key"]
     warm = lab_plots.warmup_draw(grid)
     fig = warm(0.5, 0.0)
     assert warm(0.0, 0.25) is fig and problems(fig) == []

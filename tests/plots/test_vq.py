@@ -64,7 +64,7 @@ def test_checkpoint_panel_updates_in_place(panel_inputs):
         assert frame == png(fresh.draw(name, name)), name
     used = int((stats["narrow"]["counts"] > 0).sum())
     panel.draw("narrow")
-    assert f"({used} of {K} used)" in panel.ax_bar.get_xlabel()
+    assert f"({used} of {K} used)" in panel.ax_bar.get_title()
     assert panel.lines["narrow"].get_color() == "C0"
     assert fits(panel.fig) == []
     plt.close("all")

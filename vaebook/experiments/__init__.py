@@ -11,6 +11,9 @@ experiment would.
   information I(x; z), the exact-sample test bound of a discrete VAE.
 - :mod:`~vaebook.experiments.comparison`: the estimator comparison
   (book/comparing_estimators).
+- :mod:`~vaebook.experiments.control_variates`: REINFORCE's baselines, RLOO, VIMCO's
+  S-sample bound and DisARM measured exactly on an enumerable batch, and every
+  estimator's error at equal decoder passes (book/control_variates).
 - :mod:`~vaebook.experiments.vq`: learned priors over VQ codes and the EMA k-means toy.
 - :mod:`~vaebook.experiments.annealing_lab`: the annealing lab's grid of short runs
   (temperature and sharpness schedules, KL warm-up and free bits, the IW objective)

@@ -35,6 +35,18 @@ from ..evaluation import mean_and_se
 from ..recipes import labels
 from .enumeration import bias_and_variance, exact_gradient, gradient_samples
 
+MULTI_SAMPLE = ("rloo", "vimco")  # estimators with S samples per step
+CONTROL_VARIATES = ("nvil", *MULTI_SAMPLE, "disarm")  # book/control_variates
+
+
+def decoder_passes(config) -> int:
+    """Decoder passes per image and training step of a binary VAE's estimator: S for
+    rloo and vimco, 2 for DisARM's pair, 1 for the others (the relaxed ones also
+    decode one exact sample to record the hard bound, which does not train)."""
+    if config.estimator in MULTI_SAMPLE:
+        return config.estimator_samples
+    return 2 if config.estimator == "disarm" else 1
+
 
 @dataclass(frozen=True)
 class EstimatorSpec:
@@ -160,6 +172,8 @@ def final_params(config, history: list[dict]) -> dict:
     if hasattr(config, "sharpness"):  # Bernoulli latents: the smoothers' kappa
         params["sharpness"] = float(last.get("test_sharpness", config.sharpness))
         params["base"] = config.smoothing_base
+    if config.estimator in MULTI_SAMPLE:  # S of rloo and vimco
+        params["num_samples"] = config.estimator_samples
     return params
 
 
@@ -322,9 +336,11 @@ def is_relaxed(run) -> bool:
 def results_table(runs: list, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per estimator, sorted by the mean hard test -ELBO over its seeds.
 
-    Columns: ``seeds``; ``hard -ELBO`` (mean over seeds), ``seeds' range`` (min-max,
-    as text), ``eval SE`` (the largest seed's standard error over the test images);
-    ``IW NLL`` (mean over seeds, the importance-weighted bound the runs recorded);
+    Columns: ``seeds``; ``passes`` (decoder passes per image and step,
+    :func:`decoder_passes`); ``hard -ELBO`` (mean over seeds), ``seeds' range``
+    (min-max, as text), ``eval SE`` (the largest seed's standard error over the
+    test images); ``IW NLL`` (mean over seeds, the importance-weighted bound the runs
+    recorded);
     ``relaxed -ELBO`` (mean over seeds, last epoch; NaN for estimators without a
     relaxation); ``train s`` (mean training seconds, test passes excluded). The index
     holds the labels (``labels``, default :data:`LABELS`)."""
@@ -337,6 +353,7 @@ def results_table(runs: list, labels: dict[str, str] | None = None) -> pd.DataFr
         h = hard[name]
         rows[labels.get(name, name)] = {
             "seeds": len(h.values),
+            "passes": decoder_passes(groups[name][0].model_config),
             "hard -ELBO": h.mean,
             "seeds' range": f"{h.lo:.1f}–{h.hi:.1f}",
             "eval SE": h.se,
@@ -349,6 +366,19 @@ def results_table(runs: list, labels: dict[str, str] | None = None) -> pd.DataFr
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "estimator"
     return table
+
+
+def at_equal_evaluations(runs: list, evaluation_runs: list) -> list:
+    """The runs that spent the same decoder evaluations: the one-pass estimators of
+    ``runs`` (6,000 steps) and ``evaluation_runs``, the S-pass ones at 6,000 / S steps
+    (the recipes of group ``evaluations``)."""
+    single = [r for r in runs if decoder_passes(r.model_config) == 1]
+    budget = {
+        r.steps * decoder_passes(r.model_config) for r in single + evaluation_runs
+    }
+    if len(budget) != 1:
+        raise ValueError(f"the runs spent different decoder evaluations: {budget}")
+    return single + list(evaluation_runs)
 
 
 def ranking_table(runs: list, labels: dict[str, str] | None = None) -> pd.DataFrame:

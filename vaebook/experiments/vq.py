@@ -22,22 +22,9 @@ import torch.nn.functional as F
 from torch import distributions as D
 from torch import nn
 
+from ..threads import one_thread
 from ..training import TrainConfig, fit
 from ..vq import VQVAE, VQVAEConfig, code_counts, ema_update, nearest_code
-
-
-class _one_cpu_thread:
-    """``with _one_cpu_thread():`` runs loops of tiny tensor operations on one CPU
-    thread (restored after): for them the threads' synchronization costs more than it
-    saves, and far more when other processes share the cores (measured here: 0.1 s
-    instead of 9 s for :func:`ema_kmeans`)."""
-
-    def __enter__(self) -> None:
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.before)
 
 
 def setting(config: VQVAEConfig) -> str:
@@ -170,7 +157,7 @@ class AutoregressiveCodePrior(nn.Module):
         z = torch.zeros(
             n, self.num_positions, dtype=torch.long, device=self.position.device
         )
-        with _one_cpu_thread():
+        with one_thread():
             for l in range(self.num_positions):
                 z[:, l] = D.Categorical(logits=self.logits(z)[:, l]).sample()
         return z
@@ -229,7 +216,7 @@ def fit_autoregressive_prior(
         device=str(codes.device),
     )
     losses = []
-    with _one_cpu_thread():
+    with one_thread():
         fit(
             prior,
             config,
@@ -278,7 +265,7 @@ def ema_kmeans(
     k = codebook.shape[0]
     cluster_size, embed_sum = torch.ones(k, dtype=codebook.dtype), codebook.clone()
     trajectory, distortion = [codebook.clone()], []
-    with _one_cpu_thread():
+    with one_thread():
         for z_e in batches:
             idx = nearest_code(z_e, trajectory[-1])
             distortion.append((z_e - trajectory[-1][idx]).pow(2).sum(-1).mean())

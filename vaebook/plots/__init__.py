@@ -13,7 +13,8 @@ plots.show_images(...)``); the submodules group them by concept and hold the res
 - :mod:`vaebook.plots.rate_distortion`: the KL weight beta as a slider.
 - :mod:`vaebook.plots.discrete`, :mod:`~vaebook.plots.gumbel`,
   :mod:`~vaebook.plots.smoothing`, :mod:`~vaebook.plots.vq`,
-  :mod:`~vaebook.plots.comparison`, :mod:`~vaebook.plots.lab`: one chapter each.
+  :mod:`~vaebook.plots.comparison`, :mod:`~vaebook.plots.control_variates`,
+  :mod:`~vaebook.plots.lab`: one chapter each.
 
 Dependencies point one way: these modules import the concept modules, never the reverse,
 so the concept modules do not need matplotlib.

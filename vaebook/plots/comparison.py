@@ -24,11 +24,16 @@ FAMILY_COLOURS = {
     "smoothing-f3": "C6",
     "naive": "C7",
     "score-function-no-baseline": "C8",
+    "nvil": "C9",  # the unbiased estimators of book/control_variates
+    "rloo": "black",
+    "vimco": "C8",
+    "disarm": "navy",
 }
 
 
 def _style(label: str, estimator: str) -> dict:
-    dashes = "--" if "anneal" in label else (":" if "0.5" in label else "-")
+    slow = "anneal" in label or "S = 2" in label
+    dashes = "--" if slow else (":" if "0.5" in label else "-")
     return {"color": FAMILY_COLOURS.get(estimator, "C9"), "ls": dashes}
 
 
@@ -236,4 +241,21 @@ def estimator_comparison(
         fontsize=FONT + 2,
     )
     _place_labels(ax2, points)
+    return fig
+
+
+def learning_curves(
+    curves: dict[str, tuple[str, list[list[dict]]]],
+    title: str,
+    top: float | None = None,
+) -> plt.Figure:
+    """One panel of :func:`estimator_comparison`'s top row, for any ``curves`` =
+    {label: (estimator, [history per seed])}: the hard test -ELBO after each epoch
+    (mean over the seeds, their range as a band), the legend below, cut at ``top``."""
+    fig, ax = plt.subplots(figsize=(6.6, 5.4), layout="constrained")
+    _learning_curves(ax, curves)
+    ax.set_ylabel("test -ELBO, exact discrete z (nats)", fontsize=FONT)
+    if top is not None:
+        ax.set_ylim(top=top)
+    ax.set_title(title, fontsize=FONT + 1)
     return fig

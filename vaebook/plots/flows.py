@@ -7,8 +7,6 @@ every ``draw`` updates the artists in place and returns the same Figure.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -17,23 +15,10 @@ from matplotlib.figure import Figure
 from torch import distributions as D
 
 from ..flows import constrain_planar_u, density_on_grid, planar_flow_posterior
+from ..threads import one_thread
 from .style import FONT, SliderFigure, freeze_layout
 
 MASSES = (0.9, 0.7, 0.5, 0.3, 0.1)  # highest-density regions, widest first
-
-
-@contextmanager
-def _one_thread():
-    """Run small tensor work on one thread: a slider's grid (tens of thousands of
-    points, hundreds of tiny ops in the bisection inverse) gains nothing from
-    parallel regions, and on a busy machine their synchronization costs far more
-    than the arithmetic (measured: 20 ms on one thread, 350-750 ms on two)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def hdr_levels(density: torch.Tensor, cell: float, masses=MASSES) -> list[float]:
@@ -208,7 +193,7 @@ class PlanarStepFrame(SliderFigure):
         u = u_scale * self.u_direction
         q = self.posterior(u_scale)
         # one grid twice as wide; its centre is the plotted grid
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_thread():
             wide = q.log_prob(self.wide_points).exp().reshape(self.wide_shape)
             # the same eps through this step (the affine map before it is I)
             z = q.transforms[1](self.eps)

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.gridspec import GridSpec
 
 from ..experiments.annealing_lab import ACTIVE_THRESHOLD, Setting, lookup
-from .style import FONT, WIDTH, SliderFigure
+from .style import FONT, WIDTH, SliderFigure, declare_moving
 
 SHOWN = 6  # test images, reconstructions and prior samples shown per run
 LIVE = "#d6008f"  # the live run: a magenta no shipped curve uses
@@ -111,6 +111,8 @@ class ScheduleFigure(SliderFigure):
         self.title = self.fig.suptitle("", fontsize=FONT + 1, y=0.995)
         self.note = self.fig.text(0.5, 0.9, "", ha="center", va="top", fontsize=FONT)
         self.fig.subplots_adjust(left=0.09, right=0.98, top=0.8, bottom=0.01)
+        lines = [*self.cur.values(), *self.ref.values()]
+        self.moves(*lines, self.recon, self.prior, self.title, self.note)
 
     def _axes(self) -> None:
         symbol = "tau" if self.param == "temperature" else "kappa"
@@ -220,15 +222,13 @@ def temperature_draw(grid: dict, figure: ScheduleFigure | None = None):
 def sharpness_draw(grid: dict, kappa_end: float = 5.0):
     """draw(smoother, schedule) for the smoothers f1, f2, f3: kappa fixed at
     ``kappa_end``, or moved geometrically from 1 over the first 70 % of the steps;
-    grey: the other schedule."""
-    figures = {}
+    grey: the other schedule. One figure, its axes' limits covering every smoother's
+    runs, so that smoothers compare on the same axes (and a move only redraws
+    curves)."""
+    figure = ScheduleFigure(grid, "sharpness")  # one set of axes for all smoothers
     runs = grid["runs"]
 
     def draw(smoother: str, schedule: str):
-        if smoother not in figures:
-            figures[smoother] = ScheduleFigure(grid, "sharpness", smoother)
-            if len(figures) > 1:
-                plt.close(figures[smoother].fig)
         fixed = Setting(sharpness_end=kappa_end, smoother=smoother).key
         annealed = Setting(
             sharpness_end=kappa_end, sharpness_start=1.0, smoother=smoother
@@ -240,7 +240,7 @@ def sharpness_draw(grid: dict, kappa_end: float = 5.0):
             else f"kappa from 1 to {kappa_end:g} (geometric, first 70 %)"
         )
         title = f"smoother {smoother}, {how}"
-        return figures[smoother].draw(runs[run], runs[other], title)
+        return figure.draw(runs[run], runs[other], title)
 
     return draw
 
@@ -332,6 +332,7 @@ def warmup_draw(grid: dict):
     dots = _activity_panel(ax_a, runs, k)
     title = fig.suptitle("", fontsize=FONT + 1)
     fig.tight_layout(rect=(0, 0, 1, 0.86))
+    declare_moving(fig, units, end, *bars, free, dots, title)
 
     def draw(warmup: float, free_bits: float):  # every artist is moved in place
         run = runs.get((warmup, free_bits))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 
+from ..widgets import MOVING_ATTRIBUTE
+
 COLUMN_PX = 688  # text column at a 1280 px window (790 px at >= 1440, 368 px at 400)
 BODY_PX = 16.0  # body text size
 DPI = 100  # figure.dpi: one inch of figure is 100 px on the page
@@ -82,6 +84,13 @@ def freeze_layout(fig, tight: bool = False) -> None:
             ax.yaxis.set_label_coords(x, 0.5)
 
 
+def declare_moving(fig, *artists) -> None:
+    """Tell :func:`vaebook.widgets.explore` which artists of ``fig`` a slider's draw
+    updates (see :meth:`SliderFigure.moves`), for draws that are not SliderFigures."""
+    declared = getattr(fig, MOVING_ATTRIBUTE, [])
+    setattr(fig, MOVING_ATTRIBUTE, [*declared, *artists])
+
+
 class SliderFigure:
     """The slider-figure protocol: one Figure, built once, redrawn in place.
 
@@ -95,6 +104,14 @@ class SliderFigure:
     """
 
     fig = None  # the matplotlib Figure that every draw returns
+
+    def moves(self, *artists) -> None:
+        """Declare artists that ``draw`` updates. Then the first slider move, too,
+        redraws only those (and what is drawn over them) over a background cached
+        with the first frame; without it the first move redraws the whole figure
+        once to learn what moves. An artist left out is still found (then that
+        move costs a full draw)."""
+        declare_moving(self.fig, *artists)
 
     def draw(self, *args, **kwargs):
         """Update the figure to the values given and return it (the same Figure)."""

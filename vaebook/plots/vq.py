@@ -94,6 +94,7 @@ class CheckpointPanel(SliderFigure):
         self.fig.subplots_adjust(
             left=0.09, right=0.98, bottom=0.12, top=0.88, hspace=0.4, wspace=0.3
         )
+        self.moves(self.image, *self.bars, self.usage, *self.lines.values(), self.title)
         # no layout engine: with one, every savefig draws the figure twice
 
     def _build_axes(self):
@@ -120,7 +121,9 @@ class CheckpointPanel(SliderFigure):
         self.ax_bar.set_ylim(0, 1.1 * top)
         self.ax_bar.set_ylabel("share of positions", fontsize=FONT)
         self.ax_bar.legend(fontsize=FONT)
-        self.ax_bar.set_title("codebook usage", fontsize=FONT)
+        # a title, not the axis label: a new label would redraw the whole figure
+        self.usage = self.ax_bar.set_title("codebook usage", fontsize=FONT)
+        self.ax_bar.set_xlabel("codes, sorted", fontsize=FONT)
         self.ax_bar.tick_params(labelsize=FONT)
 
     def _draw_curves(self, ckpts: dict, curve: str, curve_label: str, log: bool):
@@ -151,9 +154,7 @@ class CheckpointPanel(SliderFigure):
         for bar, c in zip(self.bars, (counts / counts.sum()).tolist()):
             bar.set_height(c)
             bar.set_color("C0" if c > 0 else "C3")
-        self.ax_bar.set_xlabel(
-            f"codes, sorted ({used} of {len(counts)} used)", fontsize=FONT
-        )
+        self.usage.set_text(f"codebook usage ({used} of {len(counts)} used)")
         for other, line in self.lines.items():  # the others in grey, for comparison
             line.set_color("C0" if other == name else "0.8")
             line.set_zorder(3 if other == name else 2)
@@ -189,6 +190,7 @@ class EmaToyFigure(SliderFigure):
         self.fig.subplots_adjust(
             left=0.08, right=0.98, bottom=0.26, top=0.9, wspace=0.3
         )
+        self.moves(*self.paths, self.alive, self.dead, self.curve, self.title)
 
     def _draw_points(self, points: torch.Tensor, centres: torch.Tensor):
         """The last batch and the true centres (left)."""
