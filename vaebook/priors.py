@@ -112,13 +112,25 @@ class VampPrior(nn.Module):
     ``pseudo_inputs`` (C, D) are learned "images" u_c, kept in [0, 1] by a hard tanh
     as in the paper; :meth:`prior` encodes them with the encoder ``encode`` it is
     given (the VAE's own, so the prior moves with q and costs C extra encoder passes
-    per step). They start as uniform noise in [0, 1].
+    per step). They start as in the paper's code, nearly blank images with pixels
+    drawn from N(0.05, 0.01^2).
+
+    Train it with the KL weight held at 0 for the first steps
+    (``TrainConfig.beta_hold``, recipe ``prior_vamp``). This prior is built from the
+    encoder, so giving every image the same posterior makes the KL exactly 0 for
+    any posterior; at initialization the encoder hardly tells images apart (the
+    book's tanh networks take a few hundred steps to leave the plateau where the
+    decoder draws the mean image), the prior is one narrow blob, and a KL weight of
+    a few hundredths is enough to pull every code onto it: the run then never
+    recovers (-ELBO about 207 nats, zero KL). After a short hold the codes are
+    spread and the prior follows them.
     """
 
     def __init__(self, components: int, data_dim: int):
         super().__init__()
         check_components(components)
-        self.pseudo_inputs = nn.Parameter(torch.rand(components, data_dim))
+        pseudo_inputs = torch.empty(components, data_dim).normal_(0.05, 0.01)
+        self.pseudo_inputs = nn.Parameter(pseudo_inputs)
 
     def images(self) -> torch.Tensor:
         """The pseudo-inputs u_c as images in [0, 1]: (C, D)."""

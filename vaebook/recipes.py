@@ -412,9 +412,10 @@ PRIOR_RUNS = [  # name, model, options beyond PRIORS_RECIPE, label, note
     (
         "prior_vamp",
         "gaussian-vae",
-        "--hidden 512 512 --latent-dim 50 --latent-prior vamp --prior-components 50",
+        "--hidden 512 512 --latent-dim 50 --latent-prior vamp --prior-components 50 "
+        "--beta-hold 0.05",
         "VampPrior, 50 pseudo-inputs",
-        "Tomczak & Welling 2018 use 500; with this recipe it collapsed in epoch 1",
+        "Tomczak & Welling 2018 use 500; KL weight 0 for the first 5 % of the steps",
     ),
     (
         "prior_two_layer",

@@ -68,6 +68,10 @@ CONFIG_RULES: list[tuple[Callable[["TrainConfig"], bool], str]] = [
         "beta_warmup is a fraction of training in [0, 1], got {c.beta_warmup}",
     ),
     (
+        lambda c: 0 <= c.beta_hold < 1,
+        "beta_hold is a fraction of training in [0, 1), got {c.beta_hold}",
+    ),
+    (
         lambda c: c.num_samples >= 1,
         "num_samples must be at least 1, got {c.num_samples}",
     ),
@@ -103,7 +107,10 @@ class TrainConfig:
     """How to train: saved in every checkpoint beside the model config.
 
     ``beta`` is the KL weight per example (never scaled by the dataset size);
-    ``beta_warmup`` ramps it linearly from 0 over that fraction of the steps.
+    ``beta_warmup`` ramps it linearly from 0 over that fraction of the steps;
+    ``beta_hold`` first holds it at 0 for that fraction (the warm-up starts after it),
+    so that the encoder learns to carry information before any KL pulls it back (the
+    VampPrior collapses without it: :mod:`vaebook.priors`).
     ``max_steps`` is a budget of optimizer steps: training stops after that many
     (``epochs`` is then an upper bound), and the schedules run over ``max_steps``
     instead of epochs x batches.
@@ -123,6 +130,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     beta: float = 1.0
     beta_warmup: float = 0.0
+    beta_hold: float = 0.0
     num_samples: int = 1
     binarization: str = "dynamic"
     seed: int = 0
@@ -169,8 +177,11 @@ class TrainState:
 
     @property
     def beta(self) -> float:
-        warm = self.config.beta_warmup
-        return self.config.beta * (min(1.0, self.progress / warm) if warm > 0 else 1.0)
+        hold, warm = self.config.beta_hold, self.config.beta_warmup
+        done = self.progress - hold  # the warm-up's clock starts after the hold
+        if done < 0:
+            return 0.0
+        return self.config.beta * (min(1.0, done / warm) if warm > 0 else 1.0)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
