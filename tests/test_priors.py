@@ -16,6 +16,7 @@ from vaebook.aggregate import (
     prior_hole_mass,
     unit_activity,
 )
+from vaebook.data import BinarizedMNIST
 from vaebook.distributions import kl_divergence
 from vaebook.hierarchical import TwoLayerConfig, TwoLayerVAE
 from vaebook.models import MIN_SCALE, VAEConfig
@@ -84,6 +85,80 @@ def test_vamp_prior_is_the_mixture_of_encoder_posteriors_at_pseudo_inputs():
     model.prior().log_prob(z).sum().backward()
     assert model.learned_prior.pseudo_inputs.grad.abs().sum() > 0
     assert model.encoder[0].weight.grad.abs().sum() > 0
+
+
+def loop_vamp_log_prob(model, z):
+    """log (1/C) sum_c q(z | u_c), one component at a time with torch's Normal:
+    z (..., K) -> (...,); no broadcasting of the batch against the components."""
+    h = model.encoder(model.learned_prior.images())
+    loc, raw = h.chunk(2, -1)
+    scale = F.softplus(raw) + MIN_SCALE
+    terms = [
+        D.Normal(loc[c], scale[c]).log_prob(z).sum(-1) for c in range(len(loc))
+    ]  # each (...,)
+    return torch.logsumexp(torch.stack(terms), dim=0) - math.log(len(loc))
+
+
+@pytest.mark.parametrize("components", [4, 6])  # 6: as many components as images
+def test_vamp_log_prob_and_kl_against_a_loop_over_components(components):
+    """The VampPrior's log p(z) at (S, B, K) samples against a loop over its
+    components (B = C included, where broadcasting (B, K) against (C, K) would go
+    unnoticed), with pseudo-inputs started as the paper's and trained encoders whose
+    posteriors are narrow; and the ELBO's KL against a large-sample reference."""
+    torch.manual_seed(0)
+    model = VAEConfig(
+        hidden=(16,), latent_dim=3, latent_prior="vamp", prior_components=components
+    ).build()
+    u = model.learned_prior.images()
+    assert abs(u.mean().item() - 0.05) < 0.005 and u.min() >= 0  # N(0.05, 0.01^2)
+    with torch.no_grad():  # narrow posteriors, spread codes: what training makes
+        model.encoder[-1].bias[3:] = -3.0  # scales about softplus(-3) = 0.05
+        model.encoder[-1].weight.mul_(20)
+    x = torch.bernoulli(torch.full((6, 784), 0.2))
+    z = model.encode(x).sample((5,))  # (S, B, K)
+    with torch.no_grad():
+        got = model.prior().log_prob(z)
+        want = loop_vamp_log_prob(model, z)
+    assert got.shape == (5, 6)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-3)
+    # the single-sample KL of the ELBO, averaged over many samples, against
+    # log q(z|x) - log p(z) computed with the loop at independent samples
+    torch.manual_seed(1)
+    with torch.no_grad():
+        estimate = elbo(model, x, num_samples=20_000).kl  # (B,)
+        qz = model.encode(x)
+        z = qz.sample((20_000,))
+        single = qz.log_prob(z) - loop_vamp_log_prob(model, z)  # (S, B)
+    se = single.std(0) / math.sqrt(len(single))
+    assert (single.mean(0) > 0).all()
+    assert ((estimate - single.mean(0)).abs() < 4 * math.sqrt(2) * se).all()
+
+
+def test_vamp_prior_trains_as_well_as_the_standard_normal_on_mnist():
+    """600 steps on 10,000 MNIST images, the KL weight held at 0 for the first 30 %
+    (then warmed up): the VampPrior keeps information in z (its KL stays above 3
+    nats) and its -ELBO is within 3 nats of N(0, I)'s at equal steps. Without the
+    hold the recipe's VampPrior collapsed to a z the decoder ignores (207 nats)."""
+    train = BinarizedMNIST.load("train", limit=10_000)
+    config = TrainConfig(
+        max_steps=600, epochs=100, beta_hold=0.3, beta_warmup=0.25, device="cpu"
+    )
+    last = {}
+    for prior in ("normal", "vamp"):
+        torch.manual_seed(0)
+        model = VAEConfig(
+            hidden=(200,), latent_dim=20, latent_prior=prior, prior_components=20
+        ).build()
+        rows = []
+
+        def record(state, out):
+            rows.append([out["neg_elbo"].mean().item(), out["kl"].mean().item()])
+
+        fit(model, config, train, test=False, callback=record, progress=False)
+        last[prior] = torch.tensor(rows[-100:]).mean(0)  # the last 100 steps
+    assert last["vamp"][1] > 3
+    assert last["vamp"][0] < last["normal"][0] + 3
+    assert last["normal"][0] < 160  # both learned: z-ignoring models sit at 206
 
 
 def test_normal_prior_keeps_the_old_state_dict_and_kl_per_dimension():
