@@ -394,6 +394,17 @@ PRIORS_RECIPE = (  # mnist_vae's recipe at PRIORS_EPOCHS epochs, S = 1000, int8
     "--batch-size 100 --iw-samples 1000 --check-limit 200 --check-iw-samples 100 "
     "--dtype int8"
 )
+# the N(0, I) and mixture runs were evaluated at the end with S = 100 (their S = 1000
+# evaluation did not fit the budget); the later runs use that S in their recipes, so
+# that the chapter compares every row at the same S
+PRIORS_LATER_RECIPE = PRIORS_RECIPE.replace("--iw-samples 1000", "--iw-samples 100")
+PRIORS_LATER = ("prior_vamp", "prior_two_layer")
+
+
+def _priors_recipe(name: str) -> str:
+    return PRIORS_LATER_RECIPE if name in PRIORS_LATER else PRIORS_RECIPE
+
+
 PRIOR_RUNS = [  # name, model, options beyond PRIORS_RECIPE, label, note
     (
         "prior_normal",
@@ -420,9 +431,11 @@ PRIOR_RUNS = [  # name, model, options beyond PRIORS_RECIPE, label, note
     (
         "prior_two_layer",
         "two-layer-vae",
-        "--hidden 512 512 --latent-dim 50 --top-hidden 100 100 --top-latent-dim 20",
+        "--hidden 512 512 --latent-dim 50 --top-hidden 100 100 --top-latent-dim 20 "
+        "--beta-hold 0.05",
         "two layers, 50 + 20 units",
-        "z1 -> z2 with N(0, I) on z2 (the IWAE paper's layout, wider)",
+        "z1 -> z2 with N(0, I) on z2 (the IWAE paper's layout, wider); KL weight 0 "
+        "for the first 5 % of the steps (without it, KL 0.7 nats after epoch 1)",
     ),
 ]
 
@@ -469,7 +482,7 @@ def _all() -> list[Recipe]:
             for n, o, lb, nt in VQ_VARIANTS
         ],
         *[
-            Recipe(n, "priors", m, tuple(f"{o} {PRIORS_RECIPE}".split()), lb, nt)
+            Recipe(n, "priors", m, tuple(f"{o} {_priors_recipe(n)}".split()), lb, nt)
             for n, m, o, lb, nt in PRIOR_RUNS
         ],
     ]
