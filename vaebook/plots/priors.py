@@ -82,7 +82,7 @@ def active_units_per_epoch(
     ax.set_ylabel("active units", fontsize=FONT)
     ax.tick_params(labelsize=FONT)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=FONT, loc="upper right")
+    ax.legend(fontsize=FONT, loc="lower left")  # the curves start near the top
     ax.set_title(title or "active units per epoch", fontsize=FONT + 1)
     fig.tight_layout()
     return fig
