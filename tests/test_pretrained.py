@@ -10,9 +10,10 @@ MB = 1024 * 1024
 
 
 def test_shipped_weights_are_small():
-    """Issue 10: everything under vaebook/pretrained (weights and records) < 20 MB."""
+    """Issue 10, raised by issue 19 (learned priors): everything under
+    vaebook/pretrained (weights and records) < 25 MB."""
     total = pretrained.total_size()
-    assert total < 20 * MB, f"{total / MB:.1f} MB shipped"
+    assert total < 25 * MB, f"{total / MB:.1f} MB shipped"
 
 
 def test_stored_weights_are_compact():

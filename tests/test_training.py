@@ -88,6 +88,19 @@ def test_kl_weight_is_per_example_and_warms_up(data):
     torch.testing.assert_close(loss, -(terms.log_px_given_z - 0.25 * terms.kl).mean())
 
 
+def test_kl_weight_is_held_at_zero_before_its_warm_up():
+    """beta_hold: beta = 0 for that fraction of the steps, then the warm-up ramps it
+    over beta_warmup (its clock starting after the hold)."""
+    config = TrainConfig(beta=0.5, beta_hold=0.2, beta_warmup=0.4)
+    betas = [TrainState(config, step=s, total_steps=100).beta for s in (0, 19, 20)]
+    assert betas == [0.0, 0.0, 0.0]
+    assert TrainState(config, step=40, total_steps=100).beta == pytest.approx(0.25)
+    assert TrainState(config, step=60, total_steps=100).beta == pytest.approx(0.5)
+    held = TrainConfig(beta_hold=0.5)  # no warm-up: full weight once the hold ends
+    assert TrainState(held, step=49, total_steps=100).beta == 0.0
+    assert TrainState(held, step=50, total_steps=100).beta == 1.0
+
+
 def test_cosine_schedule_reaches_zero_and_warmup_changes_beta(data):
     _, history = small_fit(data, epochs=2, lr_schedule="cosine", beta_warmup=1.0)
     assert history[0]["lr"] == pytest.approx(5e-4, rel=1e-6) and history[-1][
@@ -122,6 +135,8 @@ def test_time_limit_stops_training_and_runs_the_schedules_to_their_end(data):
         ("lr_schedule", "step", "lr_schedule"),
         ("device", "tpu", "device"),
         ("beta_warmup", 2.0, "fraction"),
+        ("beta_hold", 1.0, "fraction"),
+        ("beta_hold", -0.1, "fraction"),
         ("time_limit", 0.0, "time_limit"),
     ],
 )

@@ -2,6 +2,15 @@
 VQ-VAE"."""
 
 # (register the model configs checkpoints name)
-from . import discrete_vae, flows, gradients, models, regularizers, reparam, vq  # noqa: F401
+from . import (  # noqa: F401
+    discrete_vae,
+    flows,
+    gradients,
+    hierarchical,
+    models,
+    regularizers,
+    reparam,
+    vq,
+)
 
 __version__ = "0.1.0"

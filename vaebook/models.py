@@ -22,6 +22,7 @@ from .distributions import (
     kl_per_dimension,
     standard_normal,
 )
+from .priors import PRIORS, build_prior, check_components, prior_of
 from .registry import register
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
@@ -84,6 +85,9 @@ class VAEConfig:
 
     ``hidden`` are the MLP widths (``architecture="mlp"``, e.g. 784-512-512-K)
     or the convolution channels (``"conv"``, each halving the image side).
+    ``latent_prior``: ``"normal"`` (N(0, I)), ``"mog"`` (a learned mixture of
+    ``prior_components`` Gaussians) or ``"vamp"`` (the VampPrior with
+    ``prior_components`` pseudo-inputs); see :mod:`vaebook.priors`.
     """
 
     architecture: str = "mlp"
@@ -91,8 +95,15 @@ class VAEConfig:
     latent_dim: int = 50
     activation: str = "tanh"
     data_dim: int = 784
+    latent_prior: str = "normal"
+    prior_components: int = 10
 
     def __post_init__(self) -> None:
+        if self.latent_prior not in PRIORS:
+            raise ValueError(
+                f"latent_prior must be one of {PRIORS}, got {self.latent_prior!r}"
+            )
+        check_components(self.prior_components)
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture must be one of {ARCHITECTURES}, got "
@@ -167,20 +178,40 @@ class BernoulliVAE(nn.Module):
 
 
 class GaussianVAE(BernoulliVAE):
-    """q(z|x) = N(loc(x), diag(scale(x)^2)), p(z) = N(0, I), p(x|z) =
-    Bernoulli(sigmoid(logits(z)))."""
+    """q(z|x) = N(loc(x), diag(scale(x)^2)), p(z) = N(0, I) or a learned prior
+    (``config.latent_prior``), p(x|z) = Bernoulli(sigmoid(logits(z)))."""
 
     def __init__(self, config: VAEConfig):
         super().__init__(config, 2 * config.latent_dim)
+        # None for N(0, I): the state dicts of the shipped checkpoints are unchanged
+        self.learned_prior = build_prior(
+            config.latent_prior,
+            config.prior_components,
+            config.latent_dim,
+            config.data_dim,
+        )
+
+    def prior(self) -> D.Distribution:
+        """p(z): N(0, I), or the learned mixture (batch (), event (K,))."""
+        device = next(self.parameters()).device
+        return prior_of(self.learned_prior, self.latent_dim, self.encode, device)
 
     def encode(self, x: torch.Tensor) -> D.Independent:
         """x (B, D) -> q(z|x) with batch_shape (B,), event_shape (K,)."""
         loc, raw_scale = self.encoder(x).chunk(2, dim=-1)
         return diagonal_gaussian(loc, F.softplus(raw_scale) + MIN_SCALE)
 
-    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
-        """KL(q(z_k|x) || p(z_k)) for each latent dimension: (B, K)."""
+    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor | None:
+        """KL(q(z_k|x) || p(z_k)) for each latent dimension: (B, K); None for a
+        mixture prior, which does not factorize over the dimensions (use
+        :meth:`posterior_means` and Burda et al.'s activity instead)."""
+        if self.learned_prior is not None:
+            return None
         return kl_per_dimension(self.encode(x), self.prior())
+
+    def posterior_means(self, x: torch.Tensor) -> torch.Tensor:
+        """E_q[z|x], (B, K): the activity of unit k is their variance over x."""
+        return self.encode(x).mean
 
 
 class LinearGaussian(nn.Module):

@@ -57,9 +57,11 @@ def training_metrics(
 
 def elbo(model, x: torch.Tensor, num_samples: int = 1) -> ELBOTerms:
     """ELBO terms of ``model`` at ``x`` (B, D), with ``num_samples`` pathwise samples of
-    z."""
+    z (a model with its own ``elbo_terms(x, num_samples)`` computes them itself)."""
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    if hasattr(model, "elbo_terms"):  # a model with several latent layers
+        return model.elbo_terms(x, num_samples)
     qz = model.encode(x)
     z = qz.rsample((num_samples,))  # (S, B, K), differentiable in q's parameters
     log_px_given_z = model.decode(z).log_prob(x).mean(0)  # (B,)

@@ -68,6 +68,10 @@ CONFIG_RULES: list[tuple[Callable[["TrainConfig"], bool], str]] = [
         "beta_warmup is a fraction of training in [0, 1], got {c.beta_warmup}",
     ),
     (
+        lambda c: 0 <= c.beta_hold < 1,
+        "beta_hold is a fraction of training in [0, 1), got {c.beta_hold}",
+    ),
+    (
         lambda c: c.num_samples >= 1,
         "num_samples must be at least 1, got {c.num_samples}",
     ),
@@ -103,7 +107,10 @@ class TrainConfig:
     """How to train: saved in every checkpoint beside the model config.
 
     ``beta`` is the KL weight per example (never scaled by the dataset size);
-    ``beta_warmup`` ramps it linearly from 0 over that fraction of the steps.
+    ``beta_warmup`` ramps it linearly from 0 over that fraction of the steps;
+    ``beta_hold`` first holds it at 0 for that fraction (the warm-up starts after it),
+    so that the encoder learns to carry information before any KL pulls it back (the
+    VampPrior collapses without it: :mod:`vaebook.priors`).
     ``max_steps`` is a budget of optimizer steps: training stops after that many
     (``epochs`` is then an upper bound), and the schedules run over ``max_steps``
     instead of epochs x batches.
@@ -123,6 +130,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     beta: float = 1.0
     beta_warmup: float = 0.0
+    beta_hold: float = 0.0
     num_samples: int = 1
     binarization: str = "dynamic"
     seed: int = 0
@@ -169,8 +177,11 @@ class TrainState:
 
     @property
     def beta(self) -> float:
-        warm = self.config.beta_warmup
-        return self.config.beta * (min(1.0, self.progress / warm) if warm > 0 else 1.0)
+        hold, warm = self.config.beta_hold, self.config.beta_warmup
+        done = self.progress - hold  # the warm-up's clock starts after the hold
+        if done < 0:
+            return 0.0
+        return self.config.beta * (min(1.0, done / warm) if warm > 0 else 1.0)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -242,18 +253,23 @@ def evaluate_objective(
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
-    kl_dims = []
+    kl_dims, means = [], []
     for x in data.fixed().split(batch_size):
         out = objective(model, x, state)
         for key, value in out.items():
             if key != "loss" and value.dim() == 1:
                 sums[key] = sums.get(key, 0) + value.sum()
-        if hasattr(model, "kl_per_dimension"):
-            kl_dims.append(model.kl_per_dimension(x).sum(0))
+        kl = model.kl_per_dimension(x) if hasattr(model, "kl_per_dimension") else None
+        if kl is not None:  # None: the prior does not factorize (a mixture)
+            kl_dims.append(kl.sum(0))
+        if hasattr(model, "posterior_means"):
+            means.append(model.posterior_means(x))
     model.train(was_training)
     result = {key: float(total) / len(data) for key, total in sums.items()}
     if kl_dims:
         result["kl_per_dim"] = (torch.stack(kl_dims).sum(0) / len(data)).tolist()
+    if means:  # Burda et al.'s activity Cov_x(E_q[z_k|x]) per unit
+        result["activity"] = torch.cat(means).var(0).tolist()
     return result
 
 

@@ -1,0 +1,88 @@
+"""Figures of the priors chapter: the prior hole of a 2-D VAE and the active units of
+several models per epoch (:mod:`vaebook.aggregate`, :mod:`vaebook.priors`)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
+
+from .style import FONT, WIDTH
+
+
+def prior_hole(
+    axis: torch.Tensor,
+    log_q: torch.Tensor,
+    log_p: torch.Tensor,
+    ratio: float = 0.1,
+    title: str = "",
+) -> Figure:
+    """Left: the aggregate posterior's density q(z) over the plane, with p(z)'s
+    1, 2 and 3 sigma circles. Right: log10 q(z)/p(z), the prior hole (q < ``ratio`` p)
+    outlined. ``axis`` (G,), ``log_q`` and ``log_p`` (G, G) as from
+    :func:`vaebook.aggregate.grid_log_densities`."""
+    fig = Figure(figsize=(WIDTH, 3.2))
+    left, right = fig.subplots(1, 2)
+    extent = [axis[0].item(), axis[-1].item(), axis[0].item(), axis[-1].item()]
+    shown = left.imshow(
+        log_q.exp().numpy(), origin="lower", extent=extent, cmap="viridis"
+    )
+    fig.colorbar(shown, ax=left, shrink=0.85).ax.tick_params(labelsize=FONT)
+    circle = torch.linspace(0, 2 * math.pi, 200)
+    for r in (1, 2, 3):
+        left.plot(r * circle.cos(), r * circle.sin(), "w:", lw=1)
+    left.set_title("q(z); p(z)'s 1, 2, 3 sigma circles", fontsize=FONT + 1)
+    log10_ratio = ((log_q - log_p) / math.log(10)).clamp(-3, 1)
+    shown = right.imshow(
+        log10_ratio.numpy(),
+        origin="lower",
+        extent=extent,
+        cmap="RdBu",
+        vmin=-3,
+        vmax=3,
+    )
+    fig.colorbar(shown, ax=right, shrink=0.85).ax.tick_params(labelsize=FONT)
+    right.contour(
+        axis.numpy(),
+        axis.numpy(),
+        (log_q - log_p).numpy(),
+        levels=[math.log(ratio)],
+        colors="k",
+        linewidths=1,
+    )
+    right.set_title(f"log10 q(z)/p(z); black: q = {ratio:g} p", fontsize=FONT + 1)
+    for ax in (left, right):
+        ax.set_xlabel("z_1", fontsize=FONT)
+        ax.set_ylabel("z_2", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+    if title:
+        fig.suptitle(title, fontsize=FONT + 1)
+    fig.tight_layout()
+    return fig
+
+
+def active_units_per_epoch(
+    curves: dict[str, list[int]], latent_dim: int, title: str = ""
+) -> Figure:
+    """Active units (of ``latent_dim``) against epoch, one line per model; the epoch
+    axis is logarithmic so a 30-epoch run and a 160-epoch one share it."""
+    if not curves:
+        raise ValueError("no curves to draw")
+    fig = Figure(figsize=(WIDTH, 3.0))
+    ax = fig.add_subplot()
+    for i, (label, counts) in enumerate(curves.items()):
+        epochs = range(1, len(counts) + 1)
+        ax.plot(epochs, counts, "o-", ms=2.5, color=f"C{i}", label=label)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.set_ylim(0, latent_dim * 1.05)
+    ax.set_xlabel("epoch", fontsize=FONT)
+    ax.set_ylabel("active units", fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=FONT, loc="lower left")  # the curves start near the top
+    ax.set_title(title or "active units per epoch", fontsize=FONT + 1)
+    fig.tight_layout()
+    return fig
