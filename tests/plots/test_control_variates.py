@@ -74,3 +74,25 @@ def test_reinforce_line_and_bars_follow_the_sliders():
     assert math.isnan(figure.curves["VIMCO"].get_ydata()[2])
     assert "S = 4" in figure.title.get_text()
     plt.close("all")
+
+
+def test_slider_frames_are_the_pictures_of_full_draws():
+    """Through vaebook.widgets (the declared artists blitted, the bars' axis redrawn
+    when S changes) every frame has the pixels of the same figure drawn afresh."""
+    import numpy as np
+
+    from vaebook import widgets
+
+    figure = MSEFigure(table())
+    render = widgets.FrameRenderer(figure.draw)
+    for s, baseline in [(2, "none"), (2, "mean"), (4, "mean"), (8, "none"), (2, "none")]:
+        render({"S": s, "baseline": baseline})
+        fresh = MSEFigure(table())
+        fresh.draw(S=s, baseline=baseline)
+        fresh.fig.canvas.draw()
+        assert np.array_equal(
+            np.asarray(figure.fig.canvas.buffer_rgba()),
+            np.asarray(fresh.fig.canvas.buffer_rgba()),
+        ), (s, baseline)
+    render.close()
+    plt.close("all")

@@ -42,6 +42,8 @@ class MSEFigure(SliderFigure):
         self._bars()
         self.fig.tight_layout(rect=(0, 0, 1, 0.86))
         freeze_layout(self.fig)
+        bars = [*self.bias_bars, *self.var_bars, *self.labels]
+        self.moves(self.curves[REINFORCE], self.marker, *bars, self.title)
 
     def _curve(self, method: str, baseline: str) -> list[float]:
         rows = self.table[self.table["method"] == method]

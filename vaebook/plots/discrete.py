@@ -320,6 +320,8 @@ class EstimatorBarsFigure(SliderFigure):
         self.title = ax.set_title(" ", fontsize=10)
         rows = -(-len(labels) // 2)  # legend rows below the axes
         self.fig.tight_layout(rect=(0, 0.065 * rows, 1, 1))
+        errorbars = [a for c in self.errorbars.values() for a in c.get_children()]
+        self.moves(*self.bars, *errorbars, *self.markers.values(), self.title)
 
     def _draw_artists(self, num: int, estimates: list[str], markers: list[str]):
         """Zero-height bars, error bars and markers, moved by :meth:`draw`."""

@@ -43,6 +43,7 @@ class BetaFrame(SliderFigure):
         grid = self._grid()
         self._draw_curve(grid)
         self._draw_image_axes(grid)
+        self.moves(self.marker, self.title, self.recon, self.samples)
 
     def _grid(self):
         """Two columns: the curve on the left, two image rows on the right."""
