@@ -85,7 +85,8 @@ def test_slider_frames_are_the_pictures_of_full_draws():
 
     figure = MSEFigure(table())
     render = widgets.FrameRenderer(figure.draw)
-    for s, baseline in [(2, "none"), (2, "mean"), (4, "mean"), (8, "none"), (2, "none")]:
+    moves = [(2, "none"), (2, "mean"), (4, "mean"), (8, "none"), (2, "none")]
+    for s, baseline in moves:
         render({"S": s, "baseline": baseline})
         fresh = MSEFigure(table())
         fresh.draw(S=s, baseline=baseline)
