@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import nbformat
 import pytest
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -512,9 +513,18 @@ def test_search_page_typesets_the_tex_in_its_results(browser, site):
     page.wait_for_function(
         "() => /Search finished/.test(document.body.innerText)", timeout=30000
     )
-    page.wait_for_timeout(2000)  # the last results' snippets are typeset
+    pattern = r"\\[()\[\]]|\\(?:mid|phi|theta|mathbb|frac)\b"
+    try:  # MathJax typesets the last snippets after the search: wait for it (busy CPU)
+        page.wait_for_function(
+            "(p) => !new RegExp(p).test("
+            "document.getElementById('search-results').innerText)",
+            arg=pattern,
+            timeout=15000,
+        )
+    except PlaywrightTimeout:
+        pass  # what is still raw after 15 s is reported below
     text = page.inner_text("#search-results")
     page.context.close()
-    raw = re.findall(r"\\[()\[\]]|\\(?:mid|phi|theta|mathbb|frac)\b", text)
+    raw = re.findall(pattern, text)
     assert raw == [], f"raw TeX in the search results: {raw[:5]}"
     assert errors == [], errors
