@@ -36,7 +36,9 @@ def test_every_shipped_checkpoint_is_what_its_recipe_runs(name):
     assert recipe.ships or recipes.GROUPS[recipe.group].records is None
 
 
-@pytest.mark.parametrize("group", ["estimators", "evaluations", "headline"])
+@pytest.mark.parametrize(
+    "group", ["estimators", "evaluations", "headline", "components"]
+)
 def test_every_shipped_record_is_what_its_recipe_runs(group):
     records = pretrained.runs(group)
     assert {r.name for r in records} == {r.name for r in recipes.in_group(group)}

@@ -123,3 +123,22 @@ def test_int8_storage_only_where_it_costs_little():
     weights = model.state_dict()  # measuring left the model as it was
     unchanged = [k for k in before if "encoder.0" not in k]
     assert all(torch.equal(weights[k], before[k]) for k in unchanged)
+
+
+def test_a_unit_activity_is_kept_as_its_count_of_active_units():
+    """Records drop per-latent lists; the activity becomes the count that
+    aggregate.unit_activity reads back, at Burda et al.'s threshold only."""
+    from vaebook.aggregate import unit_activity
+
+    rows = [
+        {"epoch": 1, "test_activity": [0.5, 0.02, 0.01, 0.0], "test_kl_per_dim": [1.0]},
+        {"epoch": 2, "test_activity": [0.5, 0.005, 0.0, 0.0]},
+    ]
+    compact = [runs._compact(row) for row in rows]
+    assert compact == [
+        {"epoch": 1, "test_active_units": 2},  # 0.01 itself is not above 0.01
+        {"epoch": 2, "test_active_units": 1},
+    ]
+    assert unit_activity(compact) == unit_activity(rows) == [2, 1]
+    with pytest.raises(ValueError, match="threshold"):
+        unit_activity(compact, threshold=0.1)

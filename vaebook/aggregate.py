@@ -23,6 +23,7 @@ from torch import distributions as D
 
 from .distributions import kl_divergence
 from .priors import GaussianMixture
+from .runs import ACTIVE_THRESHOLD
 
 
 @torch.no_grad()
@@ -125,7 +126,16 @@ def grid_log_densities(
 def unit_activity(history: list[dict], threshold: float = 0.01) -> list[int]:
     """Active units per history row from Burda et al.'s activity Cov_x(E_q[z_k|x])
     recorded by the trainer (``test_activity``), or from the per-dimension KL
-    (``test_kl_per_dim``) where the history has only that (the older checkpoints)."""
+    (``test_kl_per_dim``) where the history has only that (the older checkpoints).
+    A record without weights (:mod:`vaebook.runs`) keeps only the count at the
+    threshold 0.01 (``test_active_units``)."""
+    if "test_active_units" in history[0] and "test_activity" not in history[0]:
+        if threshold != ACTIVE_THRESHOLD:
+            raise ValueError(
+                f"this record keeps the active units at the threshold "
+                f"{ACTIVE_THRESHOLD} only, not {threshold}"
+            )
+        return [int(row["test_active_units"]) for row in history]
     key = "test_activity" if "test_activity" in history[0] else "test_kl_per_dim"
     if key not in history[0]:
         raise ValueError("the history records neither test_activity nor KL per dim")

@@ -44,7 +44,8 @@ def runs(name: str = "estimators") -> list[Run]:
     ``"estimators"``, the 17 estimators of the equal-step comparison, each once per
     seed (``python -m vaebook.recipes run estimators`` trains them); for
     ``"evaluations"``, the multi-sample estimators at equal decoder evaluations; for
-    ``"headline"``, the long discrete models and their candidates."""
+    ``"headline"``, the long discrete models and their candidates; for
+    ``"components"``, the learned priors at other numbers of components."""
     file = FOLDER / f"{name}.json"
     if not file.is_file():
         shipped = sorted(p.stem for p in FOLDER.glob("*.json"))

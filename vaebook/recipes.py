@@ -91,6 +91,12 @@ GROUPS = {
             "learned priors and two latent layers at equal epochs (with weights)",
             PACKAGE_FOLDER,
         ),
+        Group(
+            "components",
+            "the learned priors at other numbers of components (records)",
+            Path("runs/components"),
+            PACKAGE_FOLDER / "components.json",
+        ),
     )
 }
 
@@ -410,6 +416,17 @@ PRIORS_LATER_RECIPE = PRIORS_RECIPE.replace("--iw-samples 1000", "--iw-samples 1
 PRIORS_LATER = ("prior_vamp", "prior_two_layer")
 
 
+COMPONENTS = (10, 50, 200)  # the slider of the priors chapter over the components
+PRIOR_KINDS = [  # kind, options beyond the components and PRIORS_LATER_RECIPE, label
+    ("mog", "--hidden 512 512 --latent-dim 50 --latent-prior mog", "mixture"),
+    (
+        "vamp",
+        "--hidden 512 512 --latent-dim 50 --latent-prior vamp --beta-hold 0.05",
+        "VampPrior",
+    ),
+]
+
+
 def _priors_recipe(name: str) -> str:
     return PRIORS_LATER_RECIPE if name in PRIORS_LATER else PRIORS_RECIPE
 
@@ -493,6 +510,20 @@ def _all() -> list[Recipe]:
         *[
             Recipe(n, "priors", m, tuple(f"{o} {_priors_recipe(n)}".split()), lb, nt)
             for n, m, o, lb, nt in PRIOR_RUNS
+        ],
+        *[
+            Recipe(
+                f"prior_{kind}_{k}",
+                "components",
+                "gaussian-vae",
+                (*options.split(), "--prior-components", str(k))
+                + tuple(PRIORS_LATER_RECIPE.split()),
+                f"{label}, {k} components",
+                f"prior_{kind}'s recipe with {k} components (a record, no weights)",
+            )
+            for kind, options, label in PRIOR_KINDS
+            for k in COMPONENTS
+            if (kind, k) not in (("mog", 10), ("vamp", 50))  # shipped in "priors"
         ],
     ]
 

@@ -76,14 +76,23 @@ class Run:
         return float(sum(row["seconds"] for row in self.history))
 
 
+ACTIVE_THRESHOLD = 0.01  # Burda et al.: unit k is active if Cov_x(E_q[z_k|x]) > 0.01
+
+
 def _compact(value):
-    """Floats to 5 significant digits, lists of numbers (per-latent values) dropped."""
+    """Floats to 5 significant digits, lists of numbers (per-latent values) dropped,
+    except a unit activity per latent (``test_activity``), kept as its count of
+    active units (``test_active_units``: activity above :data:`ACTIVE_THRESHOLD`)."""
     if isinstance(value, float):
         return float(f"{value:.5g}")
     if isinstance(value, dict):
-        return {
+        out = {
             k: _compact(v) for k, v in value.items() if not isinstance(v, (list, tuple))
         }
+        if isinstance(value.get("test_activity"), (list, tuple)):
+            active = sum(a > ACTIVE_THRESHOLD for a in value["test_activity"])
+            out["test_active_units"] = int(active)
+        return out
     return value
 
 

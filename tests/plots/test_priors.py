@@ -34,3 +34,40 @@ def test_active_units_figure_draws_one_line_per_model():
     assert len(fig.axes[0].get_lines()) == 2
     with pytest.raises(ValueError, match="no curves"):
         priors.active_units_per_epoch({}, latent_dim=5)
+
+
+def fake_run(epochs: int, start: float, active: int, iw: float):
+    """A run with the fields the figure reads: history rows and test metrics."""
+    from types import SimpleNamespace
+
+    history = [
+        {
+            "epoch": e,
+            "test_neg_elbo": start - e,
+            "test_activity": [1.0] * active + [0.0] * (50 - active),
+        }
+        for e in range(1, epochs + 1)
+    ]
+    test = {"neg_elbo": start - epochs, "iw_nll": iw, "iw_samples": 100}
+    return SimpleNamespace(history=history, metrics={"test": test})
+
+
+def test_components_figure_moves_in_place_and_says_what_it_shows():
+    runs = {
+        ("mog", 10): fake_run(30, 130, 28, 93.0),
+        ("vamp", 50): fake_run(30, 128, 27, 94.1),
+    }
+    figure = priors.ComponentsFigure(
+        runs, fake_run(30, 127, 29, 92.2), {"mog": "mixture", "vamp": "VampPrior"}, 50
+    )
+    fig = figure.draw("mog", 10)
+    assert figure.draw("vamp", 50) is fig
+    title = fig._suptitle.get_text()
+    assert "VampPrior, 50 components" in title and "IW NLL 94.10 (S = 100)" in title
+    assert "27 active units after 30 epochs" in title
+    assert list(figure.units.get_ydata()) == [27] * 30
+    low, high = figure.ax_e.get_ylim()  # every run's later epochs are on the axes
+    assert low <= 97 and high >= 128 - 3
+    assert problems(fig) == []
+    with pytest.raises(ValueError, match="trained"):
+        figure.draw("mog", 200)

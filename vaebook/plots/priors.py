@@ -9,7 +9,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
-from .style import FONT, WIDTH
+from ..aggregate import unit_activity
+from .style import FONT, WIDTH, SliderFigure
 
 
 def prior_hole(
@@ -86,3 +87,75 @@ def active_units_per_epoch(
     ax.set_title(title or "active units per epoch", fontsize=FONT + 1)
     fig.tight_layout()
     return fig
+
+
+class ComponentsFigure(SliderFigure):
+    """A learned prior at one number of components, against the N(0, I) run: the test
+    -ELBO per epoch (left) and the active units per epoch (right), both in grey for
+    the reference; the final numbers in the title.
+
+    ``runs`` {(kind, components): a run with ``history`` and ``metrics``} (records or
+    checkpoints), ``reference`` the N(0, I) run, ``labels`` {kind: name in the title}.
+    ``draw(kind, components)`` moves the two curves and the title in place."""
+
+    def __init__(self, runs: dict, reference, labels: dict, latent_dim: int):
+        if not runs:
+            raise ValueError("no runs to draw")
+        self.runs, self.labels = runs, labels
+        self.fig = Figure(figsize=(WIDTH, 3.1))
+        self.ax_e, self.ax_u = self.fig.subplots(1, 2)
+        every = [*runs.values(), reference]
+        epochs = max(len(r.history) for r in every)
+        for ax in (self.ax_e, self.ax_u):
+            ax.set_xlim(0.5, epochs + 0.5)
+            ax.set_xlabel("epoch", fontsize=FONT)
+            ax.tick_params(labelsize=FONT)
+            ax.grid(alpha=0.3)
+        later = [row["test_neg_elbo"] for r in every for row in r.history[2:]]
+        self.ax_e.set_ylim(min(later) - 1, max(later) + 1)  # epochs 1-2 run above
+        self.ax_e.set_ylabel("test -ELBO (nats)", fontsize=FONT)
+        self.ax_u.set_ylim(0, latent_dim * 1.05)
+        self.ax_u.set_ylabel(f"active units (of {latent_dim})", fontsize=FONT)
+        grey = {"color": "0.6", "lw": 1.2, "label": "N(0, I)"}
+        self.ax_e.plot(*self._elbo(reference), **grey)
+        self.ax_u.plot(*self._units(reference), **grey)
+        (self.elbo,) = self.ax_e.plot([], [], "o-", ms=2.5, color="C0")
+        (self.units,) = self.ax_u.plot([], [], "o-", ms=2.5, color="C0")
+        self.ax_e.legend(
+            [self.ax_e.lines[0], self.elbo],
+            ["N(0, I)", "learned prior"],
+            fontsize=FONT,
+            loc="upper right",
+        )
+        self.title = self.fig.suptitle(" ", fontsize=FONT + 1)
+        self.fig.tight_layout(rect=(0, 0, 1, 0.86))
+        self.moves(self.elbo, self.units, self.title)
+
+    @staticmethod
+    def _elbo(run) -> tuple[list, list]:
+        return [r["epoch"] for r in run.history], [
+            r["test_neg_elbo"] for r in run.history
+        ]
+
+    @staticmethod
+    def _units(run) -> tuple[list, list]:
+        return [r["epoch"] for r in run.history], unit_activity(run.history)
+
+    def draw(self, kind: str, components: int) -> Figure:
+        """The run of prior ``kind`` with ``components`` components."""
+        run = self.runs.get((kind, components))
+        if run is None:
+            raise ValueError(
+                f"no run with prior {kind!r} and {components} components; "
+                f"trained: {sorted(self.runs)}"
+            )
+        self.elbo.set_data(*self._elbo(run))
+        self.units.set_data(*self._units(run))
+        test = run.metrics["test"]
+        self.title.set_text(
+            f"{self.labels[kind]}, {components} components: test -ELBO "
+            f"{test['neg_elbo']:.2f}, IW NLL {test['iw_nll']:.2f} "
+            f"(S = {test['iw_samples']})\n{unit_activity(run.history)[-1]} active "
+            f"units after {len(run.history)} epochs"
+        )
+        return self.fig
