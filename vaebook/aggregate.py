@@ -123,12 +123,14 @@ def grid_log_densities(
     return axis, log_q, log_p
 
 
-def unit_activity(history: list[dict], threshold: float = 0.01) -> list[int]:
+def unit_activity(
+    history: list[dict], threshold: float = ACTIVE_THRESHOLD
+) -> list[int]:
     """Active units per history row from Burda et al.'s activity Cov_x(E_q[z_k|x])
     recorded by the trainer (``test_activity``), or from the per-dimension KL
     (``test_kl_per_dim``) where the history has only that (the older checkpoints).
     A record without weights (:mod:`vaebook.runs`) keeps only the count at the
-    threshold 0.01 (``test_active_units``)."""
+    default threshold (``test_active_units``)."""
     if "test_active_units" in history[0] and "test_activity" not in history[0]:
         if threshold != ACTIVE_THRESHOLD:
             raise ValueError(

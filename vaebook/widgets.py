@@ -143,13 +143,19 @@ def _savefig_png(fig, dpi: float, bbox) -> bytes:
     return buffer.getvalue()
 
 
-def _changed(artist) -> bool:
-    """Whether ``artist`` changed since it was drawn. An axis or spine is marked stale
-    by any ``set_xlim``, even to the same limits: :meth:`_Frames._structure` tells."""
+def _structural(artist) -> bool:
+    """An axis or spine: marked stale by any ``set_xlim``, even to the same limits,
+    so its changes are told by :meth:`_Frames._structure`, not by its flag."""
     from matplotlib.axis import Axis
     from matplotlib.spines import Spine
 
-    if isinstance(artist, (Axis, Spine)):
+    return isinstance(artist, (Axis, Spine))
+
+
+def _changed(artist) -> bool:
+    """Whether ``artist`` changed since it was drawn (axes and spines: see
+    :func:`_structural`)."""
+    if _structural(artist):
         return False
     # a legend's texts do not mark the legend stale: ask every part
     return artist.stale or any(_changed(child) for child in artist.get_children())
@@ -159,10 +165,7 @@ def _settle(artist) -> None:
     """Mark ``artist`` and its parts as drawn. An empty text returns from ``draw``
     before it clears its ``stale`` flag, which would otherwise read as a change in
     every frame (a legend's empty title among them)."""
-    from matplotlib.axis import Axis
-    from matplotlib.spines import Spine
-
-    if isinstance(artist, (Axis, Spine)):
+    if _structural(artist):
         return
     artist.stale = False
     for child in artist.get_children():
@@ -304,8 +307,8 @@ class _Frames:
             self.shape = structure
         elif changed:
             self._blit()
-        for _, artist in changed:
-            _settle(artist)
+            for _, artist in changed:  # (a background redraw settles everything)
+                _settle(artist)
         return self._encode()
 
     def _redraw_background(self, changed) -> None:

@@ -44,11 +44,11 @@ from ..discrete_vae import BinaryVAEConfig
 from ..evaluation import active_units
 from ..models import VAEConfig
 from ..objectives import elbo, iw_bound
+from ..runs import ACTIVE_THRESHOLD  # Burda et al.: Cov_x(E_q[z_k|x]) > 0.01
 from ..training import TrainConfig, TrainState, fit, resolve_device
 from .comparison import SeedSpread, compare
 
 FOLDER = Path(__file__).resolve().parent.parent / "pretrained" / "lab"
-ACTIVE_THRESHOLD = 0.01  # Burda et al.: unit k is active if Cov_x(E_q[z_k|x]) > 0.01
 
 
 @dataclass

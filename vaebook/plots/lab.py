@@ -57,9 +57,9 @@ def _style(ax, xlabel: str, ylabel: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def family_runs(grid: dict, param: str, smoother: str | None = None) -> list[dict]:
-    """The seed-0 runs of one family: temperature schedules, or one smoother's."""
-    prefix = "tau" if param == "temperature" else f"kappa_{smoother or ''}"
+def family_runs(grid: dict, param: str) -> list[dict]:
+    """The seed-0 runs of one family: temperature schedules, or the smoothers'."""
+    prefix = "tau" if param == "temperature" else "kappa_"
     return [
         r
         for r in grid["runs"].values()
@@ -84,9 +84,9 @@ class ScheduleFigure(SliderFigure):
     :data:`LIVE`, widening the axes so that all of it (its first steps too) shows.
     """
 
-    def __init__(self, grid: dict, param: str = "temperature", smoother=None):
+    def __init__(self, grid: dict, param: str = "temperature"):
         self.grid, self.param = grid, param
-        self.runs = family_runs(grid, param, smoother)
+        self.runs = family_runs(grid, param)
         self.fig = plt.figure(figsize=(WIDTH - 0.25, 4.1))
         gs = GridSpec(2, 3, figure=self.fig, height_ratios=[1.3, 1], hspace=0.55)
         gs.update(wspace=0.5)
