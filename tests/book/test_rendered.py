@@ -514,7 +514,8 @@ def test_search_page_typesets_the_tex_in_its_results(browser, site):
         "() => /Search finished/.test(document.body.innerText)", timeout=30000
     )
     pattern = r"\\[()\[\]]|\\(?:mid|phi|theta|mathbb|frac)\b"
-    try:  # MathJax typesets the last snippets after the search: wait for it (busy CPU)
+    page.wait_for_timeout(2000)  # the snippets arrive after "Search finished"
+    try:  # and MathJax typesets them after that: wait for it (longer on a busy CPU)
         page.wait_for_function(
             "(p) => !new RegExp(p).test("
             "document.getElementById('search-results').innerText)",
