@@ -276,6 +276,20 @@ def load_for_resume(
     return ckpt
 
 
+def load_for_init(path: str | Path, model_config: object) -> Checkpoint:
+    """The checkpoint whose weights a new run starts from (``--init-from``): any
+    checkpoint, final or not, whose model and model config equal ``model_config``
+    (a :class:`CheckpointError` names what differs)."""
+    ckpt = load_checkpoint(path)
+    differ = _differences(ckpt.model_config, model_config)
+    if differ:
+        raise CheckpointError(
+            f"cannot start from the weights of {path}: its model differs "
+            f"({'; '.join(differ)})"
+        )
+    return ckpt
+
+
 def _differences(
     saved: object, given: object, ignore: tuple[str, ...] = ()
 ) -> list[str]:

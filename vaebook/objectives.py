@@ -10,6 +10,8 @@ weight ``beta`` is never scaled by the dataset size).
   L_S(x) = E[log (1/S) sum_s p(x, z_s) / q(z_s|x)], z_s ~ q(z|x);
   L_1 = ELBO <= L_S <= L_{S+1} <= log p(x), and L_S -> log p(x) as S grows.
   With S = 5000 it is the test log-likelihood estimate of the IWAE paper.
+  Trained on directly (``TrainConfig.objective = "iwae"``), with the S samples' log
+  weights split into log p(x|z_s) and log p(z_s) - log q(z_s|x) (:class:`IWTerms`).
 """
 
 from __future__ import annotations
@@ -100,3 +102,40 @@ def iw_bound(
         lse = torch.logsumexp(chunk, dim=0)  # (B,)
         total = lse if total is None else torch.logaddexp(total, lse)
     return total - math.log(num_samples)
+
+
+class IWTerms(NamedTuple):
+    """The two parts of the log importance weights log w_s = log p(x|z_s) +
+    [log p(z_s) - log q(z_s|x)], z_s ~ q(z|x), each (S, B)."""
+
+    log_px_given_z: torch.Tensor
+    log_ratio: torch.Tensor  # log p(z_s) - log q(z_s|x)
+
+    def bound(self, beta: float = 1.0) -> torch.Tensor:
+        """L_S(x) with the weights w_s = p(x|z_s) [p(z_s) / q(z_s|x)]^beta, (B,):
+        at beta = 1 the IWAE bound; with S = 1 and any beta a single-sample
+        beta-ELBO."""
+        log_w = self.log_px_given_z + beta * self.log_ratio
+        return torch.logsumexp(log_w, dim=0) - math.log(len(log_w))
+
+    def elbo_terms(self) -> ELBOTerms:
+        """The ELBO's parts estimated from the same S samples: E_q[log p(x|z)] and
+        KL(q || p) = E_q[log q - log p], both as Monte Carlo means."""
+        return ELBOTerms(self.log_px_given_z.mean(0), -self.log_ratio.mean(0))
+
+
+def iw_terms(model, x: torch.Tensor, num_samples: int) -> IWTerms:
+    """``num_samples`` pathwise samples z_s ~ q(z|x) and their log weights' parts, for
+    a model with ``encode``, ``decode`` and ``prior`` (one latent layer)."""
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    if hasattr(model, "log_importance_weights") or hasattr(model, "elbo_terms"):
+        raise ValueError(
+            f"the IWAE objective needs a model with one latent layer and q's own "
+            f"log_prob (encode, decode, prior); {type(model).__name__} computes its "
+            "weights itself"
+        )
+    qz = model.encode(x)
+    z = qz.rsample((num_samples,))  # (S, B, K)
+    log_ratio = model.prior().log_prob(z) - qz.log_prob(z)
+    return IWTerms(model.decode(z).log_prob(x), log_ratio)

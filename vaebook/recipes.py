@@ -97,6 +97,12 @@ GROUPS = {
             Path("runs/components"),
             PACKAGE_FOLDER / "components.json",
         ),
+        Group(
+            "likelihood",
+            "mnist_vae trained on, further, with the IWAE bound (records)",
+            Path("runs/likelihood"),
+            PACKAGE_FOLDER / "likelihood.json",
+        ),
     )
 }
 
@@ -528,7 +534,24 @@ def _all() -> list[Recipe]:
     ]
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in _all()}
+# the priors chapter's try at the IWAE paper's 84.78: the shipped mnist_vae's weights
+# trained on, further, with the paper's objective (S = 50), for what this machine's
+# budget allowed (--time-limit: the cosine schedule follows the time and ends with it)
+LIKELIHOOD = Recipe(
+    "mnist_vae_iwae",
+    "likelihood",
+    "gaussian-vae",
+    tuple(
+        "--hidden 512 512 --latent-dim 50 --init-from mnist_vae --objective iwae "
+        "--num-samples 50 --lr 2e-4 --lr-schedule cosine --epochs 60 --time-limit 4800 "
+        "--batch-size 100 --test-limit 1000 --iw-samples 5000 --check-limit 1000 "
+        "--check-iw-samples 1000 --dtype float16".split()
+    ),
+    "mnist_vae + IWAE (S = 50)",
+    "mnist_vae's weights trained on with the IWAE bound, 80 minutes on 2 CPU cores",
+)
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [*_all(), LIKELIHOOD]}
 
 
 def get(name: str) -> Recipe:

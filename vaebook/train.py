@@ -4,6 +4,12 @@
         --epochs 100 --lr-schedule cosine --out checkpoints/vae.pt
     python -m vaebook.train --recipe mnist_vae_2d [--resume]   # a shipped run
     python -m vaebook.train --list-recipes
+    python -m vaebook.train gaussian-vae --init-from mnist_vae --objective iwae \\
+        --num-samples 50 --lr 2e-4 --epochs 20 --out checkpoints/iwae.pt
+
+The last one continues from a shipped model's weights (``--init-from``: a path or a
+name of :func:`vaebook.pretrained.available`, same model config; a fresh optimizer)
+with the IWAE bound as the objective.
 
 A recipe (:mod:`vaebook.recipes`) is a shipped or compared run by name; options
 after it override its own (``--epochs 1``), ``--seed S`` and ``--out CKPT`` choose
@@ -33,12 +39,13 @@ from pathlib import Path
 
 import torch
 
-from . import recipes, registry, runs
+from . import pretrained, recipes, registry, runs
 from .checkpoints import (
     STORAGE_DTYPES,
     CheckpointError,
     decode_state,
     encode_state,
+    load_for_init,
     load_for_resume,
     save_checkpoint,
 )
@@ -97,6 +104,12 @@ RUN_OPTIONS = {  # the options that are not config fields: output and evaluation
     ),
     "--dtype": dict(
         choices=list(STORAGE_DTYPES), default="float32", help="weight storage"
+    ),
+    "--init-from": dict(
+        default=None,
+        metavar="CKPT",
+        help="start from the weights of CKPT (a path, or a shipped name: "
+        "vaebook.pretrained.available()) instead of the seed's; same model config",
     ),
     "--resume": dict(
         type=Path,
@@ -162,6 +175,7 @@ class Run:
     test: BinarizedMNIST
     command: str
     resume: dict | None = None
+    initialized: bool = False  # weights from --init-from, not from the seed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,11 +288,25 @@ def prepare(argv: list[str]) -> Run:
         without_resume(argv) if options.resume is not None else argv
     )
     run = Run(options, train_config, model, train, test, command)
+    if options.init_from is not None and options.resume is None:
+        start = load_for_init(init_path(options.init_from), model_config)
+        run.model.load_state_dict(start.model.state_dict())
+        run.initialized = True
     if options.resume is not None:
         ckpt = load_for_resume(options.resume, model_config, train_config)
         run.model, run.resume = ckpt.model, ckpt.resume
         run.command = ckpt.command or command
     return run
+
+
+def init_path(name: str) -> Path:
+    """``--init-from``'s checkpoint: a file, else a shipped checkpoint's name."""
+    if Path(name).is_file():
+        return Path(name)
+    try:
+        return pretrained.path(name)
+    except FileNotFoundError as err:
+        raise ValueError(f"--init-from {name}: no such file, and {err}") from None
 
 
 def build_model(model_config, train_config: TrainConfig) -> torch.nn.Module:
@@ -320,7 +348,8 @@ def train(run: Run) -> list[dict]:
         test,
         resume=run.resume,
         on_epoch=save_epoch,
-        init=run.resume is None,  # a fresh run starts from its seed's weights
+        # a fresh run starts from its seed's weights, or from --init-from's
+        init=run.resume is None and not run.initialized,
     )
 
 

@@ -46,9 +46,10 @@ from typing import Callable
 import torch
 
 from .data import BINARIZATIONS, BinarizedMNIST, BinaryImages, as_dataset
-from .objectives import elbo, training_metrics
+from .objectives import elbo, iw_terms, training_metrics
 
 LR_SCHEDULES = ("constant", "cosine")
+OBJECTIVES = ("elbo", "iwae")  # TrainConfig.objective
 # why fit stopped: all epochs run, the step budget, the time budget, the callback
 STOP_REASONS = ("finished", "max_steps", "time_limit", "callback")
 
@@ -70,6 +71,10 @@ CONFIG_RULES: list[tuple[Callable[["TrainConfig"], bool], str]] = [
     (
         lambda c: 0 <= c.beta_hold < 1,
         "beta_hold is a fraction of training in [0, 1), got {c.beta_hold}",
+    ),
+    (
+        lambda c: c.objective in OBJECTIVES,
+        f"objective must be one of {OBJECTIVES}, got {{c.objective!r}}",
     ),
     (
         lambda c: c.num_samples >= 1,
@@ -111,6 +116,10 @@ class TrainConfig:
     ``beta_hold`` first holds it at 0 for that fraction (the warm-up starts after it),
     so that the encoder learns to carry information before any KL pulls it back (the
     VampPrior collapses without it: :mod:`vaebook.priors`).
+    ``objective``: ``"elbo"`` averages the beta-weighted ELBO over ``num_samples``
+    samples; ``"iwae"`` maximizes the importance-weighted bound L_S with S =
+    ``num_samples`` (Burda et al. 2016), its weights p(x|z) [p(z)/q(z|x)]^beta
+    (beta = 1 after any warm-up: the IWAE bound itself).
     ``max_steps`` is a budget of optimizer steps: training stops after that many
     (``epochs`` is then an upper bound), and the schedules run over ``max_steps``
     instead of epochs x batches.
@@ -131,6 +140,7 @@ class TrainConfig:
     beta: float = 1.0
     beta_warmup: float = 0.0
     beta_hold: float = 0.0
+    objective: str = "elbo"
     num_samples: int = 1
     binarization: str = "dynamic"
     seed: int = 0
@@ -223,12 +233,41 @@ def elbo_objective(
     return training_metrics(loss, terms.log_px_given_z, terms.kl)
 
 
+def iwae_objective(
+    model, x: torch.Tensor, state: TrainState
+) -> dict[str, torch.Tensor]:
+    """Minimize -L_S(x) (weights tempered by the KL weight while it warms up); the
+    ELBO's parts are logged from the same S samples, and ``neg_iw_bound`` is -L_S at
+    beta = 1."""
+    terms = iw_terms(model, x, state.config.num_samples)
+    loss = -terms.bound(state.beta).mean()
+    parts = terms.elbo_terms()
+    neg_iw_bound = -terms.bound().detach()
+    return training_metrics(
+        loss, parts.log_px_given_z, parts.kl, neg_iw_bound=neg_iw_bound
+    )
+
+
 def model_objective(
     model, x: torch.Tensor, state: TrainState
 ) -> dict[str, torch.Tensor]:
     """A model's own training objective, ``model.objective(x, state)`` (same dict as
     above)."""
     return model.objective(x, state)
+
+
+def default_objective(model, config: TrainConfig) -> Callable:
+    """The objective ``config.objective`` names: the model's own ``objective`` method
+    if it has one (``"elbo"`` only), else the ELBO or the IWAE bound."""
+    has_own = hasattr(model, "objective")
+    if config.objective == "iwae":
+        if has_own:
+            raise ValueError(
+                f"objective 'iwae': {type(model).__name__} trains with its own "
+                "objective; only models without one can use 'iwae'"
+            )
+        return iwae_objective
+    return model_objective if has_own else elbo_objective
 
 
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -398,9 +437,7 @@ class _Run:
     """One :func:`fit`: its data, optimizer, state, progress bar and running sums."""
 
     def __init__(self, model, config, train, test, objective, optimizer, init):
-        if objective is None:
-            has_own = hasattr(model, "objective")
-            objective = model_objective if has_own else elbo_objective
+        objective = objective or default_objective(model, config)
         self.model, self.config, self.objective = model, config, objective
         self.device = resolve_device(config.device)
         if init:

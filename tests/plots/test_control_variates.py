@@ -67,8 +67,13 @@ def test_reinforce_line_and_bars_follow_the_sliders():
     assert list(figure.curves["REINFORCE"].get_ydata()) == [1.0, 0.5, 0.25]
     assert figure.labels[0].get_text().strip() == "0.5"
     i = figure.methods.index("straight-through")
-    assert math.isclose(figure.bias_bars[i].get_width(), 0.1)
-    assert math.isclose(figure.var_bars[i].get_x(), 0.1)
+    largest = 0.75  # RLOO's 3 / 4, the largest total at S = 4 but "none"'s
+    assert math.isclose(figure.bias_bars[i].get_width(), 0.1 / largest)
+    assert math.isclose(figure.var_bars[i].get_x(), 0.1 / largest)
+    rloo = figure.methods.index("RLOO")
+    assert math.isclose(figure.var_bars[rloo].get_width(), 1.0)
+    assert figure.labels[rloo].get_text().strip() == "0.75"
+    assert figure.bars_ax.get_xlim() == (0, 1.15)  # the same axis at every S
     vimco = figure.methods.index("VIMCO")
     assert "not run" in figure.labels[vimco].get_text()
     assert math.isnan(figure.curves["VIMCO"].get_ydata()[2])

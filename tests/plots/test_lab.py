@@ -152,3 +152,22 @@ def test_a_missing_run_is_said_not_crashed_on(grid):
     fig = lab_plots.warmup_draw(partial)(0.5, 0.25)
     assert "not trained" in fig._suptitle.get_text()
     plt.close("all")
+
+
+def test_warmup_slider_frames_are_the_pictures_of_full_draws(grid):
+    """The warm-up figure's moves blit its declared artists (bars, dots, curve,
+    title) over a cached rest that holds the legend; every frame has the pixels of
+    the same figure drawn afresh."""
+    from vaebook import widgets
+
+    render = widgets.FrameRenderer(lab_plots.warmup_draw(grid))
+    for warmup, free_bits in [(0.0, 0.0), (0.5, 0.25), (0.5, 0.0), (0.0, 0.25)]:
+        render({"warmup": warmup, "free_bits": free_bits})
+        fresh = lab_plots.warmup_draw(grid)(warmup, free_bits)
+        fresh.canvas.draw()
+        frame = np.asarray(render.frames.canvas.buffer_rgba())
+        assert np.array_equal(frame, np.asarray(fresh.canvas.buffer_rgba()))
+        legend = render.frames.fig.legends[0]
+        assert legend not in render.frames.moving  # not redrawn on a move
+    render.close()
+    plt.close("all")

@@ -21,8 +21,10 @@ class MSEFigure(SliderFigure):
     """Left: MSE / |grad|^2 against the decoder passes S (log-log), one line per
     method, REINFORCE's at the baseline chosen, a vertical line at the S chosen.
     Right: at that S, each method's squared bias (dark) and variance (light) as
-    stacked bars, in the same units, the axis scaled to that S's bars (REINFORCE
-    without a baseline aside: bars past the axis are cut and labelled).
+    stacked bars, as shares of that S's largest total (REINFORCE without a baseline
+    aside: bars past the axis are cut and labelled), each labelled with its value in
+    the left panel's units; the axis stays fixed (``xmax``: a fixed axis in those
+    units instead), so that a move redraws bars and labels only.
 
     ``draw(S, baseline)`` moves the artists built once in ``__init__``."""
 
@@ -34,7 +36,7 @@ class MSEFigure(SliderFigure):
         self.table = table.assign(
             rel_bias=table["bias_sq"] / norm, rel_var=table["variance"] / norm
         )
-        self.xmax = xmax  # None: each S its own axis, to the largest bar but "none"
+        self.xmax = xmax  # None: shares of each S's largest bar but "none"
         self.fig, (self.ax, self.bars_ax) = plt.subplots(
             1, 2, figsize=(WIDTH - 0.5, 3.6), width_ratios=(1.25, 1)
         )
@@ -95,7 +97,9 @@ class MSEFigure(SliderFigure):
         ax.set_yticks(list(rows), [m.replace(" tau", "\ntau") for m in self.methods])
         ax.invert_yaxis()
         ax.tick_params(labelsize=FONT)
-        ax.set_xlabel("bias² (grey) + variance, / |grad|²", fontsize=FONT)
+        units = "/ |grad|²" if self.xmax else "÷ max"
+        ax.set_xlabel(f"bias² (grey) + variance, {units}", fontsize=FONT)
+        ax.set_xlim(0, self.xmax or 1.15)
         self.title = ax.set_title("", fontsize=FONT, loc="right")
 
     def draw(self, S: int, baseline: str = "none"):
@@ -103,8 +107,8 @@ class MSEFigure(SliderFigure):
         self.curves[REINFORCE].set_ydata(self._curve(REINFORCE, baseline))
         self.marker.set_xdata([S, S])
         at = self.table[self.table["S"] == S]
-        xmax = self.xmax or 1.15 * float(at[at["baseline"] != "none"]["relative"].max())
-        self.bars_ax.set_xlim(0, xmax)
+        largest = float(at[at["baseline"] != "none"]["relative"].max())
+        scale, xmax = (1.0, self.xmax) if self.xmax else (largest, 1.15)
         for i, method in enumerate(self.methods):
             rows = at[at["method"] == method]
             if method == REINFORCE:
@@ -114,14 +118,14 @@ class MSEFigure(SliderFigure):
                 if len(rows)
                 else (math.nan, math.nan)
             )
-            self.bias_bars[i].set_width(0 if math.isnan(bias) else bias)
-            self.var_bars[i].set_x(0 if math.isnan(bias) else bias)
-            self.var_bars[i].set_width(0 if math.isnan(var) else var)
+            self.bias_bars[i].set_width(0 if math.isnan(bias) else bias / scale)
+            self.var_bars[i].set_x(0 if math.isnan(bias) else bias / scale)
+            self.var_bars[i].set_width(0 if math.isnan(var) else var / scale)
             total = bias + var
             text = "not run at this S" if math.isnan(total) else f"{total:.2g}"
-            cut = total > xmax
+            cut = total / scale > xmax
             self.labels[i].set_position(
-                (0.02 * xmax if cut or math.isnan(total) else total, i)
+                (0.02 * xmax if cut or math.isnan(total) else total / scale, i)
             )
             self.labels[i].set_text(f" {text} (cut)" if cut else f" {text}")
         self.title.set_text(f"S = {S}; REINFORCE baseline: {baseline}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
+from matplotlib.collections import PolyCollection
 from matplotlib.gridspec import GridSpec
 
 from ..experiments.annealing_lab import ACTIVE_THRESHOLD, Setting, lookup
@@ -310,7 +311,6 @@ def _units_panel(ax, runs: dict, steps: int, k: int):
     ax.plot(base["step"], base["active"], color="0.6", lw=1.0, label="no remedy")
     line = ax.plot([], [], color="C0", lw=1.8, label="this run")[0]
     end = ax.axvline(0, color="C3", ls=":", lw=1.2, label="warm-up ends")
-    ax.legend(fontsize=FONT, loc="lower left")
     return line, end
 
 
@@ -321,18 +321,26 @@ def warmup_draw(grid: dict):
     runs = gaussian_runs(grid)
     k, steps = grid["config"]["gaussian_latents"], grid["config"]["gaussian_steps"]
     fig, (ax_u, ax_k, ax_a) = plt.subplots(
-        1, 3, figsize=(WIDTH, 2.9), gridspec_kw={"width_ratios": [1.2, 1.1, 1]}
+        1, 3, figsize=(WIDTH, 3.2), gridspec_kw={"width_ratios": [1.2, 1.1, 1]}
     )
     units, end = _units_panel(ax_u, runs, steps, k)
     _style(ax_k, "dimension (sorted)", "KL_k (nats, test)")
-    bars = ax_k.bar(np.arange(k), np.zeros(k), width=0.8)
+    bars = PolyCollection([], linewidths=0)  # k bars as one artist: one draw call
+    ax_k.add_collection(bars)
     ax_k.set_ylim(0, max(max(r["test"]["kl_per_dim"]) for r in runs.values()) * 1.05)
     ax_k.set_xlim(-1, k)
     free = ax_k.axhline(0, color="C3", ls=":", lw=1.2)
     dots = _activity_panel(ax_a, runs, k)
     title = fig.suptitle("", fontsize=FONT + 1)
-    fig.tight_layout(rect=(0, 0, 1, 0.86))
-    declare_moving(fig, units, end, *bars, free, dots, title)
+    # one legend under the panels, off the moving curves, and drawn before the title
+    # (zorder): a move redraws the title over the cached rest, legend included
+    handles = [h for ax in (ax_u, ax_a) for h in ax.get_legend_handles_labels()[0]]
+    legend = fig.legend(
+        handles=handles, loc="lower center", ncol=4, fontsize=FONT, frameon=False
+    )
+    legend.set_zorder(title.get_zorder() - 1)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.86))
+    declare_moving(fig, units, end, bars, free, dots, title)
 
     def draw(warmup: float, free_bits: float):  # every artist is moved in place
         run = runs.get((warmup, free_bits))
@@ -356,12 +364,18 @@ def warmup_draw(grid: dict):
     return draw
 
 
-def _kl_bars(bars, kl: np.ndarray, active: np.ndarray) -> None:
-    """Each dimension's KL, largest first; blue if the dimension is active."""
+def _kl_bars(bars, kl: np.ndarray, active: np.ndarray, width: float = 0.8) -> None:
+    """Each dimension's KL, largest first, as bars of ``width``; blue if the
+    dimension is active."""
     order = np.argsort(-kl)
-    for bar, height, on in zip(bars, kl[order], active[order]):
-        bar.set_height(height)
-        bar.set_color("C0" if on else "0.7")
+    left = np.arange(len(kl)) - width / 2
+    bars.set_verts(
+        [
+            [(x, 0), (x, h), (x + width, h), (x + width, 0)]
+            for x, h in zip(left, kl[order])
+        ]
+    )
+    bars.set_facecolor(np.where(active[order], "C0", "0.7"))
 
 
 def warmup_title(warmup: float, free_bits: float, test: dict, k: int) -> str:
@@ -391,7 +405,6 @@ def _activity_panel(ax, runs: dict, k: int):
     ax.axhline(ACTIVE_THRESHOLD, color="0.4", ls="--", lw=1)
     edge = np.array(ax.get_xlim())
     ax.plot(edge, 2 * edge, color="C3", ls=":", lw=1.2, label="A_k = 2 KL_k")
-    ax.legend(fontsize=FONT, loc="lower right")
     return dots
 
 
