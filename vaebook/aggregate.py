@@ -23,7 +23,7 @@ from torch import distributions as D
 
 from .distributions import kl_divergence
 from .priors import GaussianMixture
-from .runs import ACTIVE_THRESHOLD
+from .runs import ACTIVE_THRESHOLD, count_above
 
 
 @torch.no_grad()
@@ -141,7 +141,7 @@ def unit_activity(
     key = "test_activity" if "test_activity" in history[0] else "test_kl_per_dim"
     if key not in history[0]:
         raise ValueError("the history records neither test_activity nor KL per dim")
-    return [int((torch.as_tensor(row[key]) > threshold).sum()) for row in history]
+    return [count_above(row[key], threshold) for row in history]
 
 
 def mixture_weights(prior: D.MixtureSameFamily) -> torch.Tensor:

@@ -79,6 +79,12 @@ class Run:
 ACTIVE_THRESHOLD = 0.01  # Burda et al.: unit k is active if Cov_x(E_q[z_k|x]) > 0.01
 
 
+def count_above(values, threshold: float = ACTIVE_THRESHOLD) -> int:
+    """How many of the per-latent ``values`` exceed ``threshold``: the active units,
+    by their activity or by their KL."""
+    return int(sum(float(v) > threshold for v in values))
+
+
 def _compact(value):
     """Floats to 5 significant digits, lists of numbers (per-latent values) dropped,
     except a unit activity per latent (``test_activity``), kept as its count of
@@ -90,8 +96,7 @@ def _compact(value):
             k: _compact(v) for k, v in value.items() if not isinstance(v, (list, tuple))
         }
         if isinstance(value.get("test_activity"), (list, tuple)):
-            active = sum(a > ACTIVE_THRESHOLD for a in value["test_activity"])
-            out["test_active_units"] = int(active)
+            out["test_active_units"] = count_above(value["test_activity"])
         return out
     return value
 

@@ -71,3 +71,24 @@ def test_components_figure_moves_in_place_and_says_what_it_shows():
     assert problems(fig) == []
     with pytest.raises(ValueError, match="trained"):
         figure.draw("mog", 200)
+
+
+def test_iwae_continuation_starts_at_the_model_it_continued_from():
+    history = [
+        {
+            "test_neg_elbo": 90.0 + e,
+            "test_neg_iw_bound": 86.0 - 0.5 * e,
+            "test_active_units": 23 + e,  # a record's count
+        }
+        for e in range(1, 4)
+    ]
+    start = {"neg_elbo": 89.5, "neg_iw_bound": 86.4, "active_units": 23}
+    fig = priors.iwae_continuation(history, start, samples=50, images=1000)
+    assert problems(fig) == []
+    elbo, bound = fig.axes[0].get_lines()
+    assert list(elbo.get_ydata()) == [89.5, 91.0, 92.0, 93.0]
+    assert list(bound.get_xdata()) == [0, 1, 2, 3] and bound.get_ydata()[0] == 86.4
+    assert list(fig.axes[1].get_lines()[0].get_ydata()) == [23, 24, 25, 26]
+    assert "S = 50" in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match="no epochs"):
+        priors.iwae_continuation([], start, samples=50, images=1000)

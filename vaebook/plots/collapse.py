@@ -10,10 +10,10 @@ checkpoint's history alone.
 
 from __future__ import annotations
 
-import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
+from ..runs import count_above
 from .style import FONT
 
 
@@ -24,10 +24,7 @@ def active_per_epoch(history: list[dict], threshold: float = 0.01) -> list[int]:
         raise ValueError("the history has no per-dimension test KL ('test_kl_per_dim')")
     if threshold <= 0:
         raise ValueError(f"threshold is a KL in nats > 0, got {threshold}")
-    return [
-        int((torch.as_tensor(row["test_kl_per_dim"]) > threshold).sum())
-        for row in history
-    ]
+    return [count_above(row["test_kl_per_dim"], threshold) for row in history]
 
 
 def active_units_curve(

@@ -159,3 +159,39 @@ class ComponentsFigure(SliderFigure):
             f"units after {len(run.history)} epochs"
         )
         return self.fig
+
+
+def iwae_continuation(
+    history: list[dict], start: dict, samples: int, images: int
+) -> Figure:
+    """A model trained on, further, with the IWAE bound: its test -ELBO and -L_S
+    (``samples`` = S, the training bound) per epoch (left) and its active units
+    (right) on the first ``images`` test images, from ``start`` at epoch 0 (the
+    model it continued from: ``neg_elbo``, ``neg_iw_bound``, ``active_units``);
+    ``history`` rows carry ``test_neg_elbo``, ``test_neg_iw_bound`` and
+    ``test_activity`` (or, in a record, ``test_active_units``)."""
+    if not history:
+        raise ValueError("no epochs to draw")
+    epochs = range(len(history) + 1)
+    elbo = [start["neg_elbo"], *(row["test_neg_elbo"] for row in history)]
+    bound = [start["neg_iw_bound"], *(row["test_neg_iw_bound"] for row in history)]
+    units = [start["active_units"], *unit_activity(history)]
+    fig = Figure(figsize=(WIDTH, 3.0))
+    ax_b, ax_u = fig.subplots(1, 2, width_ratios=(1.4, 1))
+    ax_b.plot(epochs, elbo, "o-", ms=2.5, color="C0", label="-ELBO")
+    ax_b.plot(epochs, bound, "o-", ms=2.5, color="C3", label=f"-L_{samples}")
+    ax_b.set_ylabel("nats (test)", fontsize=FONT)
+    ax_b.legend(fontsize=FONT, loc="center right")
+    ax_u.plot(epochs, units, "o-", ms=2.5, color="C2")
+    ax_u.set_ylabel("active units", fontsize=FONT)
+    ax_u.set_ylim(0, max(units) + 3)
+    for ax in (ax_b, ax_u):
+        ax.set_xlabel("epochs on the IWAE bound", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.grid(alpha=0.3)
+    fig.suptitle(
+        f"trained on with the IWAE bound (S = {samples}): first {images:,} test images",
+        fontsize=FONT + 1,
+    )
+    fig.tight_layout()
+    return fig
