@@ -414,6 +414,39 @@ def test_only_artists_that_meet_a_change_are_redrawn_with_it():
     render.close()
 
 
+def test_a_legend_placed_off_the_moving_curves_stays_in_the_background():
+    """A legend at a fixed place above the axes does not meet the moving line's
+    clip box: it is not redrawn on a move (a legend at loc="best" may move with the
+    data, so it always is), and the frames are the pictures of full draws."""
+
+    def scene(loc):
+        fig, ax = plt.subplots(figsize=(3, 2.5))
+        fig.subplots_adjust(top=0.7, bottom=0.15)
+        (line,) = ax.plot([0, 1], [0, 1], lw=3, label="data")
+        where = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.03)}
+        legend = ax.legend(**(where if loc == "above" else {"loc": "best"}))
+
+        def draw(k):
+            line.set_ydata([0, k / 4])
+            return fig
+
+        return fig, draw, legend
+
+    for loc, redrawn in (("above", False), ("best", True)):
+        fig, draw, legend = scene(loc)
+        render = widgets.FrameRenderer(draw)
+        for k in (1, 3, 2):
+            render({"k": k})
+            fresh, fresh_draw, _ = scene(loc)
+            fresh_draw(k)
+            fresh.canvas.draw()
+            assert np.array_equal(pixels(fig), pixels(fresh)), (loc, k)
+            plt.close(fresh)
+        assert render.frames.crop is not None
+        assert (legend in render.frames.moving) is redrawn, loc
+        render.close()
+
+
 def test_declared_artists_make_the_first_move_a_blit():
     """With SliderFigure.moves, the first move redraws only the declared artists: no
     full draw after the first frame, and the same pixels as a full draw."""
@@ -449,3 +482,62 @@ def test_declared_artists_make_the_first_move_a_blit():
     assert figure.line in moving and figure.title in moving
     assert figure.ax.xaxis not in moving and figure.ax.yaxis not in moving
     render.close()
+
+
+def test_priming_makes_the_first_move_of_an_undeclared_figure_a_blit():
+    """A draw that declares nothing: prime() draws the values one step away, learns
+    the artists they move, and the first move then blits (no full draw) with the
+    pixels of a full draw; a draw that builds a new figure per call is left alone,
+    and no figure is left open in pyplot."""
+
+    def scene():
+        fig, ax = plt.subplots(figsize=(3, 2))
+        fig.subplots_adjust(left=0.15, right=0.95, bottom=0.15, top=0.8)
+        (line,) = ax.plot([0, 1], [0, 1], lw=3)
+        title = ax.set_title(" ")
+
+        def draw(k, c):
+            line.set_ydata([0, k / 4])
+            line.set_color(c)
+            title.set_text(f"k = {k}")
+            return fig
+
+        return fig, draw
+
+    fig, draw = scene()
+    render = widgets.FrameRenderer(draw)
+    start = {"k": 1, "c": "C0"}
+    render(start)
+    render.prime(start, widgets.neighbours({"k": [1, 2, 3], "c": ["C0", "C1"]}, start))
+    assert set(render.frames.moving) >= {fig.axes[0].lines[0], fig.axes[0].title}
+    full_draws = []
+    fig.canvas.mpl_connect("draw_event", full_draws.append)
+    for k, c in [(2, "C0"), (3, "C1"), (1, "C0")]:
+        render({"k": k, "c": c})
+        fresh, fresh_draw = scene()
+        fresh_draw(k, c)
+        fresh.canvas.draw()
+        assert np.array_equal(pixels(fig), pixels(fresh)), k
+        plt.close(fresh)
+    assert full_draws == []
+    render.close()
+    plt.close("all")
+
+    def new_each_time(k):
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1], [0, k])
+        return fig
+
+    render = widgets.FrameRenderer(new_each_time)
+    render({"k": 1})
+    render.prime({"k": 1}, [{"k": 2}])
+    assert plt.get_fignums() == [] and render.frames.moving == []
+    render.close()
+
+
+def test_neighbours_move_one_slider_one_step():
+    grids = {"a": [1, 2, 3], "b": ["x"], "c": [0.1, 0.2]}
+    assert widgets.neighbours(grids, {"a": 3, "b": "x", "c": 0.1}) == [
+        {"a": 2, "b": "x", "c": 0.1},
+        {"a": 3, "b": "x", "c": 0.2},
+    ]

@@ -186,11 +186,15 @@ def _region(artist, renderer, clipped: bool):
     when that is not known (anywhere, then), as for artists made of parts."""
     from matplotlib.collections import Collection
     from matplotlib.image import AxesImage
+    from matplotlib.legend import Legend
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.text import Text
     from matplotlib.transforms import Bbox
 
+    if isinstance(artist, Legend) and not clipped and getattr(artist, "_loc", 0):
+        # a legend at a fixed place (not loc="best") stays within its extent
+        return artist.get_window_extent(renderer).padded(MARGIN_PX)
     if not isinstance(artist, (Line2D, Patch, Collection, AxesImage, Text)):
         return None  # a composite (an axis, a legend): its parts may reach anywhere
     if artist.get_clip_on():
@@ -424,6 +428,31 @@ class FrameRenderer:
             self._record(values, same, drawn - start, done - drawn, len(png))
         return png
 
+    def prime(self, values: dict, probes: Sequence[dict]) -> None:
+        """Learn which artists the sliders move, so that the first move blits as the
+        later ones do: draw each of ``probes`` (the values one slider step away from
+        ``values``, the frame just rendered), note the artists each one changes, draw
+        ``values`` again and cache a background without them. A figure that declares
+        its moving artists (:meth:`vaebook.plots.style.SliderFigure.moves`), that
+        ``draw`` replaces per call, or that savefig lays out is left as it is."""
+        fig, frames = self.last_figure, self.frames
+        if frames is None or frames.crop is None or getattr(fig, MOVING_ATTRIBUTE, ()):
+            return
+        import matplotlib.pyplot as plt
+
+        moved = {}
+        for probe in probes:
+            other = self.draw(**probe)
+            if other is not fig:  # a new figure per call: nothing to learn
+                plt.close(other)
+                return
+            moved.update({id(a): a for _, a in frames._leaves() if _changed(a)})
+        self.draw(**values)
+        if moved:
+            setattr(fig, MOVING_ATTRIBUTE, list(moved.values()))
+            self.close()
+            self.frames = _Frames(fig, self.dpi)
+
     def close(self) -> None:
         """Let go of the last figure (its artists drawn by savefig again)."""
         if self.frames is not None:
@@ -474,11 +503,24 @@ def _render_every_frame(draw, names, grids, dpi, title) -> list[bytes]:
         )
     renderer = FrameRenderer(draw, dpi, title, names, mode="static")
     try:
-        return [
-            renderer(dict(zip(names, combo))) for combo in itertools.product(*grids)
-        ]
+        combos = [dict(zip(names, combo)) for combo in itertools.product(*grids)]
+        first = renderer(combos[0])
+        renderer.prime(combos[0], neighbours(dict(zip(names, grids)), combos[0]))
+        return [first, *(renderer(values) for values in combos[1:])]
     finally:
         renderer.close()
+
+
+def neighbours(grids: dict[str, Sequence], values: dict) -> list[dict]:
+    """``values`` with one slider moved one step (to the next value, or the previous
+    at the end), for each slider that has another value."""
+    out = []
+    for name, grid in grids.items():
+        i = list(grid).index(values[name])
+        j = i + 1 if i + 1 < len(grid) else i - 1
+        if j >= 0 and j != i:
+            out.append({**values, name: grid[j]})
+    return out
 
 
 def _scrubber_controls(names, labels, start) -> str:
@@ -593,6 +635,7 @@ class _LiveSliders:
             value=self.render(dict(initial)), format="png", layout=fit
         )
         follow_drag = time.perf_counter() - started < FOLLOW_DRAG_S
+        self.render.prime(dict(initial), neighbours(self.grids, dict(initial)))
         self.lock = threading.Lock()
         for slider in self.sliders.values():
             slider.continuous_update = follow_drag

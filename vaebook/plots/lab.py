@@ -20,7 +20,7 @@ from .style import FONT, WIDTH, SliderFigure, declare_moving
 
 SHOWN = 6  # test images, reconstructions and prior samples shown per run
 LIVE = "#d6008f"  # the live run: a magenta no shipped curve uses
-ELBO_TICKS = (100, 120, 140, 150, 160, 180, 200, 250, 300, 400, 500, 600)
+ELBO_TICKS = (100, 120, 150, 200, 300, 400, 500)  # far enough apart to read
 
 
 def _mosaic(images: np.ndarray, ncol: int) -> np.ndarray:
@@ -88,7 +88,7 @@ class ScheduleFigure(SliderFigure):
     def __init__(self, grid: dict, param: str = "temperature"):
         self.grid, self.param = grid, param
         self.runs = family_runs(grid, param)
-        self.fig = plt.figure(figsize=(WIDTH - 0.25, 4.1))
+        self.fig = plt.figure(figsize=(WIDTH - 0.25, 4.3))
         gs = GridSpec(2, 3, figure=self.fig, height_ratios=[1.3, 1], hspace=0.55)
         gs.update(wspace=0.5)
         self.ax_s, self.ax_e, self.ax_v = (
@@ -101,17 +101,22 @@ class ScheduleFigure(SliderFigure):
         self.ref = self._line_set({"color": "0.6", "lw": 1.0}, "shipped, tau fixed")
         self.cur = self._line_set({"color": "C0", "lw": 1.5}, "shipped run")
         self.live = self._line_set({"color": LIVE, "lw": 2.0}, "live run")
-        self.ax_e.legend(
+        self.ax_e.legend(  # above the axes, off the curves: a move leaves it be
             handles=[self.cur["hard"], self.cur["relaxed"]],
             labels=["hard (exact z)", "relaxed"],
             fontsize=FONT,
-            loc="upper right",
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.03),
+            ncol=2,
+            frameon=False,
             handlelength=1.5,
+            borderaxespad=0.1,
+            columnspacing=1.0,
         )
         self._images()
         self.title = self.fig.suptitle("", fontsize=FONT + 1, y=0.995)
         self.note = self.fig.text(0.5, 0.9, "", ha="center", va="top", fontsize=FONT)
-        self.fig.subplots_adjust(left=0.09, right=0.98, top=0.8, bottom=0.01)
+        self.fig.subplots_adjust(left=0.09, right=0.98, top=0.77, bottom=0.01)
         lines = [*self.cur.values(), *self.ref.values()]
         self.moves(*lines, self.recon, self.prior, self.title, self.note)
 

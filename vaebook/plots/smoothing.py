@@ -131,6 +131,8 @@ class SmoothersFigure(SliderFigure):
         self.fig.subplots_adjust(
             left=0.075, right=0.99, bottom=0.16, top=0.9, wspace=0.22
         )
+        curves = [self.step, *self.lines.values(), *self.grads.values(), *self.joins]
+        self.moves(*curves, self.ax.title)  # the first move blits too
 
     def _curves(self, sharpness: float, p: float) -> dict:
         key = (float(sharpness), float(p))
