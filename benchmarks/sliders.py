@@ -92,6 +92,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "render_ms": statistics.median(f["render_ms"] for f in frames),
                 "render_share": sum(f["render_ms"] for f in frames) / sum(total),
                 "same_figure": sum(f.get("same_figure", False) for f in frames),
+                "full": sum(f.get("full_draw", False) for f in frames),
                 "savefig": sum(f.get("savefig", False) for f in rendered),
                 "kb": statistics.median(f["png_bytes"] for f in frames) / 1024,
             }
@@ -103,7 +104,7 @@ def print_table(table: list[dict], out=sys.stdout) -> None:
     header = (
         f"{'chapter':22} {'cell':>4} {'sliders (title)':42} {'first':>5} {'moves':>5} "
         f"{'median':>7} {'min-max':>13} {'draw':>6} {'render':>6} {'share':>5} "
-        f"{'reuse':>5} {'KB':>4}  target"
+        f"{'reuse':>5} {'full':>4} {'KB':>4}  target"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -116,7 +117,7 @@ def print_table(table: list[dict], out=sys.stdout) -> None:
             f"{r['median_ms']:7.0f} "
             f"{r['min_ms']:6.0f}-{r['max_ms']:<6.0f} {r['draw_ms']:6.0f} "
             f"{r['render_ms']:6.0f} {r['render_share']:5.0%} {r['same_figure']:5d} "
-            f"{r['kb']:4.0f}  "
+            f"{r['full']:4d} {r['kb']:4.0f}  "
             f"{verdict} (<= {TARGET_MS:.0f} ms)",
             file=out,
         )
@@ -126,7 +127,8 @@ def print_table(table: list[dict], out=sys.stdout) -> None:
         f"slowest move {max(r['max_ms'] for r in table):.0f} ms "
         "(ms per move = draw + PNG render; 'first' = the frame the cell shows before "
         "any move, not counted as a move; 'share' = render ms / total ms over its "
-        "moves; 'reuse' = moves that updated the previous figure in place)",
+        "moves; 'reuse' = moves that updated the previous figure in place; 'full' = "
+        "moves that drew the whole figure instead of blitting what changed)",
         file=out,
     )
     outside = [r for r in table if r["savefig"]]

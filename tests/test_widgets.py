@@ -133,6 +133,7 @@ def test_timing_file_has_one_line_per_frame(monkeypatch, tmp_path):
         assert row["title"] == "two sliders" and row["params"] == ["a", "b"]
         assert row["notebook"] == "demo.ipynb" and row["mode"] == "static"
         assert row["draw_ms"] > 0 and row["render_ms"] > 0 and row["png_bytes"] > 0
+    assert rows[0]["full_draw"]  # the first frame draws everything
     assert {tuple(r["values"].values()) for r in rows} == {
         (a, b) for a in ("1", "2") for b in ("x", "y", "z")
     }
@@ -275,6 +276,7 @@ def test_slider_benchmark_table_puts_the_slowest_last(capsys):
             "render_ms": 20.0,
             "png_bytes": 2048,
             "same_figure": True,
+            "full_draw": False,
         }
         for d in (10.0, 20.0, 30.0)
     ] + [
@@ -288,6 +290,7 @@ def test_slider_benchmark_table_puts_the_slowest_last(capsys):
             "render_ms": 100.0,
             "png_bytes": 4096,
             "same_figure": False,
+            "full_draw": True,
         }
         for d in (200.0, 300.0)
     ]
@@ -297,6 +300,7 @@ def test_slider_benchmark_table_puts_the_slowest_last(capsys):
     assert table[0]["median_ms"] == 45.0 and table[1]["median_ms"] == 400.0
     assert table[0]["render_share"] == pytest.approx(40 / 90)  # 2 x 20 of 40 + 50
     assert table[1]["render_share"] == pytest.approx(100 / 400)
+    assert [r["full"] for r in table] == [0, 1]  # moves that drew the whole figure
     sliders.print_table(table)
     out = capsys.readouterr().out.splitlines()
     assert "ok" in out[2] and "SLOW" in out[3] and "1 over 100 ms" in out[-1]

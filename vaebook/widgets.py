@@ -244,6 +244,7 @@ class _Frames:
             FigureCanvasAgg(fig)
         self.fig, self.canvas = fig, fig.canvas
         self.moving: list = []  # animated while this renders the figure
+        self.full = True  # whether the last frame redrew the whole figure
         self.background = None
         declared = {id(a) for a in getattr(fig, MOVING_ATTRIBUTE, ())}
         self._redraw_background([ca for ca in self._leaves() if id(ca[1]) in declared])
@@ -301,6 +302,7 @@ class _Frames:
 
     def render(self) -> bytes:
         """The figure as it is now, as PNG bytes."""
+        self.full = True  # this frame redraws the whole figure (timings say so)
         if self.crop is None:
             return _savefig_png(self.fig, self.fig.dpi, "tight")
         changed = [(c, a) for c, a in self._leaves() if _changed(a)]
@@ -309,7 +311,9 @@ class _Frames:
         if structure != self.shape or any(id(a) not in moving for _, a in changed):
             self._redraw_background(changed)
             self.shape = structure
-        elif changed:
+            return self._encode()
+        self.full = False
+        if changed:
             self._blit()
             for _, artist in changed:  # (a background redraw settles everything)
                 _settle(artist)
@@ -468,6 +472,8 @@ class FrameRenderer:
             "same_figure": same,
             # savefig's slow path: the figure's content reaches outside its canvas
             "savefig": self.frames is not None and self.frames.crop is None,
+            # the whole figure drawn, not only what changed (a new background)
+            "full_draw": self.frames is not None and self.frames.full,
             "png_bytes": size,
             "dpi": self.dpi,
         }

@@ -117,7 +117,10 @@ def test_simplex_figure_updates_in_place_and_matches_a_fresh_one(simplex_samples
     # every sample is drawn once: the three classes' points and the histogram's counts
     figure.draw(0.5)
     assert sum(len(p.get_offsets()) for p in figure.points) == 200
-    assert sum(bar.get_height() for bar in figure.bars) == 200
+    counts = figure.frames[0.5]["counts"]
+    assert sum(counts) == 200
+    heights = figure.bars.get_data().values  # relative to the tallest bin
+    assert max(heights) == 1 and list(heights * max(counts)) == counts
 
 
 def test_latent_sweep_decodes_the_mode_with_one_latent_changed(tiny_categorical):

@@ -16,6 +16,7 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import distributions as D
 
 from ..training import column
@@ -325,6 +326,8 @@ class PosteriorFigure(SliderFigure):
         )
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
+        for axis in (ax.xaxis, ax.yaxis):  # each image has its own window: few labels
+            axis.set_major_locator(MaxNLocator(nbins=4))
         ax.legend(fontsize=FONT, loc="lower right")
         self.title = fig.suptitle("", fontsize=10)
 

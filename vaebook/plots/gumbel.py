@@ -67,6 +67,7 @@ class SimplexFigure(SliderFigure):
         self._draw_simplex(ax, probs)
         self._draw_histogram(edges)
         self.fig.tight_layout()
+        self.moves(*self.points, self.bars, self.title, self.hist_title)
 
     @staticmethod
     def _frame(y: torch.Tensor, edges: torch.Tensor) -> dict:
@@ -109,11 +110,13 @@ class SimplexFigure(SliderFigure):
         self.title = ax.set_title(" ", fontsize=10)
 
     def _draw_histogram(self, edges: torch.Tensor):
-        """Zero-height bars of max_i y_i between 1/3 and 1 (heights set by draw)."""
-        centres = ((edges[1:] + edges[:-1]) / 2).numpy()
-        self.bars = self.ax_hist.bar(
-            centres, [0] * self.bins, width=(edges[1] - edges[0]).item(), color="C7"
-        )
+        """An empty histogram of max_i y_i between 1/3 and 1 (one step patch; draw
+        sets its heights relative to the tallest bin, on a fixed axis: the counts
+        are not read off an axis, and a fixed axis keeps moves to a redraw of the
+        bars)."""
+        zeros = [0.0] * self.bins
+        self.bars = self.ax_hist.stairs(zeros, edges.numpy(), fill=True, color="C7")
+        self.ax_hist.set_ylim(0, 1.05)
         self.ax_hist.set_xlim(1 / 3, 1)
         self.ax_hist.set_xticks([1 / 3, 0.5, 0.75, 1], ["1/3", "0.5", "0.75", "1"])
         self.ax_hist.set_xlabel("max_i y_i  (1/3: centre, 1: a corner)", fontsize=FONT)
@@ -126,9 +129,8 @@ class SimplexFigure(SliderFigure):
         frame = self.frames[temperature]
         for points, xy in zip(self.points, frame["points"]):
             points.set_offsets(xy)
-        for bar, count in zip(self.bars, frame["counts"]):
-            bar.set_height(count)
-        self.ax_hist.set_ylim(0, 1.05 * max(max(frame["counts"]), 1))
+        tallest = max(max(frame["counts"]), 1)
+        self.bars.set_data([count / tallest for count in frame["counts"]])
         self.title.set_text(f"y = softmax((log p + g) / tau), tau = {temperature:g}")
         self.hist_title.set_text(
             f"{frame['num']:,} samples; {frame['corner']:.0%} within 0.01 of a corner"
