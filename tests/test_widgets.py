@@ -545,3 +545,24 @@ def test_neighbours_move_one_slider_one_step():
         {"a": 2, "b": "x", "c": 0.1},
         {"a": 3, "b": "x", "c": 0.2},
     ]
+
+
+def test_priming_leaves_a_failing_value_to_the_move_that_asks_for_it():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    fig.subplots_adjust(left=0.15, right=0.95, bottom=0.15, top=0.8)
+    (line,) = ax.plot([0, 1], [0, 1])
+
+    def draw(k):
+        if k == 2:
+            raise ValueError("no run for k = 2")
+        line.set_ydata([0, k])
+        return fig
+
+    render = widgets.FrameRenderer(draw)
+    first = render({"k": 1})
+    render.prime({"k": 1}, [{"k": 2}])  # no error here
+    assert render({"k": 1}) == first and list(line.get_ydata()) == [0, 1]
+    with pytest.raises(ValueError, match="k = 2"):
+        render({"k": 2})
+    render.close()
+    plt.close("all")

@@ -445,12 +445,15 @@ class FrameRenderer:
         import matplotlib.pyplot as plt
 
         moved = {}
-        for probe in probes:
-            other = self.draw(**probe)
-            if other is not fig:  # a new figure per call: nothing to learn
-                plt.close(other)
-                return
-            moved.update({id(a): a for _, a in frames._leaves() if _changed(a)})
+        try:
+            for probe in probes:
+                other = self.draw(**probe)
+                if other is not fig:  # a new figure per call: nothing to learn
+                    plt.close(other)
+                    return
+                moved.update({id(a): a for _, a in frames._leaves() if _changed(a)})
+        except Exception:  # a value that fails says so when a reader moves to it
+            moved = {}
         self.draw(**values)
         if moved:
             setattr(fig, MOVING_ATTRIBUTE, list(moved.values()))
