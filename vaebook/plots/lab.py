@@ -12,11 +12,17 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
-from matplotlib.collections import PolyCollection
 from matplotlib.gridspec import GridSpec
 
 from ..experiments.annealing_lab import ACTIVE_THRESHOLD, Setting, lookup
-from .style import FONT, WIDTH, SliderFigure, declare_moving
+from .style import (
+    FONT,
+    WIDTH,
+    SliderFigure,
+    bar_collection,
+    declare_moving,
+    set_bars,
+)
 
 SHOWN = 6  # test images, reconstructions and prior samples shown per run
 LIVE = "#d6008f"  # the live run: a magenta no shipped curve uses
@@ -330,8 +336,7 @@ def warmup_draw(grid: dict):
     )
     units, end = _units_panel(ax_u, runs, steps, k)
     _style(ax_k, "dimension (sorted)", "KL_k (nats, test)")
-    bars = PolyCollection([], linewidths=0)  # k bars as one artist: one draw call
-    ax_k.add_collection(bars)
+    bars = bar_collection(ax_k)
     ax_k.set_ylim(0, max(max(r["test"]["kl_per_dim"]) for r in runs.values()) * 1.05)
     ax_k.set_xlim(-1, k)
     free = ax_k.axhline(0, color="C3", ls=":", lw=1.2)
@@ -369,18 +374,10 @@ def warmup_draw(grid: dict):
     return draw
 
 
-def _kl_bars(bars, kl: np.ndarray, active: np.ndarray, width: float = 0.8) -> None:
-    """Each dimension's KL, largest first, as bars of ``width``; blue if the
-    dimension is active."""
+def _kl_bars(bars, kl: np.ndarray, active: np.ndarray) -> None:
+    """Each dimension's KL, largest first; blue if the dimension is active."""
     order = np.argsort(-kl)
-    left = np.arange(len(kl)) - width / 2
-    bars.set_verts(
-        [
-            [(x, 0), (x, h), (x + width, h), (x + width, 0)]
-            for x, h in zip(left, kl[order])
-        ]
-    )
-    bars.set_facecolor(np.where(active[order], "C0", "0.7"))
+    set_bars(bars, kl[order], np.where(active[order], "C0", "0.7"))
 
 
 def warmup_title(warmup: float, free_bits: float, test: dict, k: int) -> str:

@@ -91,6 +91,29 @@ def declare_moving(fig, *artists) -> None:
     setattr(fig, MOVING_ATTRIBUTE, [*declared, *artists])
 
 
+def bar_collection(ax, width: float = 0.8):
+    """Empty bars for a slider figure, as one artist (one draw call per move, not one
+    per bar): :func:`set_bars` gives them heights and colours."""
+    from matplotlib.collections import PolyCollection
+
+    bars = PolyCollection([], linewidths=0)
+    bars.bar_width = width
+    ax.add_collection(bars)
+    return bars
+
+
+def set_bars(bars, heights, colors) -> None:
+    """Bars at x = 0, 1, ..., of ``heights``, each of its colour in ``colors``."""
+    half = bars.bar_width / 2
+    bars.set_verts(
+        [
+            [(i - half, 0), (i - half, h), (i + half, h), (i + half, 0)]
+            for i, h in enumerate(heights)
+        ]
+    )
+    bars.set_facecolor(list(colors))
+
+
 class SliderFigure:
     """The slider-figure protocol: one Figure, built once, redrawn in place.
 

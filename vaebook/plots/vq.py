@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..training import column
 from .core import _tile, show_images
-from .style import FONT, WIDTH, SliderFigure
+from .style import FONT, WIDTH, SliderFigure, bar_collection, set_bars
 
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # log-axis labels without mathtext (slow)
 
@@ -94,7 +94,7 @@ class CheckpointPanel(SliderFigure):
         self.fig.subplots_adjust(
             left=0.09, right=0.98, bottom=0.12, top=0.88, hspace=0.4, wspace=0.3
         )
-        self.moves(self.image, *self.bars, self.usage, *self.lines.values(), self.title)
+        self.moves(self.image, self.bars, self.usage, *self.lines.values(), self.title)
         # no layout engine: with one, every savefig draws the figure twice
 
     def _build_axes(self):
@@ -115,7 +115,8 @@ class CheckpointPanel(SliderFigure):
     def _draw_usage(self, stats: dict):
         """K bars (heights set by :meth:`draw`), the uniform line and its legend."""
         k = len(next(iter(stats.values()))["counts"])
-        self.bars = self.ax_bar.bar(range(k), [1 / k] * k, width=1.0)
+        self.bars = bar_collection(self.ax_bar, width=1.0)  # one artist, not k
+        self.ax_bar.set_xlim(-0.5, k - 0.5)
         self.ax_bar.axhline(1 / k, color="C7", ls=":", lw=1, label="uniform 1/K")
         top = max(float(s["counts"].max() / s["counts"].sum()) for s in stats.values())
         self.ax_bar.set_ylim(0, 1.1 * top)
@@ -151,9 +152,8 @@ class CheckpointPanel(SliderFigure):
         self.image.set_data(self.mosaics[name])
         counts = stats["counts"].sort(descending=True).values
         used = int((counts > 0).sum())
-        for bar, c in zip(self.bars, (counts / counts.sum()).tolist()):
-            bar.set_height(c)
-            bar.set_color("C0" if c > 0 else "C3")
+        shares = (counts / counts.sum()).tolist()
+        set_bars(self.bars, shares, ["C0" if c > 0 else "C3" for c in shares])
         self.usage.set_text(f"codebook usage ({used} of {len(counts)} used)")
         for other, line in self.lines.items():  # the others in grey, for comparison
             line.set_color("C0" if other == name else "0.8")
