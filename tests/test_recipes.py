@@ -37,7 +37,7 @@ def test_every_shipped_checkpoint_is_what_its_recipe_runs(name):
 
 
 @pytest.mark.parametrize(
-    "group", ["estimators", "evaluations", "headline", "components"]
+    "group", ["estimators", "evaluations", "headline", "components", "likelihood"]
 )
 def test_every_shipped_record_is_what_its_recipe_runs(group):
     records = pretrained.runs(group)
