@@ -8,6 +8,7 @@ from vaebook.checkpoints import (
     load_checkpoint,
     read_checkpoint,
     save_checkpoint,
+    save_difference,
 )
 from vaebook.models import VAEConfig
 from vaebook.training import TrainConfig
@@ -152,3 +153,89 @@ def test_a_write_killed_midway_leaves_the_previous_checkpoint_whole(tmp_path, mo
     assert load_checkpoint(path).metrics == {"version": "old"}
     stray = [p for p in tmp_path.iterdir() if p != path]
     assert len(stray) == 1 and stray[0].name.startswith(".m.pt.")  # the killed temp
+
+
+# --- stored as a difference from the checkpoint a run started from ------------------
+
+
+def _trained_on(model, seed=1, step=0.001):
+    """``model``'s weights moved a little, as fine-tuning moves them (mnist_vae_iwae's
+    moved by about a fifteenth of their spread)."""
+    torch.manual_seed(seed)
+    moved = VAEConfig(hidden=(32, 16), latent_dim=3).build()
+    moved.load_state_dict(
+        {k: v + step * torch.randn_like(v) for k, v in model.state_dict().items()}
+    )
+    return moved
+
+
+def test_a_difference_from_the_base_rounds_far_less_than_int8_weights(tmp_path, model):
+    """save_difference: int8 differences from the base's weights (beside it in the
+    folder): each weight within half its row's step of the difference (the bound of
+    test_int8_storage), far closer than int8 weights, in fewer bytes than float16."""
+    base = save_checkpoint(tmp_path / "base.pt", model, dtype="float16")
+    moved = _trained_on(load_checkpoint(base).model)
+    trained = save_checkpoint(
+        tmp_path / "run.pt", moved, history=[{"epoch": 1}], metrics={"test": {"a": 1}}
+    )
+    cost = save_difference(tmp_path / "small.pt", trained, base)
+    loaded = load_checkpoint(tmp_path / "small.pt")
+    start = load_checkpoint(base).model.state_dict()
+    int8 = load_checkpoint(save_checkpoint(tmp_path / "q.pt", moved, dtype="int8"))
+    errors = []
+    for (name, a), b, c in zip(
+        moved.state_dict().items(),
+        loaded.model.state_dict().values(),
+        int8.model.state_dict().values(),
+    ):
+        if a.dim() >= 2:
+            step = (a - start[name]).abs().amax(1, keepdim=True) / 254
+            assert torch.all((a - b).abs() <= step * 1.002 + 1e-6), name
+            errors.append(((a - b).abs().max(), (a - c).abs().max()))
+        else:  # vectors: float16 differences
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+    assert all(ours < 0.25 * theirs for ours, theirs in errors)
+    assert cost["max_weight_error"] == pytest.approx(
+        max(
+            float((a - b).abs().max())
+            for a, b in zip(
+                moved.state_dict().values(), loaded.model.state_dict().values()
+            )
+        ),
+        rel=1e-5,
+    )
+    assert loaded.history == [{"epoch": 1}] and loaded.metrics["test"]["a"] == 1
+    assert loaded.metrics["test"]["storage"] == {
+        "dtype": "int8",
+        "difference_from": "base.pt",
+        "max_weight_error": cost["max_weight_error"],
+    }
+    raw = read_checkpoint(tmp_path / "small.pt")
+    assert raw["base"]["file"] == "base.pt" and raw["dtype"] == "int8"
+    half = save_checkpoint(tmp_path / "h.pt", moved, dtype="float16").stat().st_size
+    assert (tmp_path / "small.pt").stat().st_size < half
+
+
+def test_a_difference_without_its_base_is_one_clear_error(tmp_path, model):
+    """Its base missing or changed since (SHA-256), the base elsewhere, or the
+    trained checkpoint still training: each refused with what to do."""
+    base = save_checkpoint(tmp_path / "base.pt", model, dtype="float16")
+    trained = save_checkpoint(tmp_path / "run.pt", _trained_on(model))
+    save_difference(tmp_path / "small.pt", trained, base)
+    save_checkpoint(base, _trained_on(model, seed=2), dtype="float16")  # retrained
+    with pytest.raises(CheckpointError, match="base.pt, which has changed since"):
+        load_checkpoint(tmp_path / "small.pt")
+    base.unlink()
+    with pytest.raises(CheckpointError, match="base.pt, which is missing"):
+        load_checkpoint(tmp_path / "small.pt")
+    other = save_checkpoint(tmp_path / "other" / "base.pt", model)
+    with pytest.raises(ValueError, match="must lie in the folder"):
+        save_difference(tmp_path / "small.pt", trained, other)
+    busy = save_checkpoint(tmp_path / "busy.pt", model, resume={"epoch": 1})
+    save_checkpoint(base, model)
+    with pytest.raises(CheckpointError, match="still training"):
+        save_difference(tmp_path / "small.pt", busy, base)
+    torch.manual_seed(0)
+    wider = VAEConfig(hidden=(33, 16), latent_dim=3).build()
+    with pytest.raises(CheckpointError, match="another model"):
+        save_difference(tmp_path / "small.pt", trained, save_checkpoint(base, wider))

@@ -3,13 +3,17 @@ command its recipe runs today; every recipe's options parse; a recipe trains by
 name (a tiny variant, with overrides) and records its own command; groups run,
 skip finished runs and ship only when finished."""
 
+import dataclasses
 import shlex
 
 import pytest
+import torch
 
 from vaebook import pretrained, recipes, runs, train
-from vaebook.checkpoints import read_checkpoint, save_checkpoint
+from vaebook.checkpoints import load_checkpoint, read_checkpoint, save_checkpoint
+from vaebook.evaluate import load_test_set
 from vaebook.experiments import comparison
+from vaebook.models import VAEConfig
 from vaebook.registry import CONFIGS
 from vaebook.training import TrainConfig
 
@@ -37,7 +41,7 @@ def test_every_shipped_checkpoint_is_what_its_recipe_runs(name):
 
 
 @pytest.mark.parametrize(
-    "group", ["estimators", "evaluations", "headline", "components", "likelihood"]
+    "group", [name for name, group in recipes.GROUPS.items() if group.records]
 )
 def test_every_shipped_record_is_what_its_recipe_runs(group):
     records = pretrained.runs(group)
@@ -146,6 +150,32 @@ def test_a_group_run_skips_finished_runs(tmp_path, capsys):
         f"{tmp_path / 'bin_f2_seed0.pt'} --resume --epochs 1"
     )
     assert len(lines) == 2
+
+
+def test_a_recipe_ships_as_its_difference_from_its_base(tmp_path, monkeypatch):
+    """difference_from: the shipped file holds int8 differences from the base beside
+    it, and records what that storage cost: the -ELBO's change on the first 1,000
+    test images with the same draws, as train.weights_cost measures it directly."""
+    monkeypatch.setattr(recipes, "PACKAGE_FOLDER", tmp_path)
+    torch.manual_seed(0)
+    model = VAEConfig(hidden=(32, 16), latent_dim=3).build()
+    save_checkpoint(tmp_path / "base_vae.pt", model, TrainConfig(), dtype="float16")
+    start = load_checkpoint(tmp_path / "base_vae.pt").model
+    moved = VAEConfig(hidden=(32, 16), latent_dim=3).build()
+    moved.load_state_dict(
+        {k: v + 1e-3 * torch.randn_like(v) for k, v in start.state_dict().items()}
+    )
+    trained = save_checkpoint(tmp_path / "run" / "r.pt", moved, TrainConfig())
+    recipe = dataclasses.replace(
+        recipes.get("mnist_vae_iwae"), name="tiny", difference_from="base_vae"
+    )
+    shipped = load_checkpoint(recipes.ship_weights(recipe, trained))
+    storage = shipped.metrics["test"]["storage"]
+    assert storage["difference_from"] == "base_vae.pt" and storage["images"] == 1000
+    images = load_test_set("dynamic", limit=1000)
+    direct = train.weights_cost(moved, shipped.model.state_dict(), images)
+    assert storage["neg_elbo_cost"] == pytest.approx(direct, abs=1e-4)
+    assert abs(direct) < 0.01  # nats: the rounding of differences costs ~nothing
 
 
 def test_ship_refuses_an_unfinished_group(tmp_path):

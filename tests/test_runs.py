@@ -2,6 +2,7 @@
 reads back with the same configs, history and metrics; unfinished or misnamed ones
 are refused."""
 
+import gzip
 import json
 
 import pytest
@@ -51,6 +52,38 @@ def test_records_are_far_smaller_than_the_weights(finished, tmp_path):
     out = runs.write_runs([path], tmp_path / "r.json")
     assert json.loads(out.read_text())["format"] == runs.FORMAT
     assert out.stat().st_size < path.stat().st_size
+
+
+def test_compressed_records_read_back_the_same_and_are_reproducible(finished, tmp_path):
+    """A name ending in .json.gz writes gzip (the shipped records): the same runs as
+    the plain file, in fewer bytes, byte for byte the same when written again; a
+    damaged file is one clear error."""
+    path = finished[0]
+    plain = runs.write_runs([path], tmp_path / "r.json")
+    packed = runs.write_runs([path], tmp_path / "r.json.gz")
+    assert gzip.decompress(packed.read_bytes()) == plain.read_bytes()
+    assert runs.read_runs(packed) == runs.read_runs(plain)
+    assert packed.stat().st_size < plain.stat().st_size
+    again = runs.write_runs([path], tmp_path / "again" / "r.json.gz")
+    assert again.read_bytes() == packed.read_bytes()  # no time stamp inside
+    assert runs.main([str(tmp_path / "m.json.gz"), str(path)]) == 0
+    (tmp_path / "bad.json.gz").write_bytes(packed.read_bytes()[:40])
+    with pytest.raises(ValueError, match="not a readable runs file"):
+        runs.read_runs(tmp_path / "bad.json.gz")
+
+
+def test_the_shipped_records_are_compressed_and_found_by_name():
+    """Every group's records ship as NAME.json.gz, which pretrained.runs finds."""
+    from vaebook import pretrained, recipes
+
+    for group in recipes.GROUPS.values():
+        if group.records is not None:
+            assert group.records.name.endswith(".json.gz"), group.records
+            name = group.records.name.removesuffix(".json.gz")
+            assert name in pretrained.shipped_runs()
+            assert pretrained.runs(name)
+    with pytest.raises(FileNotFoundError, match="shipped: .*estimators"):
+        pretrained.runs("nothing")
 
 
 def test_an_unfinished_run_is_refused_or_skipped(finished, tmp_path):

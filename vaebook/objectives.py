@@ -78,9 +78,8 @@ def log_importance_weights(model, x: torch.Tensor, num_samples: int) -> torch.Te
     """
     if hasattr(model, "log_importance_weights"):
         return model.log_importance_weights(x, num_samples)
-    qz = model.encode(x)
-    z = qz.rsample((num_samples,))  # (S, B, K)
-    return model.decode(z).log_prob(x) + model.prior().log_prob(z) - qz.log_prob(z)
+    terms = _sampled_terms(model, x, num_samples)
+    return terms.log_px_given_z + terms.log_ratio
 
 
 def iw_bound(
@@ -135,6 +134,10 @@ def iw_terms(model, x: torch.Tensor, num_samples: int) -> IWTerms:
             f"log_prob (encode, decode, prior); {type(model).__name__} computes its "
             "weights itself"
         )
+    return _sampled_terms(model, x, num_samples)
+
+
+def _sampled_terms(model, x: torch.Tensor, num_samples: int) -> IWTerms:
     qz = model.encode(x)
     z = qz.rsample((num_samples,))  # (S, B, K)
     log_ratio = model.prior().log_prob(z) - qz.log_prob(z)

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import Checkpoint, load_checkpoint
-from .runs import Run, read_runs
+from .runs import SUFFIXES, Run, read_runs
 
 FOLDER = Path(__file__).parent / "pretrained"
 
@@ -45,12 +45,19 @@ def runs(name: str = "estimators") -> list[Run]:
     seed (``python -m vaebook.recipes run estimators`` trains them); for
     ``"evaluations"``, the multi-sample estimators at equal decoder evaluations; for
     ``"headline"``, the long discrete models and their candidates; for
-    ``"components"``, the learned priors at other numbers of components."""
-    file = FOLDER / f"{name}.json"
-    if not file.is_file():
-        shipped = sorted(p.stem for p in FOLDER.glob("*.json"))
-        raise FileNotFoundError(f"no shipped runs {name!r}; shipped: {shipped}")
-    return read_runs(file)
+    ``"components"``, the learned priors at other numbers of components; for
+    ``"likelihood"``, ``mnist_vae`` trained on with the IWAE bound. (Stored as
+    ``NAME.json.gz``.)"""
+    for file in (FOLDER / f"{name}{suffix}" for suffix in reversed(SUFFIXES)):
+        if file.is_file():
+            return read_runs(file)
+    raise FileNotFoundError(f"no shipped runs {name!r}; shipped: {shipped_runs()}")
+
+
+def shipped_runs() -> list[str]:
+    """Names of the shipped records (:func:`runs`)."""
+    files = [p.name for p in FOLDER.iterdir() if p.name.endswith(SUFFIXES)]
+    return sorted({f.removesuffix(".gz").removesuffix(".json") for f in files})
 
 
 def total_size() -> int:

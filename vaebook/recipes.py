@@ -8,12 +8,12 @@ show), where its checkpoint goes and its group:
 - ``pretrained``: the Gaussian-latent checkpoints shipped with weights (the VAE
   chapters, gradient estimation, reparameterization, computing q(z|x));
 - ``estimators``: the equal-step comparison of 17 discrete estimators, once per seed
-  (records without weights in ``vaebook/pretrained/estimators.json``; seed 0 of
+  (records without weights in ``vaebook/pretrained/estimators.json.gz``; seed 0 of
   ``bin_straight_through`` ships with weights);
 - ``evaluations``: the multi-sample estimators again at equal decoder evaluations
-  (6,000 / S steps; records in ``evaluations.json``);
+  (6,000 / S steps; records in ``evaluations.json.gz``);
 - ``headline``: the long discrete models and the candidates compared for them
-  (records in ``headline.json``; ``cat_gumbel_vae`` and ``bin_f2_anneal_long``
+  (records in ``headline.json.gz``; ``cat_gumbel_vae`` and ``bin_f2_anneal_long``
   ship with weights);
 - ``vq``: the VQ-VAE variants (shipped with weights);
 - ``priors``: N(0, I), mixture and VampPrior priors and a two-layer VAE, with
@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runs
+from . import checkpoints, runs
 
 PACKAGE_FOLDER = Path(__file__).parent / "pretrained"
 
@@ -69,19 +69,19 @@ GROUPS = {
             "estimators",
             "17 discrete estimators at equal steps, once per seed (records)",
             Path("runs/estimators"),
-            PACKAGE_FOLDER / "estimators.json",
+            PACKAGE_FOLDER / "estimators.json.gz",
         ),
         Group(
             "evaluations",
             "the multi-sample estimators at equal decoder evaluations (records)",
             Path("runs/evaluations"),
-            PACKAGE_FOLDER / "evaluations.json",
+            PACKAGE_FOLDER / "evaluations.json.gz",
         ),
         Group(
             "headline",
             "the long discrete models and their candidates (records)",
             Path("runs/headline"),
-            PACKAGE_FOLDER / "headline.json",
+            PACKAGE_FOLDER / "headline.json.gz",
         ),
         Group(
             "vq", "VQ-VAE variants, 5 epochs each, shipped with weights", PACKAGE_FOLDER
@@ -95,13 +95,19 @@ GROUPS = {
             "components",
             "the learned priors at other numbers of components (records)",
             Path("runs/components"),
-            PACKAGE_FOLDER / "components.json",
+            PACKAGE_FOLDER / "components.json.gz",
         ),
         Group(
             "likelihood",
-            "mnist_vae trained on, further, with the IWAE bound (records)",
+            "mnist_vae trained on, further, with the IWAE bound (with weights)",
             Path("runs/likelihood"),
-            PACKAGE_FOLDER / "likelihood.json",
+            PACKAGE_FOLDER / "likelihood.json.gz",
+        ),
+        Group(
+            "prior_seeds",
+            "the priors chapter's four models again at other seeds (records)",
+            Path("runs/prior_seeds"),
+            PACKAGE_FOLDER / "prior_seeds.json.gz",
         ),
     )
 }
@@ -113,7 +119,9 @@ class Recipe:
 
     ``seeds``: the seeds the shipped runs used (each adds ``--seed S`` to the command
     and ``_seedS`` to the checkpoint's name); None: no ``--seed`` (the config's
-    default, 0). ``ships``: its checkpoint (seed 0) ships with weights."""
+    default, 0). ``ships``: its checkpoint (seed 0) ships with weights; stored as the
+    int8 difference from the shipped checkpoint ``difference_from`` where one is named
+    (:func:`vaebook.checkpoints.save_difference`: a model trained on from it)."""
 
     name: str
     group: str
@@ -123,6 +131,7 @@ class Recipe:
     note: str = ""
     seeds: tuple[int, ...] | None = None
     ships: bool = False
+    difference_from: str | None = None
 
     def out(self, seed: int | None = None, folder: str | Path | None = None) -> Path:
         """Where its checkpoint goes (``folder``: instead of the group's)."""
@@ -433,6 +442,9 @@ PRIOR_KINDS = [  # kind, options beyond the components and PRIORS_LATER_RECIPE, 
 ]
 
 
+PRIOR_SEEDS = (1, 2)  # the priors' comparison again (seed 0 is the shipped run)
+
+
 def _priors_recipe(name: str) -> str:
     return PRIORS_LATER_RECIPE if name in PRIORS_LATER else PRIORS_RECIPE
 
@@ -531,13 +543,25 @@ def _all() -> list[Recipe]:
             for k in COMPONENTS
             if (kind, k) not in (("mog", 10), ("vamp", 50))  # shipped in "priors"
         ],
+        *[
+            Recipe(
+                f"{n}_seeds",
+                "prior_seeds",
+                m,
+                tuple(f"{o} {PRIORS_LATER_RECIPE}".split()),
+                lb,
+                f"{n}'s recipe at other seeds (records; {n} is seed 0)",
+                seeds=PRIOR_SEEDS,
+            )
+            for n, m, o, lb, nt in PRIOR_RUNS
+        ],
     ]
 
 
 # the priors chapter's try at the IWAE paper's 84.78: the shipped mnist_vae's weights
 # trained on, further, with the paper's objective (S = 50), for what this machine's
 # budget allowed (--time-limit: the cosine schedule follows the time and ends with it)
-LIKELIHOOD = Recipe(
+LIKELIHOOD = Recipe(  # shipped as its int8 difference from mnist_vae (1.4 MB)
     "mnist_vae_iwae",
     "likelihood",
     "gaussian-vae",
@@ -549,6 +573,8 @@ LIKELIHOOD = Recipe(
     ),
     "mnist_vae + IWAE (S = 50)",
     "mnist_vae's weights trained on with the IWAE bound, 80 minutes on 2 CPU cores",
+    ships=True,
+    difference_from="mnist_vae",
 )
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [*_all(), LIKELIHOOD]}
@@ -676,9 +702,35 @@ def ship(group: str, folder: str | Path | None = None) -> list[Path]:
     written = [runs.write_runs(paths, spec.records)]
     for recipe in in_group(group):
         if recipe.ships:
-            target = PACKAGE_FOLDER / f"{recipe.name}.pt"
-            written.append(Path(shutil.copyfile(recipe.out(0, folder), target)))
+            written.append(ship_weights(recipe, recipe.out(0, folder)))
     return written
+
+
+def ship_weights(recipe: Recipe, trained: Path) -> Path:
+    """Copy the checkpoint ``trained`` into ``vaebook/pretrained`` as ``NAME.pt``, or
+    store it there as its difference from ``recipe.difference_from``."""
+    target = PACKAGE_FOLDER / f"{recipe.name}.pt"
+    if recipe.difference_from is None:
+        return Path(shutil.copyfile(trained, target))
+    base = PACKAGE_FOLDER / f"{recipe.difference_from}.pt"
+    binarization = checkpoints.read_checkpoint(trained)["train_config"]["binarization"]
+
+    def measure(model, stored: dict) -> dict:
+        return _storage_cost(model, stored, binarization)
+
+    cost = checkpoints.save_difference(target, trained, base, measure)
+    print(f"{target}: int8 differences from {base.name}, {cost}")
+    return target
+
+
+def _storage_cost(model, stored: dict, binarization: str) -> dict:
+    """The -ELBO's change on the first 1,000 test images (the run's binarization) from
+    storing ``model``'s weights as ``stored`` (the same draws of z for both)."""
+    from .evaluate import load_test_set
+    from .train import weights_cost  # (vaebook.train imports this module)
+
+    images = load_test_set(binarization, limit=1000)
+    return {"neg_elbo_cost": weights_cost(model, stored, images), "images": 1000}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -394,15 +394,24 @@ def final_metrics(run: Run, storage: dict | None) -> dict:
 INT8_TOLERANCE = 0.5  # nats of test -ELBO that int8 storage may cost
 
 
-@torch.no_grad()
 def rounding_cost(model, x, dtype: str) -> float:
     """How many nats the mean -ELBO of the images ``x`` (a tensor or BinaryImages)
     rises when the weights are stored as ``dtype`` (the same draws of z for both; the
     model is left unchanged)."""
+    state = model.state_dict()
+    return weights_cost(model, decode_state(encode_state(state, dtype)), x)
+
+
+@torch.no_grad()
+def weights_cost(model, weights: dict, x) -> float:
+    """How many nats the mean -ELBO of the images ``x`` rises when ``model``'s weights
+    are replaced by ``weights`` (their stored, rounded copy): the same draws of z for
+    both, so the difference is the rounding's, not Monte Carlo noise. The model is
+    left unchanged."""
     state = {k: v.clone() for k, v in model.state_dict().items()}
     values = []
-    for weights in (state, decode_state(encode_state(state, dtype))):
-        model.load_state_dict(weights)
+    for w in (state, weights):
+        model.load_state_dict(w)
         torch.manual_seed(0)
         values.append(evaluate(model, x, iw_samples=1)["neg_elbo"])
     model.load_state_dict(state)

@@ -263,6 +263,18 @@ def test_over_seeds_gathers_each_estimators_seeds_in_order(runs):
     assert iw.mean == pytest.approx((129.5 + 134.9) / 2 - 12)
 
 
+def test_spread_of_gathers_test_metrics_kept_in_different_places(runs):
+    """spread_of({seed: metrics["test"]}) is over_seeds' spread of the same runs,
+    whatever order the seeds come in."""
+    tests = {r.seed: r.metrics["test"] for r in runs if r.name == "bin_f2"}
+    for number, value in [("neg_elbo", comparison.hard_bound), ("iw_nll", None)]:
+        value = value or comparison.iw_bound
+        expected = comparison.over_seeds(runs, value)["bin_f2"]
+        assert comparison.spread_of(dict(reversed(tests.items())), number) == expected
+    no_se = comparison.spread_of({2: {"iw_nll": 90.0}, 0: {"iw_nll": 91.0}})
+    assert no_se.seeds == (0, 2) and no_se.values == (91.0, 90.0) and no_se.se == 0.0
+
+
 @pytest.mark.parametrize(
     "a, b, expected",
     [

@@ -309,6 +309,18 @@ def over_seeds(runs: list, value: Callable = hard_bound) -> dict[str, SeedSpread
     return spreads
 
 
+def spread_of(tests: dict[int, dict], number: str = "iw_nll") -> SeedSpread:
+    """The :class:`SeedSpread` of the test metric ``number`` (its SE: ``number``
+    + ``"_se"``) from ``{seed: metrics["test"]}``, for runs kept in different places
+    (a shipped checkpoint for one seed, records for the others)."""
+    seeds = tuple(sorted(tests))
+    return SeedSpread(
+        seeds,
+        tuple(float(tests[s][number]) for s in seeds),
+        tuple(float(tests[s].get(f"{number}_se", math.nan)) for s in seeds),
+    )
+
+
 def separated(a: SeedSpread, b: SeedSpread) -> bool:
     """Whether ``a`` is lower than ``b`` beyond noise: every seed of ``a`` below every
     seed of ``b``, by more than the two largest evaluation standard errors together.
