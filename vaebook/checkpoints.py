@@ -14,10 +14,11 @@ writes one such resumable float32 checkpoint after every epoch and replaces it
 at the end with the final one (``--dtype``, metrics, no training state).
 
 A model trained on from another checkpoint's weights (``--init-from``) can be stored
-as its difference from them (:func:`save_difference`): int8 differences, a quarter
-of float16's bytes, whose rounding error is a fifteenth of int8 weights' because the
-differences are that much smaller. Its ``base`` entry names the file beside it
-(with the file's SHA-256) whose weights are added back on load.
+as its difference from them (:func:`save_difference`): int8 differences, half of
+float16's bytes, whose rounding error is as much smaller than int8 weights' as the
+differences are smaller than the weights (for ``mnist_vae_iwae``, about 1/17 in the
+median row). Its ``base`` entry names the file beside it (with the file's SHA-256)
+whose weights are added back on load.
 """
 
 from __future__ import annotations
